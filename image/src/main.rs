@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("unimail: not yet");
+    std::process::exit(2);
+}

@@ -1,0 +1,6 @@
+//! RFC 5322 / MIME message and header parsing (sans-IO, no_std).
+#![no_std]
+#![forbid(unsafe_code)]
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+extern crate alloc;

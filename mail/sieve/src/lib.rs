@@ -1,0 +1,6 @@
+//! Sieve interpreter (RFC 5228 and extensions) and ManageSieve (sans-IO, no_std).
+#![no_std]
+#![forbid(unsafe_code)]
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+extern crate alloc;

@@ -1,0 +1,6 @@
+//! SMTP server and client state machines (sans-IO, no_std).
+#![no_std]
+#![forbid(unsafe_code)]
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+extern crate alloc;
