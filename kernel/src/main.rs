@@ -1,5 +1,60 @@
+//! unimail kernel: boots, brings up the platform, wires config -> disks ->
+//! store -> services, and runs the poll loop.
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+mod boot;
+mod logger;
+mod mem;
+mod power;
+mod serial;
+mod time;
+
+use core::panic::PanicInfo;
+
+/// Prints the `fatal:` line the scripts look for and exits QEMU non-zero.
+pub fn fatal(args: core::fmt::Arguments) -> ! {
+    logger::raw_line(format_args!("fatal: {}", args));
+    power::exit_failure(1)
+}
+
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! { loop {} }
+fn panic(info: &PanicInfo) -> ! {
+    logger::raw_line(format_args!("fatal: panic: {}", info));
+    power::exit_failure(2)
+}
+
+#[no_mangle]
+pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
+    time::init_early();
+    serial::Serial::init();
+    logger::init(log::LevelFilter::Info);
+    let bi = match mem::boot_info(kind, info) {
+        Ok(bi) => bi,
+        Err(e) => fatal(format_args!("boot: {e}")),
+    };
+    let heap = match mem::init_heap(&bi) {
+        Ok(h) => h,
+        Err(e) => fatal(format_args!("memory: {e}")),
+    };
+    let cfg = match bootcfg::parse(&bi.cmdline) {
+        Ok(c) => c,
+        Err(e) => fatal(format_args!("{e}")),
+    };
+    logger::init(match cfg.log {
+        bootcfg::LogLevel::Error => log::LevelFilter::Error,
+        bootcfg::LogLevel::Warn => log::LevelFilter::Warn,
+        bootcfg::LogLevel::Info => log::LevelFilter::Info,
+        bootcfg::LogLevel::Debug => log::LevelFilter::Debug,
+        bootcfg::LogLevel::Trace => log::LevelFilter::Trace,
+    });
+    log::info!("unimail kernel, booted by {}", bi.loader);
+    log::info!("heap: {} MiB at {:#x}", heap.1 >> 20, heap.0);
+    log::info!("command line: {}", cfg);
+    for w in &cfg.ignored {
+        log::info!("command line: ignored `{w}`");
+    }
+    power::poweroff()
+}
