@@ -4,3 +4,5 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 extern crate alloc;
+
+pub mod password;
