@@ -6,9 +6,12 @@
 extern crate alloc;
 
 mod boot;
+mod interrupts;
 mod logger;
 mod mem;
 mod power;
+mod rand;
+mod virtio;
 mod serial;
 mod time;
 
@@ -50,11 +53,46 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         bootcfg::LogLevel::Debug => log::LevelFilter::Debug,
         bootcfg::LogLevel::Trace => log::LevelFilter::Trace,
     });
+    let mhz = time::calibrate();
+    let now = time::read_rtc();
+    interrupts::init();
     log::info!("unimail kernel, booted by {}", bi.loader);
+    log::info!("time: TSC {mhz} MHz, RTC unix time {now}");
     log::info!("heap: {} MiB at {:#x}", heap.1 >> 20, heap.0);
     log::info!("command line: {}", cfg);
     for w in &cfg.ignored {
         log::info!("command line: ignored `{w}`");
+    }
+    let (machine, devices) = virtio::discover();
+    if machine == (virtio::Machine::Pci { q35: true }) {
+        power::set_acpi_pm1a_cnt(0x604);
+    }
+    log::info!("platform: {machine:?}, {} virtio devices", devices.len());
+    let mut rng_bytes = alloc::vec::Vec::new();
+    let mut nets = alloc::vec::Vec::new();
+    let mut blks = alloc::vec::Vec::new();
+    for d in devices {
+        log::info!("virtio: {:?} at {}", d.kind, d.location);
+        match d.kind {
+            virtio_drivers::transport::DeviceType::EntropySource => {
+                match virtio_drivers::device::rng::VirtIORng::<virtio::KernelHal, _>::new(d.transport) {
+                    Ok(mut r) => {
+                        let mut buf = [0u8; 64];
+                        if let Ok(n) = r.request_entropy(&mut buf) {
+                            rng_bytes.extend_from_slice(&buf[..n]);
+                        }
+                    }
+                    Err(e) => log::warn!("virtio-rng: {e:?}"),
+                }
+            }
+            virtio_drivers::transport::DeviceType::Network => nets.push(d.transport),
+            virtio_drivers::transport::DeviceType::Block => blks.push(d.transport),
+            _ => {}
+        }
+    }
+    match rand::seed(&rng_bytes) {
+        Ok(src) => log::info!("entropy: {src}"),
+        Err(e) => fatal(format_args!("{e}")),
     }
     power::poweroff()
 }
