@@ -4,3 +4,9 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 extern crate alloc;
+
+pub mod block;
+pub mod ext2;
+
+pub use block::{BlockDevice, DevError, RamDevice};
+pub use ext2::{DirEntry, Ext2, FileType, FsError, Metadata, MountOptions};
