@@ -5,10 +5,12 @@
 
 extern crate alloc;
 
+mod app;
 mod boot;
 mod interrupts;
 mod logger;
 mod mem;
+mod nic;
 mod power;
 mod rand;
 mod virtio;
@@ -94,5 +96,17 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         Ok(src) => log::info!("entropy: {src}"),
         Err(e) => fatal(format_args!("{e}")),
     }
-    power::poweroff()
+    let Some(nic) = nets.pop() else { fatal(format_args!("no virtio-net device")) };
+    let phy = match nic::VirtioPhy::new(nic) {
+        Ok(p) => p,
+        Err(e) => fatal(format_args!("virtio-net: {e:?}")),
+    };
+    let app = match app::App::new(phy, &cfg) {
+        Ok(a) => a,
+        Err(e) => fatal(format_args!("{e}")),
+    };
+    let _ = blks;
+    log::info!("boot took {} us", time::micros_since_boot());
+    logger::raw_line(format_args!("ready: {}", app.ready_line()));
+    app.run()
 }

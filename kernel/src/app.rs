@@ -1,0 +1,114 @@
+//! The appliance proper: the network stack on the NIC, the services on their
+//! ports, and the poll loop that drives them and halts when idle.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write;
+use net::smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
+use net::{ConnId, ListenerId, Stack, StackConfig};
+
+use crate::nic::VirtioPhy;
+
+/// After this long without network activity the loop halts between ticks.
+const BUSY_POLL_MS: u64 = 5;
+
+pub struct App {
+    stack: Stack<VirtioPhy>,
+    echo: Option<(ListenerId, BTreeMap<ConnId, ()>)>,
+    ready: String,
+}
+
+impl App {
+    pub fn new(phy: VirtioPhy, boot: &bootcfg::BootConfig) -> Result<App, String> {
+        let mac = phy.mac();
+        let mut cfg = StackConfig::new(mac, crate::rand::u64());
+        cfg.ipv4 = boot.ip4.map(|c| Ipv4Cidr::new(c.addr, c.prefix));
+        cfg.gateway4 = boot.gw4;
+        cfg.ipv6 = boot.ip6.map(|c| Ipv6Cidr::new(c.addr, c.prefix));
+        cfg.gateway6 = boot.gw6;
+        if cfg.ipv4.is_none() && cfg.ipv6.is_none() {
+            return Err("network: no address configured: give ip=ADDR/PREFIX and/or ip6=ADDR/PREFIX".into());
+        }
+        let stack = Stack::new(phy, cfg, crate::time::now_ms()).map_err(|e| alloc::format!("network: {e}"))?;
+        log::info!(
+            "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+        );
+        let mut app = App { stack, echo: None, ready: String::new() };
+        if boot.diag.iter().any(|d| d == "echo") {
+            let l = app.stack.listen(7, 4).map_err(|e| alloc::format!("echo: listen on port 7: {e}"))?;
+            app.echo = Some((l, BTreeMap::new()));
+            app.announce("echo", 7, boot);
+        }
+        Ok(app)
+    }
+
+    fn announce(&mut self, name: &str, port: u16, boot: &bootcfg::BootConfig) {
+        if let Some(ip) = boot.ip4 {
+            let _ = write!(self.ready, " {name}={}:{port}", ip.addr);
+        }
+        if let Some(ip) = boot.ip6 {
+            let _ = write!(self.ready, " {name}=[{}]:{port}", ip.addr);
+        }
+    }
+
+    /// The `ready:` line: every listening service and address.
+    pub fn ready_line(&self) -> &str {
+        self.ready.trim_start()
+    }
+
+    pub fn run(mut self) -> ! {
+        let mut last_active = crate::time::now_ms();
+        loop {
+            let now = crate::time::now_ms();
+            let mut active = self.stack.poll(now);
+            active |= self.run_echo();
+            if active {
+                last_active = now;
+            }
+            let idle_for = now.saturating_sub(last_active);
+            let delay = self.stack.poll_delay(now).unwrap_or(u64::MAX);
+            if idle_for > BUSY_POLL_MS && delay > 0 {
+                crate::interrupts::halt();
+            }
+        }
+    }
+
+    /// Diagnostic echo service (RFC 862) for the platform tests.
+    fn run_echo(&mut self) -> bool {
+        let Some((l, conns)) = self.echo.as_mut() else { return false };
+        let mut active = false;
+        while let Some(c) = self.stack.accept(*l) {
+            conns.insert(c, ());
+            active = true;
+        }
+        let mut dead = Vec::new();
+        let mut buf = [0u8; 2048];
+        for &c in conns.keys() {
+            loop {
+                let room = self.stack.send_room(c).unwrap_or(0).min(buf.len());
+                if room == 0 {
+                    break;
+                }
+                match self.stack.recv(c, &mut buf[..room]) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        active = true;
+                        let _ = self.stack.send(c, &buf[..n]);
+                    }
+                    Err(net::NetError::WouldBlock) => break,
+                    Err(_) => {
+                        dead.push(c);
+                        break;
+                    }
+                }
+            }
+        }
+        for c in dead {
+            self.stack.close(c);
+            conns.remove(&c);
+        }
+        active
+    }
+}
