@@ -96,7 +96,13 @@ impl<D: BlockDevice> Ext2<D> {
         if dir.size % bs != 0 {
             return Err(FsError::Corrupt("directory size not a block multiple"));
         }
-        Ok(dir.size / bs)
+        // Directories have no holes: the size must match the allocated
+        // blocks, which also bounds every scan of a hostile directory.
+        let n = dir.size / bs;
+        if n > (dir.blocks512 as u64) / (bs / 512) {
+            return Err(FsError::Corrupt("directory larger than its blocks"));
+        }
+        Ok(n)
     }
 
     /// Linear search for `name` in directory `dir`.

@@ -15,6 +15,7 @@
 
 mod cache;
 mod dir;
+mod format;
 mod layout;
 
 use alloc::vec::Vec;
@@ -26,6 +27,7 @@ use layout::*;
 use crate::block::{BlockDevice, DevError, SECTOR_SIZE};
 
 pub use dir::DirEntry;
+pub use format::{format, FormatOptions};
 
 /// Everything that can go wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -514,6 +516,9 @@ impl<D: BlockDevice> Ext2<D> {
         }
         for level in 1..=depth {
             self.check_block(p)?;
+            if self.is_meta_block(p) {
+                return Err(FsError::Corrupt("indirect block points at filesystem metadata"));
+            }
             let i = idx[level] * 4;
             let mut q = le32(self.cache.get(p as u64)?, i);
             if q == 0 {
@@ -529,6 +534,9 @@ impl<D: BlockDevice> Ext2<D> {
             p = q;
         }
         self.check_block(p)?;
+        if !fresh && self.is_meta_block(p) {
+            return Err(FsError::Corrupt("file block points at filesystem metadata"));
+        }
         Ok((p, fresh))
     }
 

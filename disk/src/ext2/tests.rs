@@ -236,11 +236,11 @@ fn big_files_1k() {
     big_files(1024);
 }
 
-fn many_files(bs: u32, n: usize) {
+fn many_files(bs: u32, n: usize, size: &str) {
     if !have_tools() {
         return;
     }
-    let img = mkimg(bs, "64M", &[]);
+    let img = mkimg(bs, size, &[]);
     let mut fs = mount(&img);
     fs.mkdir("/d", 1).unwrap();
     fs.mkdir("/e", 1).unwrap();
@@ -294,12 +294,20 @@ fn many_files(bs: u32, n: usize) {
 
 #[test]
 fn many_files_4k() {
-    many_files(4096, 6000);
+    many_files(4096, 6000, "64M");
+}
+
+/// Tens of thousands of names in one directory (run with --ignored; slow
+/// in debug builds because lookups are linear).
+#[test]
+#[ignore]
+fn many_files_30k() {
+    many_files(4096, 30000, "512M");
 }
 
 #[test]
 fn many_files_1k() {
-    many_files(1024, 2000);
+    many_files(1024, 2000, "64M");
 }
 
 #[test]
@@ -526,4 +534,27 @@ fn corrupted_images_fail_cleanly() {
         walk_all(bad);
     }
     std::fs::remove_file(&img).unwrap();
+}
+
+#[test]
+fn format_passes_e2fsck() {
+    if !have_tools() {
+        return;
+    }
+    for (bs, size_mb) in [(1024u32, 9u64), (4096, 64), (4096, 300), (2048, 40), (1024, 130)] {
+        let p = std::env::temp_dir().join(format!("disk-fmt-{}-{bs}-{size_mb}.img", std::process::id()));
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(size_mb << 20).unwrap();
+        drop(f);
+        let mut dev = FileDevice::open(&p).unwrap();
+        format(&mut dev, &FormatOptions { block_size: bs, now: 1_700_000_000, ..Default::default() }).unwrap();
+        fsck(&p);
+        let mut fs = Ext2::mount(dev).unwrap();
+        fs.mkdir("/x", 1_700_000_001).unwrap();
+        fs.write_file("/x/y", b"data", 1_700_000_001).unwrap();
+        fs.unmount().unwrap();
+        fsck(&p);
+        same(&debugfs(&p, "cat /x/y"), b"data");
+        std::fs::remove_file(&p).unwrap();
+    }
 }
