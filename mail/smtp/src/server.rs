@@ -480,13 +480,14 @@ impl Server {
             }
         }
         if complete {
+            let limit = self.line_limit();
             let mut line = core::mem::take(&mut self.line);
             let overflow = core::mem::replace(&mut self.line_overflow, false);
             let crlf = line.last() == Some(&b'\r');
             if crlf {
                 line.pop();
             }
-            if overflow || line.len() > self.line_limit() {
+            if overflow || line.len() > limit {
                 // RFC 5321 4.5.3.1.4 / 4.2.2: 500 line too long.
                 if matches!(self.phase, Phase::AuthLine(_)) {
                     self.phase = Phase::Command;
