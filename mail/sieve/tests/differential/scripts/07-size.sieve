@@ -1,0 +1,3 @@
+require "fileinto";
+if size :over 10K { fileinto "Big"; }
+elsif size :under 300 { fileinto "Tiny"; }

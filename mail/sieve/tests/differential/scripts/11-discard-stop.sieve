@@ -1,0 +1,3 @@
+if header :contains "X-Spam" "Yes" { discard; stop; }
+if header :is "Auto-Submitted" "auto-replied" { discard; }
+keep;
