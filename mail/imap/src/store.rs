@@ -1,0 +1,298 @@
+//! The mailbox storage the session drives. The real implementation is the
+//! Maildir store in `disk/` (glued by the kernel); [`MemStore`] is an
+//! in-memory one for tests and the host TCP adapter.
+//!
+//! One `Store` value is one user's mailboxes. Folder names are UTF-8 with
+//! `/` as the hierarchy delimiter; `INBOX` is always spelled in capitals.
+//! Every mutating call must be durable when it returns `Ok` (the session
+//! sends its tagged OK right after).
+
+use alloc::collections::BTreeMap;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::types::Flags;
+
+pub type Uid = u32;
+
+/// The hierarchy delimiter the session advertises.
+pub const DELIMITER: char = '/';
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreError {
+    /// No such folder or message.
+    NotFound,
+    /// The folder already exists (CREATE, RENAME target).
+    AlreadyExists,
+    /// The operation is not allowed (deleting INBOX, ...).
+    NotAllowed,
+    /// Out of space or over quota: answered `NO [OVERQUOTA]`.
+    OverQuota,
+    /// I/O or other failure: answered `NO [SERVERBUG]`-ish.
+    Failed,
+}
+
+/// RFC 3501 6.3.10 figures for one folder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FolderStatus {
+    pub uid_validity: u32,
+    pub uid_next: Uid,
+    pub messages: u32,
+    pub unseen: u32,
+    /// Messages with \Deleted (RFC 9051 STATUS DELETED).
+    pub deleted: u32,
+    /// Sum of message sizes (RFC 8438 STATUS SIZE).
+    pub size: u64,
+    /// RFC 7162 HIGHESTMODSEQ, 0 when the store does not track it.
+    pub highest_modseq: u64,
+}
+
+/// One message as listed by the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub uid: Uid,
+    pub flags: Flags,
+    /// RFC822.SIZE: the size of the message with CRLF line ends (the
+    /// session serves bare-LF files converted to CRLF).
+    pub size: u32,
+    /// INTERNALDATE, Unix seconds.
+    pub internal_date: i64,
+    /// RFC 7162 per-message MODSEQ (0 if unsupported).
+    pub modseq: u64,
+}
+
+/// Storage operations. Synchronous: the disk is synchronous in the image.
+pub trait Store {
+    /// All folders (INBOX included), any order.
+    fn list_folders(&mut self) -> Result<Vec<String>, StoreError>;
+    fn create_folder(&mut self, name: &str) -> Result<(), StoreError>;
+    fn delete_folder(&mut self, name: &str) -> Result<(), StoreError>;
+    /// RFC 3501 6.3.5: renaming INBOX moves its messages to the new folder
+    /// and leaves INBOX empty; the store implements that case too.
+    fn rename_folder(&mut self, from: &str, to: &str) -> Result<(), StoreError>;
+    fn subscriptions(&mut self) -> Result<Vec<String>, StoreError>;
+    fn set_subscribed(&mut self, name: &str, subscribed: bool) -> Result<(), StoreError>;
+    fn folder_status(&mut self, name: &str) -> Result<FolderStatus, StoreError>;
+    /// The messages of a folder in ascending UID order, with UIDVALIDITY.
+    fn list_messages(&mut self, name: &str) -> Result<(u32, Vec<MessageMeta>), StoreError>;
+    /// The message's bytes as stored.
+    fn read_message(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError>;
+    /// Replaces a message's flags.
+    fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError>;
+    /// Stores a new message; returns (UIDVALIDITY, UID). `date` None means
+    /// "now" (the store knows the time; the session does not).
+    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError>;
+    /// Copies messages (flags and internal date kept); returns the target
+    /// UIDVALIDITY and the new UIDs in the order of `uids`.
+    fn copy(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError>;
+    /// Moves messages; by default copy then expunge. A store with an
+    /// atomic rename should override this.
+    fn move_messages(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError> {
+        let r = self.copy(from, uids, to)?;
+        self.expunge(from, uids)?;
+        Ok(r)
+    }
+    /// Removes messages for good.
+    fn expunge(&mut self, name: &str, uids: &[Uid]) -> Result<(), StoreError>;
+    /// RFC 3501 2.3.2 \Recent: returns the UIDs that arrived since any
+    /// session last claimed them (Maildir: moved from new/ to cur/). Only
+    /// the claiming session sees them as \Recent.
+    fn claim_recent(&mut self, _name: &str) -> Result<Vec<Uid>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+struct MemMessage {
+    meta: MessageMeta,
+    data: Vec<u8>,
+}
+
+struct MemFolder {
+    uid_validity: u32,
+    uid_next: Uid,
+    recent_claimed: Uid,
+    modseq: u64,
+    messages: Vec<MemMessage>,
+}
+
+/// In-memory store for tests; internal dates default to a fixed clock
+/// that advances one second per append.
+pub struct MemStore {
+    folders: BTreeMap<String, MemFolder>,
+    subscribed: Vec<String>,
+    next_validity: u32,
+    pub clock: i64,
+    /// Refuse appends beyond this many bytes in total (quota tests).
+    pub quota: Option<u64>,
+}
+
+impl Default for MemStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemStore {
+    pub fn new() -> Self {
+        let mut s = MemStore {
+            folders: BTreeMap::new(),
+            subscribed: Vec::new(),
+            next_validity: 1_700_000_000,
+            clock: 1_700_000_000,
+            quota: None,
+        };
+        let _ = s.create_folder("INBOX");
+        s
+    }
+    fn folder(&mut self, name: &str) -> Result<&mut MemFolder, StoreError> {
+        self.folders.get_mut(name).ok_or(StoreError::NotFound)
+    }
+    /// Test helper: delivers a message as the MTA would (not via IMAP).
+    pub fn deliver(&mut self, folder: &str, message: &[u8]) -> Uid {
+        self.append(folder, &Flags::new(), None, message).expect("deliver").1
+    }
+    fn total_size(&self) -> u64 {
+        self.folders.values().flat_map(|f| f.messages.iter()).map(|m| m.data.len() as u64).sum()
+    }
+}
+
+fn crlf_size(m: &[u8]) -> u32 {
+    crate::mime::to_crlf(m).len() as u32
+}
+
+impl Store for MemStore {
+    fn list_folders(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(self.folders.keys().cloned().collect())
+    }
+    fn create_folder(&mut self, name: &str) -> Result<(), StoreError> {
+        if self.folders.contains_key(name) {
+            return Err(StoreError::AlreadyExists);
+        }
+        self.next_validity += 1;
+        self.folders.insert(
+            name.to_string(),
+            MemFolder { uid_validity: self.next_validity, uid_next: 1, recent_claimed: 0, modseq: 1, messages: Vec::new() },
+        );
+        Ok(())
+    }
+    fn delete_folder(&mut self, name: &str) -> Result<(), StoreError> {
+        if name == "INBOX" {
+            return Err(StoreError::NotAllowed);
+        }
+        self.folders.remove(name).map(|_| ()).ok_or(StoreError::NotFound)
+    }
+    fn rename_folder(&mut self, from: &str, to: &str) -> Result<(), StoreError> {
+        if self.folders.contains_key(to) {
+            return Err(StoreError::AlreadyExists);
+        }
+        if from == "INBOX" {
+            let msgs = core::mem::take(&mut self.folder("INBOX")?.messages);
+            self.create_folder(to)?;
+            let f = self.folder(to)?;
+            for mut m in msgs {
+                m.meta.uid = f.uid_next;
+                f.uid_next += 1;
+                f.messages.push(m);
+            }
+            return Ok(());
+        }
+        let f = self.folders.remove(from).ok_or(StoreError::NotFound)?;
+        // Children move along (RFC 3501 6.3.5).
+        let prefix = alloc::format!("{}{}", from, DELIMITER);
+        let kids: Vec<String> = self.folders.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+        for k in kids {
+            let v = self.folders.remove(&k).unwrap();
+            self.folders.insert(alloc::format!("{}{}", to, &k[from.len()..]), v);
+        }
+        self.folders.insert(to.to_string(), f);
+        Ok(())
+    }
+    fn subscriptions(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(self.subscribed.clone())
+    }
+    fn set_subscribed(&mut self, name: &str, on: bool) -> Result<(), StoreError> {
+        self.subscribed.retain(|s| s != name);
+        if on {
+            self.subscribed.push(name.to_string());
+        }
+        Ok(())
+    }
+    fn folder_status(&mut self, name: &str) -> Result<FolderStatus, StoreError> {
+        let f = self.folder(name)?;
+        use crate::types::SystemFlag::*;
+        Ok(FolderStatus {
+            uid_validity: f.uid_validity,
+            uid_next: f.uid_next,
+            messages: f.messages.len() as u32,
+            unseen: f.messages.iter().filter(|m| !m.meta.flags.has(Seen)).count() as u32,
+            deleted: f.messages.iter().filter(|m| m.meta.flags.has(Deleted)).count() as u32,
+            size: f.messages.iter().map(|m| m.meta.size as u64).sum(),
+            highest_modseq: f.modseq,
+        })
+    }
+    fn list_messages(&mut self, name: &str) -> Result<(u32, Vec<MessageMeta>), StoreError> {
+        let f = self.folder(name)?;
+        Ok((f.uid_validity, f.messages.iter().map(|m| m.meta.clone()).collect()))
+    }
+    fn read_message(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError> {
+        let f = self.folder(name)?;
+        f.messages.iter().find(|m| m.meta.uid == uid).map(|m| m.data.clone()).ok_or(StoreError::NotFound)
+    }
+    fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError> {
+        let f = self.folder(name)?;
+        f.modseq += 1;
+        let ms = f.modseq;
+        let m = f.messages.iter_mut().find(|m| m.meta.uid == uid).ok_or(StoreError::NotFound)?;
+        m.meta.flags = flags.clone();
+        m.meta.modseq = ms;
+        Ok(())
+    }
+    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError> {
+        if let Some(q) = self.quota {
+            if self.total_size() + message.len() as u64 > q {
+                return Err(StoreError::OverQuota);
+            }
+        }
+        self.clock += 1;
+        let now = self.clock;
+        let f = self.folder(name)?;
+        let uid = f.uid_next;
+        f.uid_next += 1;
+        f.modseq += 1;
+        let meta = MessageMeta { uid, flags: flags.clone(), size: crlf_size(message), internal_date: date.unwrap_or(now), modseq: f.modseq };
+        f.messages.push(MemMessage { meta, data: message.to_vec() });
+        Ok((f.uid_validity, uid))
+    }
+    fn copy(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError> {
+        let src: Vec<(MessageMeta, Vec<u8>)> = {
+            let f = self.folder(from)?;
+            uids.iter()
+                .filter_map(|u| f.messages.iter().find(|m| m.meta.uid == *u))
+                .map(|m| (m.meta.clone(), m.data.clone()))
+                .collect()
+        };
+        let t = self.folder(to)?;
+        let mut out = Vec::new();
+        for (mut meta, data) in src {
+            meta.uid = t.uid_next;
+            t.uid_next += 1;
+            t.modseq += 1;
+            meta.modseq = t.modseq;
+            out.push(meta.uid);
+            t.messages.push(MemMessage { meta, data });
+        }
+        Ok((t.uid_validity, out))
+    }
+    fn expunge(&mut self, name: &str, uids: &[Uid]) -> Result<(), StoreError> {
+        let f = self.folder(name)?;
+        f.messages.retain(|m| !uids.contains(&m.meta.uid));
+        f.modseq += 1;
+        Ok(())
+    }
+    fn claim_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
+        let f = self.folder(name)?;
+        let from = f.recent_claimed;
+        f.recent_claimed = f.uid_next - 1;
+        Ok(f.messages.iter().map(|m| m.meta.uid).filter(|&u| u > from).collect())
+    }
+}
