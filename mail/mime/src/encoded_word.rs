@@ -28,11 +28,16 @@ fn parse_word(s: &[u8]) -> Option<Word<'_>> {
         return None;
     }
     let text_start = q1 + 3;
-    let text_len = rest[text_start..].windows(2).position(|w| w == b"?=")?;
-    let text = &rest[text_start..text_start + text_len];
-    if text.iter().any(|&b| b == b' ' || b == b'\t' || b == b'\r' || b == b'\n') {
+    // encoded-text holds no '?' and no whitespace, so the scan stops at the
+    // first of those: linear work overall, even on "=?a?q?=?a?q?..." junk.
+    let text_len = rest
+        .get(text_start..)?
+        .iter()
+        .position(|&b| b == b'?' || b == b' ' || b == b'\t' || b == b'\r' || b == b'\n')?;
+    if rest.get(text_start + text_len..text_start + text_len + 2) != Some(&b"?="[..]) {
         return None;
     }
+    let text = &rest[text_start..text_start + text_len];
     let bytes = match enc {
         b'B' | b'b' => decode_base64(text),
         b'Q' | b'q' => decode_q(text),
@@ -186,6 +191,14 @@ mod tests {
         assert_eq!(decode_text(b"=?koi8-r?q?abc?= x"), "=?koi8-r?q?abc?= x");
         assert_eq!(decode_text("naïve".as_bytes()), "naïve");
         assert_eq!(decode_text(b"na\xefve"), "naïve");
+    }
+
+    #[test]
+    fn pathological_input_is_linear() {
+        let junk = b"=?a?q?".repeat(50_000);
+        assert_eq!(decode_text(&junk).len(), junk.len());
+        let junk = b"=?utf-8?q?".repeat(50_000);
+        assert_eq!(decode_text(&junk).len(), junk.len());
     }
 
     #[test]

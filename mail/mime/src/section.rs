@@ -82,11 +82,12 @@ impl<'a> Message<'a> {
     pub fn section_path(&self, idx: usize) -> Vec<u32> {
         let mut rev = Vec::new();
         let mut cur = idx;
-        // A non-multipart message entity is "part 1" of its message.
-        if self.parts.get(cur).is_some_and(|p| p.is_message && !p.is_multipart()) {
-            rev.push(1);
-        }
-        while let Some(parent) = self.parts.get(cur).and_then(|p| p.parent) {
+        while let Some(p) = self.parts.get(cur) {
+            // A non-multipart message entity is "part 1" of its message.
+            if p.is_message && !p.is_multipart() {
+                rev.push(1);
+            }
+            let Some(parent) = p.parent else { break };
             if let Body::Multipart { children, .. } = &self.parts[parent].kind {
                 if let Some(i) = children.iter().position(|&c| c == cur) {
                     rev.push(i as u32 + 1);
@@ -178,6 +179,8 @@ mod tests {
         assert_eq!(body(&m, &[1], Section::Full), b"Subject: in\n\nx\n");
         assert_eq!(body(&m, &[1], Section::Header), b"Subject: in\n\n");
         assert_eq!(body(&m, &[1, 1], Section::Full), b"x\n");
+        assert_eq!(m.section_path(1), [1, 1]);
+        assert_eq!(m.resolve(&[1, 1]), Some(1));
         let m = Message::parse(b"Subject: s\r\n\r\nhello\r\n");
         assert_eq!(body(&m, &[1], Section::Full), b"hello\r\n");
         assert_eq!(body(&m, &[], Section::Text), b"hello\r\n");
