@@ -10,4 +10,5 @@ extern crate std;
 extern crate alloc;
 
 pub mod dns;
+pub mod dkim;
 pub mod spf;
