@@ -220,13 +220,13 @@ impl<'a> Parser<'a> {
         let mut have_domains = false;
         for (k, e) in self.entries(sec, &keys, &["domains"]) {
             match k.as_str() {
-                "hostname" => match parse_domain(&e.value) {
-                    Ok(h) => {
-                        cfg.hostname = h;
-                        have_host = true;
+                "hostname" => {
+                    have_host = true;
+                    match parse_domain(&e.value) {
+                        Ok(h) => cfg.hostname = h,
+                        Err(p) => self.err(e.line, ErrorKind::BadValue { key: k, value: e.value.clone(), expected: p }),
                     }
-                    Err(p) => self.err(e.line, ErrorKind::BadValue { key: k, value: e.value.clone(), expected: p }),
-                },
+                }
                 "domains" => {
                     have_domains = true;
                     for d in self.list(e) {
@@ -412,7 +412,11 @@ impl<'a> Parser<'a> {
         for (name, port) in all {
             if let Some(p) = port {
                 if let Some(other) = used.insert(p, name.to_string()) {
-                    let line = lines.get(name).copied().unwrap_or(sec.line);
+                    let line = lines
+                        .get(name)
+                        .or_else(|| lines.get(other.as_str()))
+                        .copied()
+                        .unwrap_or(sec.line);
                     self.err(line, ErrorKind::Conflict(format!("{} and {} both use port {}", other, name, p)));
                 }
             }

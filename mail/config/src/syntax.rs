@@ -7,6 +7,8 @@
 //!   [`MAX_FILE_LEN`] bytes (bounded before anything is allocated per line).
 //! - `#` starts a comment at the beginning of a line or after whitespace, so
 //!   values such as `{PLAIN}a#b` keep their `#`.
+//! - A line starting with a space or tab continues the value of the entry
+//!   above it (joined with one space), as in Postfix's `main.cf`.
 //! - The key is everything before the first `=`, the value everything after
 //!   it; both are trimmed. Keys are case-insensitive (stored lowercase).
 
@@ -65,8 +67,27 @@ pub fn split(file: &str, text: &str, errors: &mut Vec<Error>) -> Vec<Section> {
             errors.push(Error::new(file, Some(line_no), ErrorKind::LineTooLong { limit: MAX_LINE_LEN }));
             continue;
         }
-        let line = strip_comment(raw).trim();
+        let stripped = strip_comment(raw);
+        let line = stripped.trim();
         if line.is_empty() {
+            continue;
+        }
+        // A line that starts with whitespace continues the previous entry's
+        // value (as in Postfix's main.cf), so long lists can span lines.
+        if stripped.starts_with([' ', '\t']) {
+            match sections.last_mut().and_then(|s| s.entries.last_mut()) {
+                Some(prev) if prev.value.len() + line.len() < MAX_FILE_LEN => {
+                    if !prev.value.is_empty() {
+                        prev.value.push(' ');
+                    }
+                    prev.value.push_str(line);
+                }
+                _ => errors.push(Error::new(
+                    file,
+                    Some(line_no),
+                    ErrorKind::Syntax("indented line (a continuation) without a `key = value` line before it"),
+                )),
+            }
             continue;
         }
         if let Some(rest) = line.strip_prefix('[') {
@@ -128,6 +149,19 @@ mod tests {
         assert_eq!(s[1].entries[0].value, "{PLAIN}a#b");
         assert_eq!(s[1].entries[1].key, "x");
         assert_eq!(s[1].entries[1].value, "y=z");
+    }
+
+    #[test]
+    fn continuation_lines() {
+        let mut e = Vec::new();
+        let s = split("f", "[aliases]\nteam@x.org = a@x.org,\n  b@x.org # c\n\n\tc@x.org\nk = v\n", &mut e);
+        assert!(e.is_empty(), "{e:?}");
+        assert_eq!(s[0].entries[0].value, "a@x.org, b@x.org c@x.org");
+        assert_eq!(s[0].entries[0].line, 2);
+        assert_eq!(s[0].entries[1].line, 6);
+        split("f", "[server]\n  indented = x\n", &mut e);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].line, Some(2));
     }
 
     #[test]
