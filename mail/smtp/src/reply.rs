@@ -61,13 +61,9 @@ impl Reply {
     /// Append the wire form to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let code = if (200..=599).contains(&self.code) { self.code } else { 451 };
-        let mut lines = self.text.split('\n').peekable();
-        let mut first = true;
+        let text = self.text.strip_suffix('\n').unwrap_or(&self.text);
+        let mut lines = text.split('\n').peekable();
         while let Some(line) = lines.next() {
-            if !first && line.is_empty() && lines.peek().is_none() {
-                break;
-            }
-            first = false;
             let last = lines.peek().is_none();
             push_num(out, code);
             out.push(if last { b' ' } else { b'-' });
@@ -120,6 +116,8 @@ mod tests {
         assert_eq!(Reply::queued("ABC").to_bytes(), b"250 2.0.0 Ok: queued as ABC\r\n");
         assert_eq!(Reply::plain(250, "a\nb\nc").to_bytes(), b"250-a\r\n250-b\r\n250 c\r\n");
         assert_eq!(Reply::plain(354, "go").to_bytes(), b"354 go\r\n");
+        assert_eq!(Reply::plain(250, "a\n").to_bytes(), b"250 a\r\n");
+        assert_eq!(Reply::plain(334, "").to_bytes(), b"334 \r\n");
     }
 
     #[test]

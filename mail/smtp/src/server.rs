@@ -176,8 +176,10 @@ pub enum AbortReason {
     BareLineEnding,
     /// A DATA line longer than `max_data_line`.
     LineTooLong,
-    /// The session ended (timeout) during the content.
+    /// The session ended (timeout, error limit) during the content.
     SessionEnded,
+    /// RSET, QUIT or EHLO between BDAT chunks.
+    Reset,
 }
 
 /// A SASL credential check request (RFC 4954).
@@ -370,7 +372,7 @@ impl Server {
     pub fn facts(&self) -> SessionFacts {
         SessionFacts {
             helo: self.helo.as_ref().map(|h| h.0.clone()).unwrap_or_default(),
-            esmtp: self.helo.as_ref().map_or(false, |h| h.1),
+            esmtp: self.helo.as_ref().is_some_and(|h| h.1),
             tls: self.tls.clone(),
             auth_user: self.auth_user.clone(),
         }
@@ -400,11 +402,22 @@ impl Server {
 
     fn abort_content(&mut self, why: AbortReason) {
         if matches!(self.phase, Phase::Data(_) | Phase::Bdat { .. })
-            || self.tx.as_ref().map_or(false, |t| t.bdat_started)
+            || self.tx.as_ref().is_some_and(|t| t.bdat_started)
         {
             self.chunk.clear();
             self.events.push_back(Event::MessageAborted(why));
             self.tx = None;
+        }
+    }
+
+    /// End the transaction (RSET, QUIT, EHLO, ...). If BDAT chunks were
+    /// already handed out, tell the caller to discard them.
+    fn reset_tx(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            if tx.bdat_started {
+                self.chunk.clear();
+                self.events.push_back(Event::MessageAborted(AbortReason::Reset));
+            }
         }
     }
 
@@ -543,7 +556,7 @@ impl Server {
                     return self.error(Reply::new(501, E_SYNTAX, "Syntax: RSET"));
                 }
                 // RFC 5321 4.1.1.5
-                self.tx = None;
+                self.reset_tx();
                 self.reply(Reply::new(250, E_OK, "Ok"));
             }
             Command::Noop => self.reply(Reply::new(250, E_OK, "Ok")),
@@ -552,7 +565,7 @@ impl Server {
                     return self.error(Reply::new(501, E_SYNTAX, "Syntax: QUIT"));
                 }
                 // RFC 5321 4.1.1.10
-                self.tx = None;
+                self.reset_tx();
                 self.reply(Reply::new(221, E_OK, "Bye"));
                 self.phase = Phase::Closed;
                 self.events.push_back(Event::Close);
@@ -598,7 +611,7 @@ impl Server {
             }
         };
         // RFC 5321 4.1.4: EHLO/HELO resets any transaction.
-        self.tx = None;
+        self.reset_tx();
         self.helo = Some((name.clone(), esmtp));
         self.events.push_back(Event::Helo { name, esmtp });
         if !esmtp {
@@ -654,7 +667,7 @@ impl Server {
         let Some((path, params)) = command::split_path(arg) else {
             return self.error(bad_sender("Bad sender address syntax"));
         };
-        let esmtp = self.helo.as_ref().map_or(false, |h| h.1);
+        let esmtp = self.helo.as_ref().is_some_and(|h| h.1);
         let Some(params) = command::parse_params(params, 10) else {
             return self.error(Reply::new(501, E_SYNTAX, "Bad MAIL parameter syntax"));
         };
@@ -795,7 +808,7 @@ impl Server {
         if let Some(r) = self.content_gate() {
             return self.error(r);
         }
-        if self.tx.as_ref().map_or(false, |t| t.bdat_started) {
+        if self.tx.as_ref().is_some_and(|t| t.bdat_started) {
             // RFC 3030 2: DATA and BDAT cannot be mixed in one transaction.
             return self.error(Reply::new(503, E_SEQ, "Error: DATA after BDAT"));
         }
@@ -828,7 +841,7 @@ impl Server {
                 tx.doomed = Some(AbortReason::TooBig);
             } else if bare && self.cfg.bare_endings == BareEndings::Reject {
                 tx.doomed = Some(AbortReason::BareLineEnding);
-            } else if self.cfg.max_data_line.map_or(false, |m| longest > m.saturating_sub(2)) {
+            } else if self.cfg.max_data_line.is_some_and(|m| longest > m.saturating_sub(2)) {
                 tx.doomed = Some(AbortReason::LineTooLong);
             }
         }
@@ -867,7 +880,9 @@ impl Server {
                         Enhanced(5, 5, 2),
                         format!("Error: message line longer than {} octets", self.cfg.max_data_line.unwrap_or(0)),
                     ),
-                    AbortReason::SessionEnded => Reply::new(451, Enhanced(4, 3, 0), "Error: aborted"),
+                    AbortReason::SessionEnded | AbortReason::Reset => {
+                        Reply::new(451, Enhanced(4, 3, 0), "Error: aborted")
+                    }
                 };
                 self.error(r);
             }
@@ -967,6 +982,9 @@ impl Server {
         if self.tls.is_some() {
             return self.error(Reply::new(503, E_SEQ, "Error: TLS already active"));
         }
+        if self.tx.is_some() {
+            return self.error(Reply::new(503, E_SEQ, "Error: MAIL transaction in progress"));
+        }
         // RFC 3207 4
         self.reply(Reply::new(220, E_OK, "Ready to start TLS"));
         self.events.push_back(Event::StartTls);
@@ -1004,7 +1022,7 @@ impl Server {
                 "Encryption required for requested authentication mechanism",
             ));
         }
-        if !self.helo.as_ref().map_or(false, |h| h.1) {
+        if !self.helo.as_ref().is_some_and(|h| h.1) {
             return self.error(Reply::new(503, E_SEQ, "Error: send EHLO first"));
         }
         if self.auth_user.is_some() {

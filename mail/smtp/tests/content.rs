@@ -151,7 +151,7 @@ fn one_megabyte_line_streams_in_bounded_chunks() {
     let mut c = cfg();
     c.data_chunk = 4096;
     let mut input = with_head(b"DATA\r\n");
-    input.extend(std::iter::repeat(b'x').take(1 << 20));
+    input.extend(std::iter::repeat_n(b'x', 1 << 20));
     input.extend_from_slice(b"\r\n.\r\n");
     let t = run_split(&c, &Policy::default(), &input, &mut || 1500);
     assert_eq!(t.codes()[3..], [354, 250]);
@@ -164,11 +164,11 @@ fn data_line_limit_when_configured() {
     let mut c = cfg();
     c.max_data_line = Some(1000);
     let mut ok = b"DATA\r\n".to_vec();
-    ok.extend(std::iter::repeat(b'a').take(998));
+    ok.extend(std::iter::repeat_n(b'a', 998));
     ok.extend_from_slice(b"\r\n.\r\n");
     assert_eq!(all(&c, &ok).codes()[3..], [354, 250]);
     let mut long = b"DATA\r\n".to_vec();
-    long.extend(std::iter::repeat(b'a').take(999));
+    long.extend(std::iter::repeat_n(b'a', 999));
     long.extend_from_slice(b"\r\n.\r\nNOOP\r\n");
     let t = all(&c, &long);
     assert_eq!(t.codes()[3..], [354, 550, 250]);
@@ -355,4 +355,24 @@ fn fragmentation_property_over_many_sessions() {
         let t = run_all_splits(&c, &Policy::default(), &input);
         assert!(t.closed);
     }
+}
+
+#[test]
+fn rset_between_bdat_chunks_aborts_message() {
+    for mid in [&b"RSET\r\n"[..], b"EHLO d\r\n", b"QUIT\r\n"] {
+        let mut rest = b"BDAT 3\r\nabc".to_vec();
+        rest.extend_from_slice(mid);
+        rest.extend_from_slice(b"BDAT 2 LAST\r\nde");
+        let t = all(&cfg(), &rest);
+        assert!(t.messages().is_empty());
+        assert!(t.recs.iter().any(|r| matches!(r, Rec::Aborted(AbortReason::Reset, _))), "{:?}", t.recs);
+    }
+}
+
+#[test]
+fn starttls_refused_inside_transaction() {
+    let mut c = cfg();
+    c.starttls = true;
+    let t = all(&c, b"STARTTLS\r\n");
+    assert!(t.has_line("503 5.5.1 Error: MAIL transaction in progress"));
 }

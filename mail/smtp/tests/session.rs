@@ -254,7 +254,7 @@ fn command_line_too_long_is_500_5_5_2() {
 #[test]
 fn huge_command_line_does_not_allocate_it() {
     let mut input = b"EHLO ".to_vec();
-    input.extend(std::iter::repeat(b'a').take(1 << 20));
+    input.extend(std::iter::repeat_n(b'a', 1 << 20));
     input.extend_from_slice(b"\r\nQUIT\r\n");
     let mut h = Harness::new(cfg(), Policy::default());
     h.feed(&input);
@@ -353,7 +353,7 @@ fn sender_check_when_configured() {
     };
     let t = run_all_splits(&c, &p, b"EHLO c\r\nMAIL FROM:<spam@x.org>\r\nRCPT TO:<a@b.c>\r\nMAIL FROM:<ok@x.org>\r\nRCPT TO:<a@b.c>\r\n");
     assert_eq!(t.codes()[1..], [550, 503, 250, 250]);
-    assert!(t.recs.contains(&Rec::Sender(ReversePath::Null)) == false);
+    assert!(!t.recs.contains(&Rec::Sender(ReversePath::Null)));
 }
 
 #[test]

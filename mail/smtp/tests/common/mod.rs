@@ -239,7 +239,7 @@ pub fn run_with(cfg: &Config, policy: &Policy, input: &[u8]) -> Transcript {
 /// identical and return it.
 pub fn run_all_splits(cfg: &Config, policy: &Policy, input: &[u8]) -> Transcript {
     let whole = run_with(cfg, policy, input);
-    let mut check = |name: &str, t: Transcript| {
+    let check = |name: &str, t: Transcript| {
         assert_eq!(t.out_str(), whole.out_str(), "output differs for split {}", name);
         assert_eq!(t.recs, whole.recs, "events differ for split {}", name);
     };
