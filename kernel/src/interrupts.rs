@@ -366,6 +366,19 @@ pub fn init() {
         md.write(0xfe); // only IRQ0
         sd.write(0xff);
 
+        // Local APIC in virtual-wire mode: PIC interrupts arrive through LINT0
+        // as ExtINT. Firmware does this on q35 (SeaBIOS); microvm's qboot and
+        // GRUB-on-UEFI may not, and then `hlt` would never wake.
+        let apic_base = x86_64::registers::model_specific::Msr::new(0x1b);
+        let base = apic_base.read();
+        if base & (1 << 11) != 0 {
+            let mmio = (base & 0xffff_f000) as usize;
+            let reg = |off: usize| (mmio + off) as *mut u32;
+            core::ptr::write_volatile(reg(0xf0), 0x12f); // software enable, spurious vector 47 (low nibble 0xf)
+            core::ptr::write_volatile(reg(0x350), 0x700); // LINT0: ExtINT
+            core::ptr::write_volatile(reg(0x360), 0x400); // LINT1: NMI
+        }
+
         // PIT channel 0, mode 2 (rate generator).
         let div = (1_193_182 / TICK_HZ) as u16;
         Port::<u8>::new(0x43).write(0x34);
