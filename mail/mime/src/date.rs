@@ -96,6 +96,12 @@ impl DateTime {
         }
     }
 
+    /// The same instant seen in another zone (Sieve date `:zone`,
+    /// RFC 5260 4.1); `None` for offsets of a day or more.
+    pub fn with_offset(&self, offset_minutes: i16) -> Option<DateTime> {
+        (offset_minutes.unsigned_abs() < 24 * 60).then_some(DateTime { timestamp: self.timestamp, offset_minutes })
+    }
+
     fn zone(&self, out: &mut String) {
         let o = self.offset_minutes;
         let sign = if o < 0 { '-' } else { '+' };
@@ -214,12 +220,7 @@ pub fn parse_date(value: &[u8]) -> Option<DateTime> {
                 year = Some((n, w.len()));
             }
         } else if (w[0] == b'+' || w[0] == b'-') && w.len() == 5 && zone.is_none() {
-            let n = number(&w[1..])?;
-            let mins = (n / 100 * 60 + n % 100) as i16;
-            if n % 100 > 59 {
-                return None;
-            }
-            zone = Some(if w[0] == b'-' { -mins } else { mins });
+            zone = Some(parse_zone(w)?);
         } else if w.contains(&b':') && time.is_none() {
             let mut it = w.split(|&b| b == b':');
             let h = number(it.next()?)?;
@@ -265,16 +266,7 @@ pub fn parse_imap_date_time(value: &[u8]) -> Option<DateTime> {
     let h = number(t.next()?)?;
     let mi = number(t.next()?)?;
     let s = number(t.next()?)?;
-    let zone = crate::charset::trim(zone);
-    if zone.len() != 5 || !(zone[0] == b'+' || zone[0] == b'-') {
-        return None;
-    }
-    let z = number(&zone[1..])?;
-    if z % 100 > 59 {
-        return None;
-    }
-    let mins = (z / 100 * 60 + z % 100) as i16;
-    let off = if zone[0] == b'-' { -mins } else { mins };
+    let off = parse_zone(crate::charset::trim(zone))?;
     DateTime::from_civil(y, mo, d, u8::try_from(h).ok()?, u8::try_from(mi).ok()?, u8::try_from(s).ok()?, off)
 }
 
@@ -289,6 +281,19 @@ pub fn parse_imap_date(value: &[u8]) -> Option<i64> {
         return None;
     }
     Some(days_from_civil(y, m, d))
+}
+
+/// A numeric zone `+hhmm` / `-hhmm` (RFC 5322 3.3) to minutes east of UTC.
+pub fn parse_zone(w: &[u8]) -> Option<i16> {
+    if w.len() != 5 || !(w[0] == b'+' || w[0] == b'-') {
+        return None;
+    }
+    let n = number(&w[1..])?;
+    if n % 100 > 59 || n / 100 > 23 {
+        return None;
+    }
+    let mins = (n / 100 * 60 + n % 100) as i16;
+    Some(if w[0] == b'-' { -mins } else { mins })
 }
 
 fn imap_date_parts(v: &[u8]) -> Option<(u8, u8, i32)> {
@@ -363,6 +368,18 @@ mod tests {
         assert_eq!(parse_imap_date(b"2-Mar-2024"), Some(days_from_civil(2024, 3, 2)));
         assert_eq!(parse_imap_date(b"30-Feb-2024"), None);
         assert_eq!(parse_imap_date(b"2-March-2024"), None);
+    }
+
+    #[test]
+    fn zones() {
+        assert_eq!(parse_zone(b"+0130"), Some(90));
+        assert_eq!(parse_zone(b"-0000"), Some(0));
+        assert_eq!(parse_zone(b"+2400"), None);
+        assert_eq!(parse_zone(b"+0160"), None);
+        let d = parse_date(b"Fri, 21 Nov 1997 23:55:06 -0600").unwrap();
+        let u = d.with_offset(0).unwrap();
+        assert_eq!(u.to_rfc5322(), "Sat, 22 Nov 1997 05:55:06 +0000");
+        assert_eq!(u.civil().weekday, 6);
     }
 
     #[test]

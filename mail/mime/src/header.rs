@@ -72,6 +72,12 @@ impl<'a> Header<'a> {
         self.get(name).map(|f| f.value)
     }
 
+    /// Addresses of every field with this name, in order (Sieve `address`
+    /// tests look at all of them), at most `max` items.
+    pub fn addresses(&self, name: &str, max: usize) -> Vec<crate::Address> {
+        crate::message::header_addresses(self, name, max)
+    }
+
     /// Decoded (unfolded, RFC 2047) text of the first field with this name.
     pub fn text(&self, name: &str) -> Option<String> {
         self.get(name).map(|f| f.text())

@@ -6,6 +6,31 @@
 //! nothing is copied until a caller asks for decoded text. Every list is
 //! bounded by [`Limits`]; the parser never fails, never panics and never
 //! loops: malformed input yields a partial but consistent tree.
+//!
+//! ```
+//! use mail_mime::{Message, Section, Address};
+//! let raw = b"From: =?utf-8?q?J=C3=B6rg?= <j@example.org>\r\n\
+//! Subject: Hi\r\nDate: Mon, 6 Jan 2025 10:11:12 +0100\r\n\
+//! Content-Type: multipart/mixed; boundary=b\r\n\r\n\
+//! --b\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\
+//! Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9\r\n\
+//! --b\r\nContent-Type: application/pdf; name=r.pdf\r\n\
+//! Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--b--\r\n";
+//! let m = Message::parse(raw);
+//! assert_eq!(m.subject().as_deref(), Some("Hi"));
+//! let Address::Mailbox(from) = &m.from()[0] else { panic!() };
+//! assert_eq!((from.name.as_deref(), from.addr().as_str()), (Some("Jörg"), "j@example.org"));
+//! assert_eq!(m.date().unwrap().to_imap(), " 6-Jan-2025 10:11:12 +0100");
+//! // Walk the tree: parts[0] is the message, children are indices.
+//! let kids = m.root().children();
+//! assert_eq!(m.text(kids[0]).as_deref(), Some("café"));
+//! assert_eq!(m.decoded_body(kids[1]), b"%PDF");
+//! assert_eq!(m.parts[kids[1]].filename(), Some("r.pdf"));
+//! // IMAP BODY[2.MIME] and BODY[1] as exact byte ranges.
+//! let r = m.section(&[1], Section::Full).unwrap();
+//! assert_eq!(&raw[r], b"caf=E9");
+//! assert_eq!(m.section_path(kids[1]), [2]);
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #[cfg(any(test, feature = "std"))]
@@ -25,7 +50,7 @@ pub mod transfer;
 
 pub use address::{parse_address_list, Address, Mailbox};
 pub use charset::Charset;
-pub use date::{parse_date, parse_imap_date, parse_imap_date_time, DateTime};
+pub use date::{days_from_civil, parse_date, parse_imap_date, parse_imap_date_time, parse_zone, Civil, DateTime};
 pub use encoded_word::{decode_text, decode_unstructured, unfold};
 pub use envelope::Envelope;
 pub use header::{parse_header, Field, Header};

@@ -250,6 +250,52 @@ impl<'a> Message<'a> {
         (0..self.parts.len()).filter(|&i| self.parts[i].kind == Body::Leaf)
     }
 
+    /// The text leaves a reader sees as the message body (the content
+    /// filter's and Sieve body :text's input), attachments and attached
+    /// messages left out. RFC 2046 5.1.4: of a multipart/alternative one
+    /// alternative is taken, the last that offers text/html when
+    /// `prefer_html`, else the last that offers text/plain, else the first.
+    pub fn body_parts(&self, prefer_html: bool) -> Vec<usize> {
+        let mut out = Vec::new();
+        self.collect_body(0, prefer_html, &mut out);
+        out
+    }
+
+    fn collect_body(&self, idx: usize, prefer_html: bool, out: &mut Vec<usize>) {
+        let Some(p) = self.parts.get(idx) else { return };
+        match &p.kind {
+            Body::Leaf => {
+                if p.content_type.main == "text" && !p.is_attachment() {
+                    out.push(idx);
+                }
+            }
+            Body::Multipart { children, .. } if p.content_type.sub == "alternative" => {
+                let want = if prefer_html { "html" } else { "plain" };
+                let mut chosen: Option<Vec<usize>> = None;
+                let mut first: Option<Vec<usize>> = None;
+                for &c in children {
+                    let mut v = Vec::new();
+                    self.collect_body(c, prefer_html, &mut v);
+                    if v.is_empty() {
+                        continue;
+                    }
+                    if v.iter().any(|&i| self.parts[i].content_type.sub == want) {
+                        chosen = Some(v);
+                    } else if first.is_none() {
+                        first = Some(v);
+                    }
+                }
+                out.extend(chosen.or(first).unwrap_or_default());
+            }
+            Body::Multipart { children, .. } => {
+                for &c in children {
+                    self.collect_body(c, prefer_html, out);
+                }
+            }
+            Body::Message { .. } => {}
+        }
+    }
+
     // RFC 2045 / 2046: parse one entity in [start, end).
     fn entity(&mut self, start: usize, end: usize, parent: Option<usize>, depth: usize, in_digest: bool, is_message: bool) -> Option<usize> {
         if !self.parts.is_empty() && self.parts.len() >= self.limits.max_parts {
@@ -417,6 +463,16 @@ mod tests {
         assert_eq!(m.parts[3].header.text("subject").as_deref(), Some("inner"));
         assert_eq!(m.body_raw(3), b"inner body");
         assert_eq!(m.bytes(m.parts[2].body.clone()), b"Subject: inner\r\n\r\ninner body");
+    }
+
+    #[test]
+    fn body_part_selection() {
+        let raw = b"Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nplain\n--a\nContent-Type: multipart/related; boundary=r\n\n--r\nContent-Type: text/html\n\n<p>html</p>\n--r\nContent-Type: image/png\n\nPNG\n--r--\n--a--\n--m\nContent-Type: text/plain\nContent-Disposition: attachment; filename=a.txt\n\nattached\n--m\nContent-Type: message/rfc822\n\nSubject: x\n\ninner\n--m\nContent-Type: text/plain\n\nfooter\n--m--\n";
+        let m = Message::parse(raw);
+        let texts = |v: Vec<usize>| v.iter().map(|&i| m.text(i).unwrap()).collect::<Vec<_>>();
+        assert_eq!(texts(m.body_parts(false)), ["plain", "footer"]);
+        assert_eq!(texts(m.body_parts(true)), ["<p>html</p>", "footer"]);
+        assert!(m.parts.iter().any(|p| p.is_attachment() && p.filename() == Some("a.txt")));
     }
 
     #[test]

@@ -132,7 +132,7 @@ fn exercise(raw: &[u8], limits: &Limits) {
         let _ = m.header_fields(&path, &[b"subject", b"from"], false);
         let _ = m.header_fields(&path, &[b"subject"], true);
     }
-    let _ = (m.subject(), m.date(), m.from(), m.to(), m.addresses("cc"));
+    let _ = (m.subject(), m.date(), m.from(), m.to(), m.addresses("cc"), m.body_parts(false), m.body_parts(true));
     // The stand-alone parsers on the raw header values.
     for f in &m.header().fields {
         let _ = parse_address_list(f.value, limits.max_addresses);
