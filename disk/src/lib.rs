@@ -7,6 +7,9 @@ extern crate alloc;
 
 pub mod block;
 pub mod ext2;
+pub mod fs;
+pub mod maildir;
 
 pub use block::{BlockDevice, DevError, RamDevice};
 pub use ext2::{DirEntry, Ext2, FileType, FsError, Metadata, MountOptions};
+pub use fs::FileSystem;

@@ -852,4 +852,4 @@ fn find_zero(bits: &[u8], from: u32, to: u32) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -1,0 +1,294 @@
+use super::*;
+use crate::block::RamDevice;
+use crate::ext2::{format, Ext2, FormatOptions};
+use alloc::string::ToString;
+use alloc::vec;
+
+const T0: u32 = 1_700_000_000;
+
+fn ram_fs(mb: u64) -> Ext2<RamDevice> {
+    let mut dev = RamDevice::new(mb * 2048);
+    format(&mut dev, &FormatOptions { block_size: 1024, now: T0, ..Default::default() }).unwrap();
+    Ext2::mount(dev).unwrap()
+}
+
+fn store() -> Maildir {
+    Maildir::new("/mail", "mx.example.org", 0xabcdef01, Limits::default())
+}
+
+#[test]
+fn flags_render_in_ascii_order() {
+    let f = Flags::parse("TSRPFDza");
+    assert_eq!(f.render(), "DFPRSTaz");
+    assert!(f.contains(Flags::SEEN.union(Flags::TRASHED)));
+    assert_eq!(Flags::parse("S").without(Flags::SEEN), Flags::empty());
+    assert_eq!(Flags::parse("x?S!").render(), "Sx");
+    assert_eq!(Flags::keyword(b'c').unwrap().render(), "c");
+    assert_eq!(Flags::keyword(b'C'), None);
+}
+
+#[test]
+fn names_are_validated() {
+    let m = store();
+    assert_eq!(m.user_root("alice").unwrap(), "/mail/alice/Maildir");
+    assert_eq!(m.user_root("example.org/alice").unwrap(), "/mail/example.org/alice/Maildir");
+    for bad in ["", "..", "../x", "a/../b", ".x", "a\nb", "a//b"] {
+        assert_eq!(m.user_root(bad), Err(MailError::InvalidUser), "{bad:?}");
+    }
+    assert_eq!(m.folder_dir("a", "INBOX").unwrap(), "/mail/a/Maildir");
+    assert_eq!(m.folder_dir("a", "Archive.2024").unwrap(), "/mail/a/Maildir/.Archive.2024");
+    for bad in [".x", "a..b", "a/b", "x.", "a\0"] {
+        assert_eq!(m.folder_dir("a", bad), Err(MailError::InvalidFolder), "{bad:?}");
+    }
+    let odd = Maildir::new("/", "h/o:st", 1, Limits::default());
+    assert_eq!(odd.host, "h\\057o\\072st");
+}
+
+#[test]
+fn deliver_list_flag_expunge() {
+    let mut fs = ram_fs(16);
+    let mut m = store();
+    let d1 = m.deliver(&mut fs, "alice", "INBOX", b"Subject: one\r\n\r\nbody\r\n", T0 + 1).unwrap();
+    let d2 = m.deliver(&mut fs, "alice", "", b"Subject: two\r\n\r\n", T0 + 2).unwrap();
+    assert_eq!((d1.uid, d2.uid), (1, 2));
+    assert!(d1.name.starts_with("1700000001.M1Rabcdef01.mx.example.org,S=22"), "{}", d1.name);
+    let mut list = m.list(&mut fs, "alice", "INBOX", T0 + 3).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].uid, 1);
+    assert!(list[0].in_new);
+    assert_eq!(list[0].size, 22);
+    assert_eq!(list[0].internal_date, T0 + 1);
+    assert_eq!(m.read_message(&mut fs, "alice", "INBOX", &list[0]).unwrap(), b"Subject: one\r\n\r\nbody\r\n");
+    // Flags: rename into cur/ with the info suffix.
+    let mut msg = list.remove(0);
+    m.set_flags(&mut fs, "alice", "INBOX", &mut msg, Flags::SEEN.union(Flags::FLAGGED), T0 + 4).unwrap();
+    assert!(msg.name.ends_with(":2,FS"));
+    assert!(!msg.in_new);
+    let mut m2 = list.remove(0);
+    m.to_cur(&mut fs, "alice", "INBOX", &mut m2, T0 + 4).unwrap();
+    assert!(m2.name.ends_with(":2,"));
+    let list = m.list(&mut fs, "alice", "INBOX", T0 + 5).unwrap();
+    assert_eq!(list.iter().map(|m| (m.uid, m.flags.render())).collect::<Vec<_>>(), vec![(1, "FS".to_string()), (2, String::new())]);
+    assert_eq!(list[0].size, 22);
+    m.expunge(&mut fs, "alice", "INBOX", &list[0], T0 + 6).unwrap();
+    assert_eq!(m.expunge(&mut fs, "alice", "INBOX", &list[0], T0 + 6), Err(MailError::Gone));
+    fs.flush().unwrap();
+    // UIDs are never reused, across remounts too.
+    let dev = fs.unmount().unwrap();
+    let mut fs = Ext2::mount(dev).unwrap();
+    let mut m = store();
+    let st = m.uid_state(&mut fs, "alice", "INBOX").unwrap();
+    assert_eq!(st, UidState { uidvalidity: T0 + 1, next_uid: 3 });
+    let d3 = m.deliver(&mut fs, "alice", "INBOX", b"three", T0 + 7).unwrap();
+    assert_eq!(d3.uid, 3);
+    assert_ne!(d3.name, d1.name);
+    let list = m.list(&mut fs, "alice", "INBOX", T0 + 8).unwrap();
+    assert_eq!(list.iter().map(|m| m.uid).collect::<Vec<_>>(), vec![2, 3]);
+}
+
+#[test]
+fn group_commit_flushes_once_per_phase() {
+    let mut fs = ram_fs(16);
+    let mut m = store();
+    m.create_user(&mut fs, "bob", 42, T0).unwrap();
+    fs.flush().unwrap();
+    let before = fs.device().flushes;
+    let staged: Vec<Staged> = (0..10)
+        .map(|i| m.stage(&mut fs, "bob", "INBOX", format!("message {i}").as_bytes(), T0 + i).unwrap())
+        .collect();
+    fs.flush().unwrap();
+    let uids: Vec<u32> = staged.into_iter().map(|s| m.commit(&mut fs, s, T0 + 20).unwrap().uid).collect();
+    fs.flush().unwrap();
+    assert_eq!(uids, (1..=10).collect::<Vec<_>>());
+    // Each fs flush = at most a data barrier + the final flush.
+    assert!(fs.device().flushes - before <= 4, "{}", fs.device().flushes - before);
+    let list = m.list(&mut fs, "bob", "INBOX", T0 + 30).unwrap();
+    assert_eq!(list.len(), 10);
+    assert_eq!(list[3].internal_date, T0 + 3);
+    // Nothing is left in tmp/.
+    let mut n = 0;
+    fs.read_dir("/mail/bob/Maildir/tmp", |_| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 0);
+    // An aborted stage leaves nothing either.
+    let s = m.stage(&mut fs, "bob", "INBOX", b"x", T0).unwrap();
+    m.abort(&mut fs, s, T0).unwrap();
+    fs.read_dir("/mail/bob/Maildir/tmp", |_| {
+        n += 1;
+        true
+    })
+    .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn streaming_stage_and_size_limit() {
+    let mut fs = ram_fs(16);
+    let mut m = Maildir::new("/mail", "h", 7, Limits { max_message: 1000, ..Limits::default() });
+    let mut st = m.stage_begin(&mut fs, "c", "INBOX", T0).unwrap();
+    for _ in 0..9 {
+        m.stage_write(&mut fs, &mut st, &[b'a'; 100]).unwrap();
+    }
+    assert_eq!(m.stage_write(&mut fs, &mut st, &[b'a'; 101]), Err(MailError::TooBig));
+    assert_eq!(st.size(), 900);
+    let d = m.commit(&mut fs, st, T0).unwrap();
+    assert!(d.name.ends_with(",S=900"));
+    assert_eq!(m.stage(&mut fs, "c", "INBOX", &[0; 1001], T0).unwrap_err(), MailError::TooBig);
+}
+
+#[test]
+fn folders_and_moves() {
+    let mut fs = ram_fs(16);
+    let mut m = store();
+    m.create_user(&mut fs, "u", 1, T0).unwrap();
+    m.create_folder(&mut fs, "u", "Archive", 100, T0).unwrap();
+    m.create_folder(&mut fs, "u", "Archive.2024", 101, T0).unwrap();
+    m.create_folder(&mut fs, "u", "Junk", 102, T0).unwrap();
+    assert_eq!(m.create_folder(&mut fs, "u", "Junk", 1, T0), Err(MailError::FolderExists));
+    assert_eq!(m.folders(&mut fs, "u").unwrap(), vec!["Archive", "Archive.2024", "Junk"]);
+    assert!(fs.lookup("/mail/u/Maildir/.Junk/maildirfolder").is_ok());
+    let d = m.deliver(&mut fs, "u", "Archive.2024", b"old mail", T0).unwrap();
+    assert_eq!(d.uid, 1);
+    assert_eq!(m.deliver(&mut fs, "u", "Nope", b"x", T0), Err(MailError::NoSuchFolder));
+    // Move INBOX -> Junk.
+    m.deliver(&mut fs, "u", "INBOX", b"spam", T0).unwrap();
+    m.deliver(&mut fs, "u", "Junk", b"more spam", T0).unwrap();
+    let inbox = m.list(&mut fs, "u", "INBOX", T0).unwrap();
+    let uid = m.move_message(&mut fs, "u", "INBOX", &inbox[0], "Junk", T0).unwrap();
+    assert_eq!(uid, 2);
+    assert!(m.list(&mut fs, "u", "INBOX", T0).unwrap().is_empty());
+    let junk = m.list(&mut fs, "u", "Junk", T0).unwrap();
+    assert_eq!(junk.iter().map(|x| x.uid).collect::<Vec<_>>(), vec![1, 2]);
+    assert_eq!(m.read_message(&mut fs, "u", "Junk", &junk[1]).unwrap(), b"spam");
+    // Rename a folder with its child.
+    m.rename_folder(&mut fs, "u", "Archive", "Old", T0).unwrap();
+    assert_eq!(m.folders(&mut fs, "u").unwrap(), vec!["Junk", "Old", "Old.2024"]);
+    let l = m.list(&mut fs, "u", "Old.2024", T0).unwrap();
+    assert_eq!(m.read_message(&mut fs, "u", "Old.2024", &l[0]).unwrap(), b"old mail");
+    assert_eq!(m.uid_state(&mut fs, "u", "Old.2024").unwrap(), UidState { uidvalidity: 101, next_uid: 2 });
+    assert_eq!(m.rename_folder(&mut fs, "u", "Old", "Junk", T0), Err(MailError::FolderExists));
+    // Delete with contents.
+    m.delete_folder(&mut fs, "u", "Old.2024", T0).unwrap();
+    m.delete_folder(&mut fs, "u", "Junk", T0).unwrap();
+    assert_eq!(m.delete_folder(&mut fs, "u", "Junk", T0), Err(MailError::NoSuchFolder));
+    assert_eq!(m.delete_folder(&mut fs, "u", "INBOX", T0), Err(MailError::InvalidFolder));
+    assert_eq!(m.folders(&mut fs, "u").unwrap(), vec!["Old"]);
+}
+
+#[test]
+fn subscriptions_persist() {
+    let mut fs = ram_fs(8);
+    let m = store();
+    m.create_user(&mut fs, "s", 1, T0).unwrap();
+    assert!(m.subscriptions(&mut fs, "s").unwrap().is_empty());
+    m.subscribe(&mut fs, "s", "Junk", T0).unwrap();
+    m.subscribe(&mut fs, "s", "Archive.2024", T0).unwrap();
+    m.subscribe(&mut fs, "s", "Junk", T0).unwrap();
+    assert_eq!(m.subscriptions(&mut fs, "s").unwrap(), vec!["Archive.2024", "Junk"]);
+    m.unsubscribe(&mut fs, "s", "Junk", T0).unwrap();
+    let dev = fs.unmount().unwrap();
+    let mut fs = Ext2::mount(dev).unwrap();
+    assert_eq!(m.subscriptions(&mut fs, "s").unwrap(), vec!["Archive.2024"]);
+    // Dovecot's v2 file is understood.
+    fs.write_file("/mail/s/Maildir/subscriptions", b"V\t2\n\nA\tB\nC\n", T0).unwrap();
+    assert_eq!(m.subscriptions(&mut fs, "s").unwrap(), vec!["A.B", "C"]);
+    assert_eq!(m.subscribe(&mut fs, "s", "x\ny", T0), Err(MailError::InvalidFolder));
+}
+
+#[test]
+fn strays_get_uids_and_uidlist_compacts() {
+    let mut fs = ram_fs(32);
+    let mut m = store();
+    for i in 0..200u32 {
+        let st = m.stage(&mut fs, "z", "INBOX", format!("m{i}").as_bytes(), T0 + i).unwrap();
+        m.commit(&mut fs, st, T0 + i).unwrap();
+    }
+    fs.flush().unwrap();
+    // A file dropped in by the host, without a UID.
+    fs.write_file("/mail/z/Maildir/cur/1.host-made:2,S", b"stray", T0).unwrap();
+    let list = m.list(&mut fs, "z", "INBOX", T0).unwrap();
+    assert_eq!(list.len(), 201);
+    assert_eq!(list.last().unwrap().uid, 201);
+    assert_eq!(list.last().unwrap().size, 5);
+    assert_eq!(list.last().unwrap().flags, Flags::SEEN);
+    // UIDs are stable across listings.
+    assert_eq!(m.list(&mut fs, "z", "INBOX", T0).unwrap(), list);
+    for msg in &list[..150] {
+        m.expunge(&mut fs, "z", "INBOX", msg, T0).unwrap();
+    }
+    let before = fs.stat("/mail/z/Maildir/dovecot-uidlist").unwrap().size;
+    let after_list = m.list(&mut fs, "z", "INBOX", T0).unwrap();
+    assert_eq!(after_list.len(), 51);
+    let after = fs.stat("/mail/z/Maildir/dovecot-uidlist").unwrap().size;
+    assert!(after < before / 2, "{before} -> {after}");
+    let text = fs.read_file("/mail/z/Maildir/dovecot-uidlist", 1 << 20).unwrap();
+    assert!(text.starts_with(b"3 V1700000000 N202\n"), "{}", String::from_utf8_lossy(&text[..30]));
+    // Next delivery continues after the largest UID ever given.
+    let d = m.deliver(&mut fs, "z", "INBOX", b"new", T0).unwrap();
+    assert_eq!(d.uid, 202);
+    assert_eq!(m.list(&mut fs, "z", "INBOX", T0).unwrap(), {
+        let mut v = after_list.clone();
+        v.push(m.list(&mut fs, "z", "INBOX", T0).unwrap().pop().unwrap());
+        v
+    });
+}
+
+#[test]
+fn corrupt_uidlist_is_an_error_not_a_panic() {
+    let mut fs = ram_fs(8);
+    let mut m = store();
+    m.deliver(&mut fs, "q", "INBOX", b"x", T0).unwrap();
+    for junk in [&b""[..], b"garbage", b"3 Vx Ny\n", b"\xff\xfe", b"3 V1 N1\n99999999999 :x\nabc :y\n1"] {
+        fs.write_file("/mail/q/Maildir/dovecot-uidlist", junk, T0).unwrap();
+        let _ = m.list(&mut fs, "q", "INBOX", T0);
+        let _ = m.deliver(&mut fs, "q", "INBOX", b"y", T0);
+        let _ = m.uid_state(&mut fs, "q", "INBOX");
+    }
+}
+
+/// The same store on a real image, checked by e2fsprogs.
+#[test]
+fn real_image_checked_by_e2fsck() {
+    use crate::block::FileDevice;
+    use crate::ext2::tests::{debugfs, debugfs_names, fsck, have_tools, mkimg};
+    if !have_tools() {
+        return;
+    }
+    let img = mkimg(4096, "64M", &[]);
+    let mut fs = Ext2::mount(FileDevice::open(&img).unwrap()).unwrap();
+    let mut m = store();
+    m.create_user(&mut fs, "alice", 1234, T0).unwrap();
+    m.create_folder(&mut fs, "alice", "Archive.2024", 99, T0).unwrap();
+    let mut names = Vec::new();
+    for i in 0..300u32 {
+        let d = m.deliver(&mut fs, "alice", "INBOX", format!("Subject: {i}\r\n\r\nhi\r\n").as_bytes(), T0 + i).unwrap();
+        names.push(d.name);
+    }
+    let mut list = m.list(&mut fs, "alice", "INBOX", T0).unwrap();
+    for msg in list.iter_mut().take(100) {
+        m.set_flags(&mut fs, "alice", "INBOX", msg, Flags::SEEN.union(Flags::REPLIED), T0).unwrap();
+    }
+    for msg in list.iter().skip(100).take(50) {
+        m.move_message(&mut fs, "alice", "INBOX", msg, "Archive.2024", T0).unwrap();
+    }
+    m.subscribe(&mut fs, "alice", "Archive.2024", T0).unwrap();
+    fs.unmount().unwrap();
+    fsck(&img);
+    let cur = debugfs_names(&img, "/mail/alice/Maildir/cur");
+    assert_eq!(cur.len(), 100);
+    assert!(cur.iter().all(|n| n.ends_with(":2,RS")));
+    assert_eq!(debugfs_names(&img, "/mail/alice/Maildir/new").len(), 150);
+    assert_eq!(debugfs_names(&img, "/mail/alice/Maildir/.Archive.2024/cur").len(), 50);
+    let uidlist = String::from_utf8(debugfs(&img, "cat /mail/alice/Maildir/dovecot-uidlist")).unwrap();
+    assert!(uidlist.starts_with("3 V1234 N1\n1 :"), "{uidlist}");
+    assert_eq!(uidlist.lines().count(), 301);
+    let a = String::from_utf8(debugfs(&img, "cat /mail/alice/Maildir/.Archive.2024/dovecot-uidlist")).unwrap();
+    assert_eq!(a.lines().count(), 51);
+    assert_eq!(debugfs(&img, "cat /mail/alice/Maildir/subscriptions"), b"Archive.2024\n");
+    let body = debugfs(&img, &format!("cat /mail/alice/Maildir/new/{}", names[299]));
+    assert_eq!(body, b"Subject: 299\r\n\r\nhi\r\n");
+    std::fs::remove_file(&img).unwrap();
+}
