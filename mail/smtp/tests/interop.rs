@@ -1,0 +1,135 @@
+//! Interoperability with an independent client: Python's `smtplib` talks to
+//! the state machine over a real TCP socket (driven by a small std loop, the
+//! same way the kernel drives it). Needs `python3`; skipped loudly when it is
+//! missing unless `CI` is set (then the test fails).
+use mail_smtp::*;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+
+fn python_available() -> bool {
+    match Command::new("python3").arg("--version").output() {
+        Ok(o) if o.status.success() => true,
+        _ => {
+            if std::env::var_os("CI").is_some() {
+                panic!("python3 is required for the smtplib interop test (CI is set)");
+            }
+            eprintln!("\n*** SKIPPING smtplib interop test: python3 not found (run tests/setup.sh) ***\n");
+            false
+        }
+    }
+}
+
+/// One connection driven to the end; returns accepted messages.
+fn serve(listener: TcpListener) -> Vec<(Envelope, Vec<u8>, SessionFacts)> {
+    let (mut sock, _) = listener.accept().unwrap();
+    let mut cfg = Config::new("mx.example.org");
+    cfg.auth = AuthPolicy::Always;
+    cfg.max_message_size = 100_000;
+    cfg.data_chunk = 512;
+    let mut s = Server::new(cfg);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = [0u8; 1460];
+    let mut cur = Vec::new();
+    let mut done = Vec::new();
+    let mut progressed = true;
+    loop {
+        let out = s.take_output();
+        sock.write_all(&out).unwrap();
+        if s.is_closed() {
+            break;
+        }
+        if pending.is_empty() || !progressed {
+            let n = sock.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            pending.extend_from_slice(&buf[..n]);
+        }
+        progressed = false;
+        loop {
+            let used = s.feed(&pending);
+            pending.drain(..used);
+            let mut any = used > 0;
+            while let Some(ev) = s.poll_event() {
+                any = true;
+                match ev {
+                    Event::CheckRecipient(m) => {
+                        let r = if m.local == "unknown" { Reply::user_unknown() } else { Reply::rcpt_ok() };
+                        s.answer_recipient(r).unwrap();
+                    }
+                    Event::MessageStart => cur.clear(),
+                    Event::Data(d) => cur.extend_from_slice(&d),
+                    Event::MessageComplete(env) => {
+                        done.push((env, std::mem::take(&mut cur), s.facts()));
+                        s.answer_message(Reply::queued(&format!("Q{}", done.len()))).unwrap();
+                    }
+                    Event::Authenticate(a) => {
+                        let ok = a.username == "alice" && a.password == "secret";
+                        s.answer_auth(if ok { AuthAnswer::Success(a.username) } else { AuthAnswer::Invalid }).unwrap();
+                    }
+                    _ => {}
+                }
+            }
+            progressed |= any;
+            if !any {
+                break;
+            }
+        }
+    }
+    done
+}
+
+#[test]
+fn python_smtplib_client() {
+    if !python_available() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || serve(listener));
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/smtplib_client.py");
+    let out = Command::new("python3").arg(script).arg(port.to_string()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "smtplib failed: {}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    let msgs = server.join().unwrap();
+
+    // What the client saw.
+    for needle in [
+        "\"ehlo\": 250",
+        "\"8bitmime\"",
+        "\"chunking\"",
+        "\"pipelining\"",
+        "\"smtputf8\"",
+        "\"enhancedstatuscodes\"",
+        "\"size\": \"100000\"",
+        "\"login\": 235",
+        "\"refused1\": {\"unknown@example.org\": [550, \"5.1.1 Recipient address rejected: User unknown\"]}",
+        "\"refused2\": {}",
+        "\"big\": [552, \"5.3.4 Message size exceeds fixed maximum message size\"]",
+        "\"bare\": [550, \"5.5.2 Error: bare <CR> or <LF> in message content; lines must end with <CR><LF>\"]",
+        "\"norcpt\": {\"unknown@example.org\": [550,",
+        "\"vrfy\": 502",
+        "\"noop\": 250",
+        "\"quit\": 221",
+    ] {
+        assert!(stdout.contains(needle), "missing {} in {}", needle, stdout);
+    }
+
+    // What the server delivered: smtplib's dot-stuffing undone exactly.
+    assert_eq!(msgs.len(), 2, "{:?}", msgs);
+    let (env, body, facts) = &msgs[0];
+    assert_eq!(
+        body.as_slice(),
+        &b"Subject: one\r\n\r\n.leading dot\r\n..two dots\r\n.\r\n8bit \xc3\xa9\xff\r\nlast line without newline\r\n"[..]
+    );
+    assert_eq!(env.recipients.len(), 1);
+    assert_eq!(env.declared_size, Some(body.len() as u64 - 2));
+    assert_eq!(facts.helo, "client.example");
+    assert_eq!(facts.auth_user.as_deref(), Some("alice"));
+    let (env, body, _) = &msgs[1];
+    assert!(env.smtputf8);
+    assert_eq!(env.body, BodyType::EightBitMime);
+    assert_eq!(env.sender.to_string(), "jörg@exämple.net");
+    assert_eq!(body.as_slice(), "Subject: ünïcødé\r\n\r\nHallo Jörg\r\n".as_bytes());
+}
