@@ -7,21 +7,23 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
 
-fn python_available() -> bool {
-    match Command::new("python3").arg("--version").output() {
+fn tool_available(tool: &str, arg: &str) -> bool {
+    match Command::new(tool).arg(arg).output() {
         Ok(o) if o.status.success() => true,
         _ => {
             if std::env::var_os("CI").is_some() {
-                panic!("python3 is required for the smtplib interop test (CI is set)");
+                panic!("{} is required for the interop tests (CI is set)", tool);
             }
-            eprintln!("\n*** SKIPPING smtplib interop test: python3 not found (run tests/setup.sh) ***\n");
+            eprintln!("\n*** SKIPPING interop test: {} not found (run mail/smtp/tests/setup.sh) ***\n", tool);
             false
         }
     }
 }
 
-/// One connection driven to the end; returns accepted messages.
-fn serve(listener: TcpListener) -> Vec<(Envelope, Vec<u8>, SessionFacts)> {
+type Delivered = Vec<(Envelope, Vec<u8>, SessionFacts)>;
+
+/// One connection driven to the end; returns the accepted messages.
+fn serve(listener: TcpListener) -> Delivered {
     let (mut sock, _) = listener.accept().unwrap();
     let mut cfg = Config::new("mx.example.org");
     cfg.auth = AuthPolicy::Always;
@@ -82,7 +84,7 @@ fn serve(listener: TcpListener) -> Vec<(Envelope, Vec<u8>, SessionFacts)> {
 
 #[test]
 fn python_smtplib_client() {
-    if !python_available() {
+    if !tool_available("python3", "--version") {
         return;
     }
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -132,4 +134,32 @@ fn python_smtplib_client() {
     assert_eq!(env.body, BodyType::EightBitMime);
     assert_eq!(env.sender.to_string(), "jörg@exämple.net");
     assert_eq!(body.as_slice(), "Subject: ünïcødé\r\n\r\nHallo Jörg\r\n".as_bytes());
+}
+
+#[test]
+fn swaks_pipelined_client() {
+    if !tool_available("swaks", "--version") {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || serve(listener));
+    let body = "Subject: swaks\n\n.starts with a dot\n..two\n.\nend";
+    let out = Command::new("swaks")
+        .args(["--server", &format!("127.0.0.1:{}", port), "--pipeline", "--helo", "swaks.example"])
+        .args(["--from", "a@example.net", "--to", "bob@example.org,carol@example.org"])
+        .args(["--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "secret"])
+        .args(["--data", body, "--timeout", "20"])
+        .output()
+        .unwrap();
+    let transcript = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "swaks failed:\n{}\n{}", transcript, String::from_utf8_lossy(&out.stderr));
+    let msgs = server.join().unwrap();
+    assert!(transcript.contains("250 2.0.0 Ok: queued as Q1"), "{}", transcript);
+    assert!(transcript.contains("235 2.7.0 Authentication successful"), "{}", transcript);
+    assert_eq!(msgs.len(), 1);
+    let (env, body, facts) = &msgs[0];
+    assert_eq!(env.recipients.len(), 2);
+    assert_eq!(body.as_slice(), &b"Subject: swaks\r\n\r\n.starts with a dot\r\n..two\r\n.\r\nend\r\n"[..]);
+    assert_eq!(facts.helo, "swaks.example");
 }

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Tools the mail-smtp host tests use: python3 (smtplib is in its standard
-# library) for tests/interop.rs.
+# library) and swaks (a pipelining SMTP client) for tests/interop.rs.
 set -e
-if ! command -v python3 >/dev/null 2>&1; then
+need=""
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v swaks >/dev/null 2>&1 || need="$need swaks"
+if [ -n "$need" ]; then
     apt-get update
-    apt-get install -y --no-install-recommends python3
+    apt-get install -y --no-install-recommends $need
 fi
 python3 --version
+swaks --version
