@@ -15,6 +15,7 @@ mod power;
 mod rand;
 mod virtio;
 mod serial;
+mod storage;
 mod time;
 
 use core::panic::PanicInfo;
@@ -105,8 +106,44 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         Ok(a) => a,
         Err(e) => fatal(format_args!("{e}")),
     };
-    let _ = blks;
+    let mut vblks = alloc::vec::Vec::new();
+    for t in blks {
+        match storage::VirtioBlock::new(t) {
+            Ok(b) => {
+                log::info!("disk: `{}` {} MiB{}", b.serial, (disk::block::BlockDevice::capacity(&b) * 512) >> 20, if b.readonly { " read-only" } else { "" });
+                vblks.push(b)
+            }
+            Err(e) => log::warn!("virtio-blk: {e:?}"),
+        }
+    }
+    let disks = storage::sort(vblks);
+    let mut mailfs = None;
+    if let Some(m) = disks.mail {
+        match disk::ext2::Ext2::mount(m) {
+            Ok(fs) => mailfs = Some(fs),
+            Err(e) => fatal(format_args!("mail disk: cannot mount: {e:?}")),
+        }
+    }
+    if let Some(fs) = mailfs.as_mut() {
+        if cfg.diag.iter().any(|d| d == "disk-write") {
+            if let Err(e) = storage::diag_write(fs, rand::u64()) {
+                fatal(format_args!("diag: disk-write: {e:?}"));
+            }
+        }
+        if cfg.diag.iter().any(|d| d == "disk-read") {
+            let _ = storage::diag_read(fs);
+        }
+    }
+    let _ = disks.config;
     log::info!("boot took {} us", time::micros_since_boot());
     logger::raw_line(format_args!("ready: {}", app.ready_line()));
+    if cfg.diag.iter().any(|d| d == "poweroff") {
+        if let Some(fs) = mailfs.as_mut() {
+            if let Err(e) = fs.flush() {
+                fatal(format_args!("mail disk: flush: {e:?}"));
+            }
+        }
+        power::poweroff();
+    }
     app.run()
 }
