@@ -428,3 +428,79 @@ fn parse_named_uses_the_name() {
     let e = parse_named("disk:/unimail.conf", "[nope]\n", &files).unwrap_err();
     assert!(e.iter().any(|e| e.to_string() == "disk:/unimail.conf:1: unknown section [nope]"));
 }
+
+/// The ```ini block after `heading` in CONFIG.md.
+fn doc_block(heading: &str) -> String {
+    let doc = include_str!("../CONFIG.md");
+    let after = &doc[doc.find(heading).expect("heading")..];
+    let start = after.find("```ini\n").unwrap() + 7;
+    let len = after[start..].find("```").unwrap();
+    after[start..start + len].to_string()
+}
+
+#[test]
+fn config_md_example_parses() {
+    let text = doc_block("## An annotated example");
+    let disk = [
+        "dkim/example.org.2026r.pem",
+        "dkim/example.org.2026e.pem",
+        "tls/mx.example.org.crt",
+        "tls/mx.example.org.key",
+        "tls/mail.club.example.crt",
+        "tls/mail.club.example.key",
+        "sieve/before.sieve",
+        "srs/secret",
+    ];
+    let c = parse(&text, &|p: &str| disk.contains(&p)).unwrap_or_else(|e| panic!("{e:#?}"));
+    assert_eq!(c.users.len(), 2);
+    assert_eq!(c.dkim.len(), 2);
+    assert_eq!(c.resolve("family@example.org").unwrap().len(), 3);
+    assert_eq!(c.resolve("random@club.example").unwrap().len(), 1);
+    assert!(c.may_send_as("alice@example.org", "treasurer@club.example"));
+    // Without the files, each missing one is reported.
+    let e = parse(&text, &|_: &str| false).unwrap_err();
+    assert_eq!(e.iter().filter(|e| matches!(e.kind, ErrorKind::MissingFile(_))).count(), disk.len());
+}
+
+#[test]
+fn config_md_shows_the_real_default() {
+    let shown = doc_block("## The embedded default");
+    let real: String = DEFAULT_CONFIG.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(shown, real);
+    let doc = include_str!("../CONFIG.md");
+    assert!(doc.contains(DEFAULT_SYSTEM_SIEVE));
+}
+
+#[test]
+fn garbage_never_panics() {
+    // Deterministic mutations of a good file: the parser must return, with
+    // errors or a config, never panic.
+    let base = good_text().into_bytes();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let alphabet = b"[]=#@.,*+-/:{}$ \n\tx0129";
+    for _ in 0..2000 {
+        let mut t = base.clone();
+        for _ in 0..(next() % 8 + 1) {
+            let i = (next() as usize) % t.len();
+            match next() % 3 {
+                0 => t[i] = alphabet[(next() as usize) % alphabet.len()],
+                1 => {
+                    t.remove(i);
+                }
+                _ => t.insert(i, alphabet[(next() as usize) % alphabet.len()]),
+            }
+        }
+        let text = String::from_utf8_lossy(&t);
+        if let Ok(c) = parse(&text, &files) {
+            for a in ["alice@example.org", "team+x@example.org", "x@example.com", "postmaster"] {
+                let _ = c.resolve(a);
+            }
+        }
+    }
+}
