@@ -214,7 +214,7 @@ pub fn parse_date(value: &[u8]) -> Option<DateTime> {
     let (mut day, mut month, mut year, mut time, mut zone) = (None, None, None, None, None);
     for w in buf.split(|&b| b == b' ').filter(|w| !w.is_empty()) {
         if let Some(n) = number(w) {
-            if day.is_none() && w.len() <= 2 && year.is_none() {
+            if day.is_none() && w.len() <= 2 {
                 day = Some(n);
             } else if year.is_none() {
                 year = Some((n, w.len()));
@@ -346,6 +346,7 @@ mod tests {
         assert_eq!(ts("1 Jan 99 00:00:00 +0000"), Some((915148800, 0)));
         assert_eq!(ts("1 Jan 100 00:00:00 +0000"), Some((946684800, 0)));
         assert_eq!(ts("Sat Jan  1 00:00:00 2000"), Some((946684800, 0)));
+        assert_eq!(ts("2000 Jan 1 00:00:00 +0000"), Some((946684800, 0)));
         assert_eq!(ts("Saturday, 01-Jan-2000 00:00:00 +0000"), Some((946684800, 0)));
         assert_eq!(ts("31 Feb 2000 00:00:00 +0000"), None);
         assert_eq!(ts("garbage"), None);

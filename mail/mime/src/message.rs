@@ -336,7 +336,9 @@ impl<'a> Message<'a> {
         let ct = &self.parts[idx].content_type;
         if ct.main == "multipart" {
             let digest = ct.sub == "digest";
-            let boundary = ct.params.get("boundary").map(|b| b.as_bytes().to_vec());
+            // RFC 2046 5.1.1: a boundary cannot end in a space; senders that
+            // quote one anyway put the space only in the parameter.
+            let boundary = ct.params.get("boundary").map(|b| b.trim_end().as_bytes().to_vec());
             if depth >= self.limits.max_depth {
                 self.truncated = true;
                 return Some(idx);

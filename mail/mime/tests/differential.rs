@@ -197,3 +197,42 @@ fn differential_against_mail_parser() {
     println!("{} messages, {} comparisons, {} known differences", corpus.len(), compared, KNOWN_DIFFERENCES.len());
     assert!(failures.is_empty(), "{} differences:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// Exploration aid, not a check: mutates the corpus lightly and prints where
+/// the part trees or texts of the two parsers diverge. Run with
+/// `cargo test -p mail-mime --test differential -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn explore_mutated_differences() {
+    let corpus = corpus();
+    let mut seed: u64 = 0x1234_5678_9abc_def1;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const TOKS: &[&[u8]] = &[b"\r\n", b"\n", b"--", b":", b"\r\n\r\n", b" ", b"=", b"\""];
+    let mut shown = 0;
+    for round in 0..20 {
+        for (name, raw) in &corpus {
+            let mut m = raw.clone();
+            let pos = (next() as usize) % (m.len() + 1);
+            if next() % 2 == 0 {
+                let t = TOKS[(next() as usize) % TOKS.len()];
+                m.splice(pos..pos, t.iter().copied());
+            } else {
+                let end = (pos + (next() as usize) % 8).min(m.len());
+                m.drain(pos..end);
+            }
+            let (a, b) = (ours(&m), theirs(&m));
+            if (a.tree != b.tree || a.texts != b.texts) && shown < 25 {
+                shown += 1;
+                println!("round {round} {name} at {pos}:\n  ours   {}\n  theirs {}", a.tree, b.tree);
+                if a.tree == b.tree {
+                    println!("  texts ours   {:?}\n  texts theirs {:?}", a.texts, b.texts);
+                }
+            }
+        }
+    }
+}
