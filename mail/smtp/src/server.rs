@@ -395,14 +395,20 @@ impl Server {
     fn close_with(&mut self, r: Reply) {
         self.reply(r);
         self.abort_content(AbortReason::SessionEnded);
+        if self.pending == Some(Pending::Message) {
+            // The final reply will never be sent, so the client will retry:
+            // the caller should drop its copy rather than deliver twice.
+            self.events.push_back(Event::MessageAborted(AbortReason::SessionEnded));
+        }
         self.phase = Phase::Closed;
         self.pending = None;
         self.events.push_back(Event::Close);
     }
 
     fn abort_content(&mut self, why: AbortReason) {
-        if matches!(self.phase, Phase::Data(_) | Phase::Bdat { .. })
-            || self.tx.as_ref().is_some_and(|t| t.bdat_started)
+        // A message has started (MessageStart was emitted) only in DATA or
+        // once a BDAT chunk was accepted.
+        if matches!(self.phase, Phase::Data(_)) || self.tx.as_ref().is_some_and(|t| t.bdat_started)
         {
             self.chunk.clear();
             self.events.push_back(Event::MessageAborted(why));

@@ -444,3 +444,44 @@ fn caller_reply_text_cannot_inject_lines() {
     // A "\n" in text is a multi-line reply with the same code, never a new code.
     assert!(t.out_str().ends_with("550-5.1.1 no \r\n550 5.1.1 250 ok\r\n"), "{}", t.out_str());
 }
+
+#[test]
+fn timeout_while_message_pending_aborts() {
+    let mut s = Server::new(cfg());
+    let input = b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\n";
+    let mut off = 0;
+    while off < input.len() {
+        off += s.feed(&input[off..]);
+        while let Some(ev) = s.poll_event() {
+            if matches!(ev, Event::CheckRecipient(_)) {
+                s.answer_recipient(Reply::rcpt_ok()).unwrap();
+            }
+        }
+    }
+    s.feed(b"DATA\r\nhello\r\n.\r\n");
+    let evs: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert!(matches!(evs.last(), Some(Event::MessageComplete(_))));
+    s.timeout();
+    let evs: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
+    assert_eq!(evs, [Event::MessageAborted(AbortReason::SessionEnded), Event::Close]);
+    assert_eq!(s.answer_message(Reply::queued("late")), Err(NotPending));
+    assert!(String::from_utf8(s.take_output()).unwrap().ends_with("421 4.4.2 mx.example.org Error: timeout exceeded\r\n"));
+}
+
+#[test]
+fn timeout_in_refused_bdat_chunk_has_no_abort_event() {
+    let mut h = Harness::new(cfg(), Policy::default());
+    h.feed(b"EHLO c\r\nBDAT 100\r\nabc");
+    h.s.timeout();
+    h.feed(b"");
+    assert!(!h.t.recs.iter().any(|r| matches!(r, Rec::Aborted(..))));
+    assert!(h.t.closed);
+}
+
+#[test]
+fn shutdown_is_421_4_3_2() {
+    let mut h = Harness::new(cfg(), Policy::default());
+    h.s.shutdown();
+    h.feed(b"");
+    assert!(h.t.lines()[0].starts_with("421 4.3.2 mx.example.org "));
+}
