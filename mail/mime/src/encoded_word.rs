@@ -85,31 +85,24 @@ pub fn decode_text(value: &[u8]) -> String {
     let mut pending_cs: Option<Charset> = None;
     let mut plain_start = 0;
     let mut i = 0;
-    // Whitespace seen since the last encoded word, not yet emitted.
+    // The previous token was an encoded word (whitespace after it is held).
     let mut after_word = false;
     while i < value.len() {
         if value[i] == b'=' && value.get(i + 1) == Some(&b'?') {
             // A word in an unknown charset is plain text (RFC 2047 6.2).
-            if let Some(w) = parse_word(&value[i..]).filter(|w| Charset::from_label(w.charset).is_some()) {
+            let word = parse_word(&value[i..]).and_then(|w| Charset::from_label(w.charset).map(|cs| (w, cs)));
+            if let Some((w, cs)) = word {
                 let between = &value[plain_start..i];
                 let only_ws = between.iter().all(|b| b.is_ascii_whitespace());
                 if !(after_word && only_ws) {
                     flush(&mut pending, &mut pending_cs, &mut out);
                     charset::decode_8bit_guess(between, &mut out);
                 }
-                match Charset::from_label(w.charset) {
-                    Some(cs) => {
-                        if pending_cs != Some(cs) {
-                            flush(&mut pending, &mut pending_cs, &mut out);
-                            pending_cs = Some(cs);
-                        }
-                        pending.extend_from_slice(&w.bytes);
-                    }
-                    None => {
-                        flush(&mut pending, &mut pending_cs, &mut out);
-                        charset::decode_8bit_guess(&value[i..i + w.len], &mut out);
-                    }
+                if pending_cs != Some(cs) {
+                    flush(&mut pending, &mut pending_cs, &mut out);
+                    pending_cs = Some(cs);
                 }
+                pending.extend_from_slice(&w.bytes);
                 i += w.len;
                 plain_start = i;
                 after_word = true;

@@ -283,7 +283,6 @@ fn decode_params(raw: &[RawParam]) -> Vec<Param> {
         sections.sort_by_key(|s| s.0);
         let mut bytes = Vec::new();
         let mut cs: Option<Charset> = None;
-        let mut unknown_cs = false;
         for (n, (_, ext, val)) in sections.iter().enumerate() {
             let mut val: &[u8] = val;
             if *ext {
@@ -292,7 +291,6 @@ fn decode_params(raw: &[RawParam]) -> Vec<Param> {
                     let mut it = val.splitn(3, |&b| b == b'\'');
                     if let (Some(c), Some(_lang), Some(v)) = (it.next(), it.next(), it.next()) {
                         cs = Charset::from_label(c);
-                        unknown_cs = cs.is_none() && !c.is_empty();
                         val = v;
                     }
                 }
@@ -303,12 +301,7 @@ fn decode_params(raw: &[RawParam]) -> Vec<Param> {
         }
         let value = match cs {
             Some(c) => c.decode(&bytes),
-            // Unknown charset: keep the octets readable as best we can.
-            None if unknown_cs => {
-                let mut s = String::new();
-                charset::decode_8bit_guess(&bytes, &mut s);
-                s
-            }
+            // No or unknown charset: keep the octets readable as best we can.
             None => {
                 let mut s = String::new();
                 charset::decode_8bit_guess(&bytes, &mut s);
