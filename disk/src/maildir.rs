@@ -620,7 +620,7 @@ impl Maildir {
                     Some(&u) => u,
                     None => {
                         let u = state.next_uid;
-                        state.next_uid += 1;
+                        state.next_uid = u.checked_add(1).ok_or(MailError::TooBig)?;
                         fresh.push_str(&format!("{u} :{base}\n"));
                         u
                     }

@@ -507,7 +507,7 @@ impl<D: BlockDevice> Ext2<D> {
         if p == 0 {
             p = self.alloc_block(goal)?;
             inode.block[idx[0]] = p;
-            inode.blocks512 += per;
+            inode.blocks512 = inode.blocks512.saturating_add(per);
             if depth > 0 {
                 self.cache.zeroed(p as u64, Class::Indirect)?;
             } else {
@@ -523,7 +523,7 @@ impl<D: BlockDevice> Ext2<D> {
             let mut q = le32(self.cache.get(p as u64)?, i);
             if q == 0 {
                 q = self.alloc_block(goal)?;
-                inode.blocks512 += per;
+                inode.blocks512 = inode.blocks512.saturating_add(per);
                 if level < depth {
                     self.cache.zeroed(q as u64, Class::Indirect)?;
                 } else {
