@@ -210,9 +210,9 @@ mod tests {
         let h = parse(m);
         let names: Vec<&[u8]> = h.fields.iter().map(|f| f.name).collect();
         assert_eq!(names, [&b"A"[..], b"B"]);
-        // "From x Mon" (mbox), "no colon here", and " bad name" continues A
-        // after the junk line was skipped? No: the junk line ended field A,
-        // so "\tcont" and " bad name: 2" are orphans.
+        // Skipped: "From x Mon" (mbox line), "no colon here", and the two
+        // continuation lines after it (the junk line ended field A, so they
+        // continue nothing).
         assert_eq!(h.malformed_lines, 4);
         assert_eq!(&m[h.body_start..], b"body\n");
     }
