@@ -134,8 +134,9 @@ impl Framer {
                         continue;
                     }
                     // Normalise the terminator to CRLF (bare LF tolerated).
+                    // The CR must belong to this line, not to literal data.
                     self.buf.pop();
-                    if self.buf.last() == Some(&b'\r') {
+                    if self.buf.len() > self.line_start && self.buf.last() == Some(&b'\r') {
                         self.buf.pop();
                     }
                     if self.raw {

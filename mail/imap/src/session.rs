@@ -483,6 +483,19 @@ impl Session {
             CommandBody::Search(s) => s.uid,
             _ => true,
         };
+        // See deliveries and other sessions' changes before acting, so
+        // that e.g. `UID FETCH 1:*` includes mail that just arrived.
+        if matches!(
+            cmd.body,
+            CommandBody::Fetch { .. }
+                | CommandBody::Store(_)
+                | CommandBody::Search(_)
+                | CommandBody::Copy { .. }
+                | CommandBody::Move { .. }
+        ) && matches!(self.state, State::Selected(_))
+        {
+            self.sync(store, allow_expunge);
+        }
         let result = self.execute(store, &tag, cmd.body);
         match result {
             Exec::Done(d) => {
