@@ -25,6 +25,10 @@ pub const MAX_TARGETS: usize = 1000;
 /// alias graphs, where dedupe alone does not).
 pub const MAX_STEPS: usize = 10_000;
 
+/// Verified against for unknown logins (its password is irrelevant).
+const DUMMY_HASH: &str =
+    "{SHA512-CRYPT}$6$saltsaltsalt1234$CkUSZ4d2PqSbS9gP0mhZGsO5bjwKTAA7Gr3WufFOKRTKUwrPyTakQjpP2HOjVosoaRmRoPp3ccLZNtHjzoeqb0";
+
 /// Where one copy of a message goes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
@@ -130,6 +134,24 @@ impl Config {
     pub fn user(&self, login: &str) -> Option<&User> {
         let a = Address::parse(login).ok()?;
         self.user_index.get(&self.key_of(&a)).map(|&i| &self.users[i])
+    }
+
+    /// Check a login: the user if `login` exists and `password` matches
+    /// its hash. For an unknown login a SHA512-CRYPT hash is still computed,
+    /// so the answer's timing does not tell unknown users from wrong
+    /// passwords (as closely as one default-cost hash can). The caller
+    /// counts failures against `limits.auth_failures`.
+    pub fn authenticate(&self, login: &str, password: &[u8]) -> Option<&User> {
+        use crate::password::{HashLimits, PasswordHash, Verdict};
+        match self.user(login) {
+            Some(u) => (u.password.verify(password) == Verdict::Match).then_some(u),
+            None => {
+                if let Ok(h) = PasswordHash::parse(DUMMY_HASH, &HashLimits::default()) {
+                    let _ = h.verify(password);
+                }
+                None
+            }
+        }
     }
 
     /// Expand one envelope recipient into delivery targets: one per local

@@ -96,7 +96,7 @@ pub fn split(file: &str, text: &str, errors: &mut Vec<Error>) -> Vec<Section> {
                 continue;
             };
             let inner = inner.trim();
-            let (name, arg) = match inner.split_once(|c: char| c == ' ' || c == '\t') {
+            let (name, arg) = match inner.split_once([' ', '\t']) {
                 Some((n, a)) => (n, Some(a.trim().to_string())),
                 None => (inner, None),
             };

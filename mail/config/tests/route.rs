@@ -167,3 +167,15 @@ fn may_send_as() {
     assert!(!c.may_send_as("mallory@example.org", "mallory@example.org"));
     assert!(!c.may_send_as("alice@example.org", "not an address"));
 }
+
+#[test]
+fn authenticate() {
+    let c = config("");
+    assert_eq!(c.authenticate("alice@example.org", b"demo").unwrap().address.to_string(), "alice@example.org");
+    assert_eq!(c.authenticate("Alice@Example.org", b"demo").unwrap().address.to_string(), "alice@example.org");
+    assert!(c.authenticate("alice@example.org", b"Demo").is_none());
+    assert!(c.authenticate("nobody@example.org", b"demo").is_none());
+    assert!(c.authenticate("garbage", b"demo").is_none());
+    // Aliases are not logins.
+    assert!(c.authenticate("postmaster@example.org", b"demo").is_none());
+}

@@ -1,6 +1,7 @@
 //! Password vectors produced by independent tools (Debian 12 packages):
 //! - `mkpasswd` from `whois` 5.5.17 (libxcrypt), commands shown per vector;
 //! - `doveadm pw` from `dovecot-core` 2.3.19, `doveadm pw -s SCHEME -p PASSWORD`.
+//!
 //! The live cross-checks against those tools are in `tests/crosscheck.rs`.
 
 use super::*;
