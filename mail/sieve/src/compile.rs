@@ -355,12 +355,12 @@ impl Cx {
                 None
             } else {
                 let v = args.get(i).cloned();
-                let ok = match (&v, kind) {
-                    (Some(Arg::Number(..)), Kind::Num) => true,
-                    (Some(Arg::Strings { list: false, .. }), Kind::Str) => true,
-                    (Some(Arg::Strings { .. }), Kind::StrList) => true,
-                    _ => false,
-                };
+                let ok = matches!(
+                    (&v, kind),
+                    (Some(Arg::Number(..)), Kind::Num)
+                        | (Some(Arg::Strings { list: false, .. }), Kind::Str)
+                        | (Some(Arg::Strings { .. }), Kind::StrList)
+                );
                 if !ok {
                     return Err(CompileError::owned(*tp, format!(":{t} must be followed by {}", kind_name(*kind))));
                 }
@@ -649,7 +649,7 @@ impl Cx {
                     }
                     mods.push(m);
                 }
-                mods.sort_by(|a, b| b.precedence().cmp(&a.precedence()));
+                mods.sort_by_key(|m| core::cmp::Reverse(m.precedence()));
                 Cmd::Set { name: name.to_ascii_lowercase(), value: v[1][0].clone(), mods }
             }
             "vacation" => {

@@ -21,16 +21,13 @@ fn split_head(raw: &str) -> (&str, &str) {
         if let Some(i) = raw.find(sep) {
             // Choose the earliest separator of either style.
             let other = if sep == "\r\n\r\n" { raw.find("\n\n") } else { raw.find("\r\n\r\n") };
-            if other.map_or(true, |o| i <= o) {
+            if other.is_none_or(|o| i <= o) {
                 return (&raw[..i], &raw[i + sep.len()..]);
             }
         }
     }
-    if raw.starts_with("\r\n") {
-        return ("", &raw[2..]);
-    }
-    if raw.starts_with('\n') {
-        return ("", &raw[1..]);
+    if let Some(b) = raw.strip_prefix("\r\n").or_else(|| raw.strip_prefix('\n')) {
+        return ("", b);
     }
     (raw, "")
 }

@@ -19,13 +19,13 @@
 //! store with the named folders created) and counts `vacation` only if
 //! Pigeonhole reports "sent vacation response".
 //!
-//! Deliberate differences, kept out of the corpus:
+//! Deliberate differences, kept out of the corpus (and not covered: :regex,
+//! which we reject at compile time; RFC 2047-encoded headers, which the
+//! test Message does not decode):
 //! * Pigeonhole 0.5.19's `:matches` accepts any value for a pattern where a
 //!   `?` is followed by literal text and a later `*` (`"?xyz*"` matches
 //!   "Hello Bob"); we follow RFC 5228 2.7.1 (unit test
-//!   `glob_question_then_star` pins our behaviour). Not covered here (documented
-//! in the crate): :regex (we reject it at compile time), RFC 2047-encoded
-//! headers (the test Message does no decoding).
+//!   `glob_question_then_star` pins our behaviour).
 //!
 //! Setup: tests/setup.sh installs dovecot-sieve. Without `sieve-test` the test
 //! tries setup.sh; if that fails it is skipped loudly, unless CI is set, in
@@ -251,7 +251,7 @@ fn differential_against_pigeonhole() {
     let mut scripts: Vec<PathBuf> = fs::read_dir(corpus.join("scripts"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().map_or(false, |e| e == "sieve"))
+        .filter(|p| p.extension().is_some_and(|e| e == "sieve"))
         .collect();
     scripts.sort();
     assert!(scripts.len() >= 25 && messages.len() >= 6);
