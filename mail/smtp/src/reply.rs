@@ -1,6 +1,7 @@
 //! SMTP replies (RFC 5321 4.2) with RFC 2034 / RFC 3463 enhanced status codes.
 
 use alloc::borrow::Cow;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 /// RFC 3463 `class.subject.detail`.
@@ -92,6 +93,138 @@ impl Reply {
     }
 }
 
+
+/// Why a server reply could not be parsed (the client gives up on the
+/// connection: RFC 5321 4.2 grammar violated or a limit exceeded).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyError {
+    /// Not `3DIGIT [("-" / SP) text]`, or the code changed between lines.
+    Syntax,
+    /// A line or the number of lines exceeded the parser's limits.
+    TooLong,
+}
+
+/// Incremental reply parser for the client side (RFC 5321 4.2.1):
+/// `Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+/// Reply-code [ SP textstring ] CRLF`. Bounded: at most `max_line` octets
+/// per line and `max_lines` lines per reply.
+#[derive(Clone, Debug)]
+pub struct ReplyParser {
+    line: Vec<u8>,
+    overflow: bool,
+    code: Option<u16>,
+    text: String,
+    lines: usize,
+    max_line: usize,
+    max_lines: usize,
+}
+
+impl ReplyParser {
+    /// `max_line` includes CR LF (RFC 5321 4.5.3.1.5 says 512; real
+    /// servers send longer, so callers usually allow more).
+    pub fn new(max_line: usize, max_lines: usize) -> Self {
+        ReplyParser { line: Vec::new(), overflow: false, code: None, text: String::new(), lines: 0, max_line, max_lines }
+    }
+
+    /// Consume bytes up to the end of the next complete reply. Returns the
+    /// number of bytes used and the reply, if one was completed.
+    pub fn feed(&mut self, input: &[u8]) -> (usize, Option<Result<Reply, ReplyError>>) {
+        let mut used = 0;
+        while used < input.len() {
+            let rest = &input[used..];
+            let (part, complete) = match rest.iter().position(|&b| b == b'\n') {
+                Some(p) => (&rest[..p], true),
+                None => (rest, false),
+            };
+            used += part.len() + complete as usize;
+            if self.line.len() + part.len() > self.max_line {
+                self.overflow = true;
+            } else {
+                self.line.extend_from_slice(part);
+            }
+            if complete {
+                let line = core::mem::take(&mut self.line);
+                if let Some(r) = self.line_done(&line) {
+                    return (used, Some(r));
+                }
+            }
+        }
+        (used, None)
+    }
+
+    fn reset(&mut self) {
+        self.code = None;
+        self.text.clear();
+        self.lines = 0;
+        self.overflow = false;
+    }
+
+    fn line_done(&mut self, line: &[u8]) -> Option<Result<Reply, ReplyError>> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.lines += 1;
+        if core::mem::take(&mut self.overflow) || self.lines > self.max_lines {
+            self.reset();
+            return Some(Err(ReplyError::TooLong));
+        }
+        let ok = line.len() >= 3
+            && line[0].is_ascii_digit()
+            && (b'2'..=b'5').contains(&line[0])
+            && line[1].is_ascii_digit()
+            && line[2].is_ascii_digit()
+            && (line.len() == 3 || line[3] == b' ' || line[3] == b'-');
+        let code = if ok { (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16 } else { 0 };
+        if !ok || self.code.is_some_and(|c| c != code) {
+            self.reset();
+            return Some(Err(ReplyError::Syntax));
+        }
+        self.code = Some(code);
+        let more = line.len() > 3 && line[3] == b'-';
+        let text = if line.len() > 4 { &line[4..] } else { &b""[..] };
+        if self.lines > 1 {
+            self.text.push('\n');
+        }
+        self.text.push_str(&String::from_utf8_lossy(text));
+        if more {
+            return None;
+        }
+        let text = core::mem::take(&mut self.text);
+        self.reset();
+        Some(Ok(split_enhanced(code, text)))
+    }
+}
+
+/// RFC 2034 4: a reply text starting with `class.subject.detail ` whose
+/// class matches the reply code carries an enhanced code; it is removed
+/// from every line of the text.
+fn split_enhanced(code: u16, text: String) -> Reply {
+    let first = text.split('\n').next().unwrap_or("");
+    let token = first.split(' ').next().unwrap_or("");
+    let mut parts = token.split('.');
+    let parsed = (|| {
+        let a: u8 = parts.next()?.parse().ok()?;
+        let b: u16 = parts.next()?.parse().ok()?;
+        let c: u16 = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || a as u16 != code / 100 || token.len() > 11 {
+            return None;
+        }
+        Some(Enhanced(a, b, c))
+    })();
+    match parsed {
+        Some(e) => {
+            let mut out = String::with_capacity(text.len());
+            for (i, l) in text.split('\n').enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                let l = l.strip_prefix(token).map(|r| r.strip_prefix(' ').unwrap_or(r)).unwrap_or(l);
+                out.push_str(l);
+            }
+            Reply { code, enhanced: Some(e), text: Cow::Owned(out) }
+        }
+        None => Reply { code, enhanced: None, text: Cow::Owned(text) },
+    }
+}
+
 fn push_num(out: &mut Vec<u8>, n: u16) {
     let mut buf = [0u8; 5];
     let mut i = buf.len();
@@ -118,6 +251,53 @@ mod tests {
         assert_eq!(Reply::plain(354, "go").to_bytes(), b"354 go\r\n");
         assert_eq!(Reply::plain(250, "a\n").to_bytes(), b"250 a\r\n");
         assert_eq!(Reply::plain(334, "").to_bytes(), b"334 \r\n");
+    }
+
+    #[test]
+    fn parser_roundtrip_and_fragmentation() {
+        let replies = [
+            Reply::queued("ABC"),
+            Reply::plain(250, "mx.example.org\nPIPELINING\nSIZE 100\nCHUNKING"),
+            Reply::new(550, Enhanced(5, 1, 1), "line one\nline two"),
+            Reply::plain(354, "go ahead"),
+            Reply::plain(220, "2.0.0x not enhanced"),
+        ];
+        let mut wire = Vec::new();
+        for r in &replies {
+            r.write_to(&mut wire);
+        }
+        for step in [1usize, 3, 1000] {
+            let mut p = ReplyParser::new(512, 10);
+            let mut got = Vec::new();
+            let mut buf: Vec<u8> = Vec::new();
+            for piece in wire.chunks(step) {
+                buf.extend_from_slice(piece);
+                loop {
+                    let (n, r) = p.feed(&buf);
+                    buf.drain(..n);
+                    match r {
+                        Some(r) => got.push(r.unwrap()),
+                        None => break,
+                    }
+                }
+            }
+            assert_eq!(got, replies);
+        }
+    }
+
+    #[test]
+    fn parser_errors() {
+        let mut p = ReplyParser::new(20, 3);
+        assert_eq!(p.feed(b"hello\r\n").1, Some(Err(ReplyError::Syntax)));
+        assert_eq!(p.feed(b"250-a\r\n").1, None);
+        assert_eq!(p.feed(b"251 b\r\n").1, Some(Err(ReplyError::Syntax)));
+        assert_eq!(p.feed(b"250-a\r\n250 b\r\nX"), (14, Some(Ok(Reply::plain(250, "a\nb")))));
+        let mut p = ReplyParser::new(20, 3);
+        assert_eq!(p.feed(b"250-a\r\n250-a\r\n250-a\r\n250 a\r\n").1, Some(Err(ReplyError::TooLong)));
+        let mut p = ReplyParser::new(20, 3);
+        assert_eq!(p.feed(b"250 aaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n").1, Some(Err(ReplyError::TooLong)));
+        let mut p = ReplyParser::new(20, 3);
+        assert_eq!(p.feed(b"250\r\n").1, Some(Ok(Reply::plain(250, ""))));
     }
 
     #[test]
