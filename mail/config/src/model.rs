@@ -45,6 +45,33 @@ pub struct Config {
     pub(crate) catchall_index: BTreeMap<String, usize>,
 }
 
+impl Config {
+    /// Every config-disk path the config names (certificates, keys, the
+    /// Sieve script, the SRS secret), in file order, without duplicates:
+    /// what the kernel loads at boot and the image tool copies to the disk.
+    pub fn referenced_files(&self) -> Vec<&str> {
+        let mut refs: Vec<&FileRef> = Vec::new();
+        refs.extend(self.dkim.iter().map(|d| &d.key));
+        if let Some(c) = &self.tls.default {
+            refs.extend([&c.cert, &c.key]);
+        }
+        for (_, c) in &self.tls.sni {
+            refs.extend([&c.cert, &c.key]);
+        }
+        refs.extend(self.sieve.system_before.iter());
+        refs.extend(self.srs.iter().map(|s| &s.secret));
+        let mut out: Vec<&str> = Vec::new();
+        for f in refs {
+            if let FileRef::Path(p) = f {
+                if !out.contains(&p.as_str()) {
+                    out.push(p.as_str());
+                }
+            }
+        }
+        out
+    }
+}
+
 /// `log_level` in `[server]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {

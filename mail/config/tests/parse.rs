@@ -504,3 +504,14 @@ fn garbage_never_panics() {
         }
     }
 }
+
+#[test]
+fn referenced_files_lists_disk_paths() {
+    let c = parse(&good_text(), &files).unwrap();
+    let mut want: Vec<&str> = EXISTING.to_vec();
+    want.sort();
+    let mut got = c.referenced_files();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(default_config().referenced_files().is_empty());
+}
