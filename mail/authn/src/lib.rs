@@ -12,3 +12,4 @@ extern crate alloc;
 pub mod dns;
 pub mod dkim;
 pub mod spf;
+pub mod srs;

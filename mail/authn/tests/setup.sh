@@ -4,7 +4,7 @@
 # repo) into the cache directory.
 #   - pyspf sdist (PyPI) -> rfc7208-tests.yml, converted to JSON
 #   - dkimpy + PyNaCl (PyPI) for DKIM interop (RSA and Ed25519)
-#   - pysrs (PyPI package "srs") for the SRS format check
+#   - pysrs (PyPI package "pysrs", module SRS) for the SRS format check
 #   - Debian publicsuffix (build input of src/dmarc/psl_data.rs regeneration)
 set -e
 CACHE="${AUTHN_CACHE:-/work/.cache/mail-authn}"
@@ -18,7 +18,7 @@ if ! "$PY" -c 'import dkim, nacl' >/dev/null 2>&1; then
     "$PY" -m pip install -q dkimpy pynacl
 fi
 if ! "$PY" -c 'import SRS' >/dev/null 2>&1; then
-    "$PY" -m pip install -q srs || echo "setup.sh: pysrs (srs) not installable" >&2
+    "$PY" -m pip install -q pysrs
 fi
 
 if [ ! -s "$CACHE/rfc7208-tests.json" ]; then
