@@ -11,6 +11,7 @@ mod interrupts;
 mod logger;
 mod mem;
 mod nic;
+mod paging;
 mod power;
 mod rand;
 mod virtio;

@@ -59,8 +59,25 @@ pub struct Disks {
     pub mail: Option<VirtioBlock>,
 }
 
+/// The disk we booted from (GPT header at LBA 1, or an MBR boot signature)
+/// is never taken for a data disk.
+fn is_boot_disk(b: &mut VirtioBlock) -> bool {
+    let mut s = [0u8; 1024];
+    if b.read_blocks(0, &mut s).is_err() {
+        return false;
+    }
+    &s[512..520] == b"EFI PART" || s[510..512] == [0x55, 0xaa]
+}
+
 pub fn sort(mut blks: Vec<VirtioBlock>) -> Disks {
     let mut d = Disks { config: None, mail: None };
+    blks.retain_mut(|b| {
+        if b.serial != "mail" && b.serial != "config" && is_boot_disk(b) {
+            log::info!("disk: `{}` is the boot disk", b.serial);
+            return false;
+        }
+        true
+    });
     if let Some(i) = blks.iter().position(|b| b.serial == "config") {
         d.config = Some(blks.remove(i));
     }

@@ -29,9 +29,7 @@ unsafe impl Hal for KernelHal {
         0
     }
     unsafe fn mmio_phys_to_virt(paddr: PhysAddr, size: usize) -> NonNull<u8> {
-        if paddr as u64 + size as u64 > 1 << 32 {
-            crate::fatal(format_args!("virtio: MMIO window {paddr:#x} above 4 GiB is not mapped"));
-        }
+        crate::paging::map_mmio(paddr as u64, size as u64);
         NonNull::new(paddr as *mut u8).unwrap()
     }
     unsafe fn share(buffer: NonNull<[u8]>, _dir: BufferDirection) -> PhysAddr {
