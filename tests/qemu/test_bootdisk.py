@@ -53,4 +53,4 @@ def test_disk_tool_errors():
     r = subprocess.run([TOOL, "disk", "--kernel", "/nonexistent", "--out", "/tmp/x.img"], capture_output=True, text=True)
     assert r.returncode != 0 and "/nonexistent" in r.stderr
     r = subprocess.run([TOOL, "disk", "--bogus", "1"], capture_output=True, text=True)
-    assert r.returncode == 2 and "unknown option --bogus" in r.stderr
+    assert r.returncode != 0 and "unknown option --bogus" in r.stderr
