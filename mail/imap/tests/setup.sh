@@ -1,0 +1,8 @@
+#!/bin/sh
+# Installs what the mail-imap host tests need: python3 (imaplib is part of
+# its standard library). Idempotent.
+set -e
+if ! command -v python3 >/dev/null 2>&1; then
+    apt-get update
+    apt-get install -y --no-install-recommends python3
+fi
