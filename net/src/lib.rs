@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod memwire;
 pub mod stack;
+pub mod tls;
 
 pub use smoltcp;
 pub use stack::{ConnId, ListenerId, Stack, StackConfig, UdpId};
