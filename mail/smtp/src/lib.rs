@@ -9,6 +9,7 @@ extern crate alloc;
 
 pub mod address;
 pub mod base64;
+pub mod client;
 pub mod command;
 pub mod data;
 pub mod delivery;
@@ -17,7 +18,7 @@ pub mod server;
 
 pub use address::{AddressError, Host, Mailbox, ReversePath};
 pub use data::BareEndings;
-pub use reply::{Enhanced, Reply};
+pub use reply::{Enhanced, Reply, ReplyError, ReplyParser};
 pub use server::{
     AbortReason, AuthAnswer, AuthPolicy, AuthRequest, BodyType, Config, Envelope, Event, NotPending, Server,
     SessionFacts, TlsInfo, VrfyPolicy,

@@ -44,7 +44,7 @@ fn random_sessions() {
         let mut input = Vec::new();
         let n = 5 + rng.next() % 40;
         for _ in 0..n {
-            if rng.next() % 8 == 0 {
+            if rng.next().is_multiple_of(8) {
                 let len = rng.next() % 20;
                 input.extend((0..len).map(|_| rng.next() as u8));
             } else {
