@@ -7,6 +7,7 @@ extern crate alloc;
 
 mod app;
 mod boot;
+mod config;
 mod interrupts;
 mod logger;
 mod mem;
@@ -135,7 +136,19 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
             let _ = storage::diag_read(fs);
         }
     }
-    let _ = disks.config;
+    let loaded = match config::load(disks.config) {
+        Ok(l) => l,
+        Err(e) => fatal(format_args!("{e}")),
+    };
+    log::info!(
+        "config: {} ({}): hostname {}, {} domains, {} users, {} aliases",
+        loaded.source,
+        loaded.files.len(),
+        loaded.config.hostname,
+        loaded.config.domains.len(),
+        loaded.config.users.len(),
+        loaded.config.aliases.len()
+    );
     log::info!("boot took {} us", time::micros_since_boot());
     logger::raw_line(format_args!("ready: {}", app.ready_line()));
     if cfg.diag.iter().any(|d| d == "poweroff") {

@@ -1,0 +1,56 @@
+"""Issue 2: a config disk (ext2, read-only) is read at boot; without one the
+embedded default boots; a bad config stops boot naming file and line."""
+import os
+import re
+import subprocess
+import tempfile
+
+from vm import ROOT, VM
+
+TOOL = os.path.join(ROOT, "target", "release", "unimail")
+
+
+def default_conf():
+    src = open(os.path.join(ROOT, "mail", "config", "src", "default.rs")).read()
+    return re.search(r'DEFAULT_CONFIG: &str = r#"(.*?)"#', src, re.S).group(1)
+
+
+def config_disk(d, text):
+    cdir = os.path.join(d, "cfg")
+    os.makedirs(cdir, exist_ok=True)
+    with open(os.path.join(cdir, "unimail.conf"), "w") as f:
+        f.write(text)
+    img = os.path.join(d, "config.img")
+    subprocess.run([TOOL, "config-disk", "--dir", cdir, "--out", img], check=True, capture_output=True)
+    return img
+
+
+def test_embedded_default():
+    with VM("microvm", "ip=10.0.2.15/24", net="user") as vm:
+        vm.wait_ready()
+        assert "config: embedded default" in vm.log()
+        assert "hostname mail.example.test" in vm.log()
+
+
+def test_config_disk_is_read():
+    text = default_conf().replace("mail.example.test", "mx.config-disk.test")
+    with tempfile.TemporaryDirectory() as d:
+        img = config_disk(d, text)
+        with VM("q35", "ip=10.0.2.15/24", net="user", disks=[(img, "config", True)]) as vm:
+            vm.wait_ready()
+            assert "config: config disk" in vm.log()
+            assert "hostname mx.config-disk.test" in vm.log()
+
+
+def test_bad_config_stops_boot_with_file_and_line():
+    lines = default_conf().split("\n")
+    # An unknown key on a known line number.
+    idx = next(i for i, l in enumerate(lines) if l.strip().startswith("hostname"))
+    lines.insert(idx + 1, "frobnicate = yes")
+    with tempfile.TemporaryDirectory() as d:
+        img = config_disk(d, "\n".join(lines))
+        with VM("q35", "ip=10.0.2.15/24", net="user", disks=[(img, "config", True)]) as vm:
+            vm.wait_for(r"^fatal: unimail.conf:\d+:")
+            assert vm.wait_exit() != 0
+            assert f"fatal: unimail.conf:{idx + 2}:" in vm.log(), vm.log()
+            assert "frobnicate" in vm.log()
