@@ -163,3 +163,104 @@ fn swaks_pipelined_client() {
     assert_eq!(body.as_slice(), &b"Subject: swaks\r\n\r\n.starts with a dot\r\n..two\r\n.\r\nend\r\n"[..]);
     assert_eq!(facts.helo, "swaks.example");
 }
+
+#[test]
+fn client_against_aiosmtpd() {
+    use mail_smtp::client::*;
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let have = Command::new("python3").args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
+    if !have {
+        if std::env::var_os("CI").is_some() {
+            panic!("python3 module aiosmtpd is required (CI is set): run mail/smtp/tests/setup.sh");
+        }
+        eprintln!("\n*** SKIPPING aiosmtpd interop test: aiosmtpd not installed (run mail/smtp/tests/setup.sh) ***\n");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aiosmtpd_server.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let port: u16 = first.strip_prefix("PORT ").unwrap().parse().unwrap();
+    let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+
+    let content: &[u8] = b"Subject: from the unimail client\r\n\r\n.leading dot\r\n..two\r\nbare LF\n8bit \xc3\xa9\r\n.";
+    let mut c = Client::new(ClientConfig { tls: TlsMode::Disabled, ..ClientConfig::new("client.example") });
+    let mut jobs = vec![
+        Job {
+            sender: "jörg@example.net".into(),
+            recipients: vec!["bob@example.org".into(), "unknown@example.org".into(), "carol@example.org".into()],
+            size: Some(content.len() as u64),
+            eight_bit: true,
+            smtputf8: true,
+        },
+        Job { sender: "".into(), recipients: vec!["unknown2@example.org".into()], size: None, eight_bit: false, smtputf8: false },
+    ]
+    .into_iter();
+    let mut outcomes = Vec::new();
+    let mut ready_ext = None;
+    let mut handle = |c: &mut Client| {
+        while let Some(ev) = c.poll_event() {
+            match ev {
+                ClientEvent::Ready(e) => {
+                    ready_ext = Some(e);
+                    c.send(jobs.next().unwrap()).unwrap();
+                }
+                ClientEvent::Done(o) => {
+                    outcomes.push(o);
+                    match jobs.next() {
+                        Some(j) => c.send(j).unwrap(),
+                        None => c.quit(),
+                    }
+                }
+                ClientEvent::SendContent => {
+                    c.write_content(content);
+                    c.end_content();
+                }
+                ClientEvent::Failed(e) => panic!("session failed: {:?}", e),
+                _ => {}
+            }
+        }
+    };
+    let mut buf = [0u8; 1024];
+    loop {
+        handle(&mut c);
+        sock.write_all(&c.take_output()).unwrap();
+        if c.is_closed() {
+            break;
+        }
+        let n = sock.read(&mut buf).unwrap();
+        assert!(n > 0, "server closed early");
+        let mut off = 0;
+        while off < n {
+            off += c.feed(&buf[off..n]);
+            handle(&mut c);
+        }
+    }
+    drop(child.stdin.take());
+    let received: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    child.wait().unwrap();
+
+    let ext = ready_ext.unwrap();
+    assert!(ext.eightbitmime && ext.smtputf8 && !ext.pipelining, "{:?}", ext);
+    assert_eq!(outcomes.len(), 2);
+    assert!(matches!(outcomes[0].status(0), RcptStatus::Delivered(_)));
+    assert!(matches!(outcomes[0].status(1), RcptStatus::PermFail(ref r) if r.enhanced == Some(Enhanced(5, 1, 1))));
+    assert!(matches!(outcomes[0].status(2), RcptStatus::Delivered(ref r) if r.text == "OK queued"));
+    assert!(matches!(outcomes[1].status(0), RcptStatus::PermFail(_)));
+    assert_eq!(received.len(), 1, "{:?}", received);
+    let m = &received[0];
+    assert!(m.contains("\"from\": \"j\\u00f6rg@example.net\""), "{}", m);
+    assert!(m.contains("\"to\": [\"bob@example.org\", \"carol@example.org\"]"), "{}", m);
+    assert!(m.contains("BODY=8BITMIME") && m.contains("SMTPUTF8"), "{}", m);
+    // aiosmtpd's unstuffed content: our stuffing undone, bare LF sent as CR LF.
+    let expect = b"Subject: from the unimail client\r\n\r\n.leading dot\r\n..two\r\nbare LF\r\n8bit \xc3\xa9\r\n.\r\n";
+    let b64 = m.split("\"content\": \"").nth(1).unwrap().split('"').next().unwrap();
+    assert_eq!(mail_smtp::base64::decode(b64.as_bytes()).unwrap(), expect);
+}
