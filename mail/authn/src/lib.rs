@@ -10,6 +10,8 @@ extern crate std;
 extern crate alloc;
 
 pub mod dns;
+pub mod auth_results;
 pub mod dkim;
+pub mod dmarc;
 pub mod spf;
 pub mod srs;
