@@ -49,11 +49,10 @@ fn addr_list(out: &mut Out, v: Option<&[u8]>) {
                 out.s("(");
                 out.nstring(name.as_deref()).s(" ");
                 out.nstring(route.as_deref()).s(" ");
-                out.string(local).s(" ");
-                // RFC 3501 7.4.2: a missing host is rendered as NIL only
-                // for group syntax; use an empty string otherwise? Clients
-                // cope with NIL; Dovecot sends "MISSING_DOMAIN". We send NIL.
-                out.nstring(domain.as_deref()).s(")");
+                // RFC 3501 7.4.2: NIL host means group syntax, so an
+                // address without a domain gets a placeholder (as Dovecot).
+                out.string(if local.is_empty() { b"MISSING_MAILBOX" } else { local }).s(" ");
+                out.string(domain.as_deref().unwrap_or(b"MISSING_DOMAIN")).s(")");
             }
             Addr::GroupStart(name) => {
                 out.s("(NIL NIL ").string(name).s(" NIL)");

@@ -469,7 +469,7 @@ pub fn decode_body(msg: &[u8], part: &Part) -> Option<Vec<u8>> {
                         i += 2;
                         continue;
                     }
-                    if i + 2 < body.len() + 0 && i + 2 <= body.len() - 1 {
+                    if i + 2 < body.len() {
                         if let (Some(a), Some(b)) = (hex(body[i + 1]), hex(body[i + 2])) {
                             out.push((a * 16 + b) as u8);
                             i += 3;

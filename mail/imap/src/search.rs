@@ -16,7 +16,7 @@ pub struct Ctx<'a> {
     pub max_uid: Uid,
     /// The message text (CRLF), when the key needs it.
     pub msg: Option<&'a [u8]>,
-    /// RFC 5182: the saved search result (`$`), as UIDs.
+    /// RFC 5182: the saved search result (`$`), as ascending UIDs.
     pub saved: &'a [Uid],
 }
 
@@ -35,7 +35,7 @@ fn sent_day(msg: &[u8]) -> Option<i64> {
 
 fn in_set(set: &SeqSet, ctx: &Ctx, uid: bool) -> bool {
     match set {
-        SeqSet::Saved => ctx.saved.contains(&ctx.meta.uid),
+        SeqSet::Saved => ctx.saved.binary_search(&ctx.meta.uid).is_ok(),
         _ if uid => set.contains(ctx.meta.uid, ctx.max_uid),
         _ => set.contains(ctx.seq, ctx.max_seq),
     }

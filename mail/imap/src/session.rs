@@ -49,9 +49,6 @@ pub struct Config {
     pub max_auth_failures: u32,
     /// Unprocessed input the session buffers at most (see [`Session::feed`]).
     pub max_input: usize,
-    /// Messages listed per FETCH/SEARCH at most before answering NO
-    /// [LIMIT] would be needed; also bounds response size per message.
-    pub max_output_per_message: usize,
 }
 
 impl Default for Config {
@@ -72,7 +69,6 @@ impl Default for Config {
             create_special_use: true,
             max_auth_failures: 3,
             max_input: 256 * 1024,
-            max_output_per_message: 128 * 1024 * 1024,
         }
     }
 }
@@ -118,7 +114,7 @@ struct Selected {
     uid_validity: u32,
     slots: Vec<Slot>,
     recent: BTreeSet<Uid>,
-    /// RFC 5182 saved search result (UIDs).
+    /// RFC 5182 saved search result (UIDs, ascending).
     saved: Vec<Uid>,
 }
 
@@ -280,6 +276,18 @@ impl Session {
         }
         self.inbuf.extend_from_slice(&input[..n]);
         n
+    }
+
+    /// Ends the session from the server side (autologout timer, RFC 3501
+    /// 5.4; shutdown): queues an untagged BYE; the next
+    /// [`Session::process`] returns [`Action::Close`].
+    pub fn shutdown(&mut self, reason: &str) {
+        if !self.closing {
+            let line = format!("* BYE {}\r\n", reason);
+            self.out.extend_from_slice(line.as_bytes());
+            self.state = State::Logout;
+            self.closing = true;
+        }
     }
 
     /// Takes the bytes to send to the client.
@@ -789,9 +797,8 @@ impl Session {
                     self.tagged(&tag, &bad("Authentication cancelled"));
                     return;
                 }
-                match self.sasl_plain(&tag, base64::decode(&line)) {
-                    Exec::Done(d) => self.tagged(&tag, &d),
-                    _ => {}
+                if let Exec::Done(d) = self.sasl_plain(&tag, base64::decode(&line)) {
+                    self.tagged(&tag, &d);
                 }
             }
             Mode::Idle { tag } => {
@@ -1193,7 +1200,8 @@ impl Session {
         let old = core::mem::take(&mut sel.slots);
         let mut kept: Vec<Slot> = Vec::with_capacity(list.len());
         let mut expunged_seqs: Vec<u32> = Vec::new();
-        let mut flag_changed: Vec<Uid> = Vec::new();
+        // Indexes (in the new numbering) of messages whose flags changed.
+        let mut flag_changed: Vec<usize> = Vec::new();
         let mut new_iter = list.into_iter().peekable();
         for (i, slot) in old.into_iter().enumerate() {
             while new_iter.peek().map_or(false, |m| m.uid < slot.meta.uid) {
@@ -1204,7 +1212,7 @@ impl Session {
                 Some(m) if m.uid == slot.meta.uid => {
                     let m = new_iter.next().unwrap();
                     if m.flags != slot.meta.flags && !slot.gone {
-                        flag_changed.push(m.uid);
+                        flag_changed.push(kept.len());
                     }
                     kept.push(Slot { meta: m, gone: slot.gone });
                 }
@@ -1239,15 +1247,13 @@ impl Session {
                 }
             }
         }
-        for uid in flag_changed {
-            if let Some(i) = sel.slots.iter().position(|s| s.meta.uid == uid) {
-                out.s("* ").num(i + 1).s(" FETCH (UID ").num(uid).s(" ");
-                sel.flags_out(&mut out, &sel.slots[i]);
-                if self.condstore {
-                    out.s(" MODSEQ (").num(sel.slots[i].meta.modseq).s(")");
-                }
-                out.s(")\r\n");
+        for i in flag_changed {
+            out.s("* ").num(i + 1).s(" FETCH (UID ").num(sel.slots[i].meta.uid).s(" ");
+            sel.flags_out(&mut out, &sel.slots[i]);
+            if self.condstore {
+                out.s(" MODSEQ (").num(sel.slots[i].meta.modseq).s(")");
             }
+            out.s(")\r\n");
         }
         self.out.extend_from_slice(&out.buf);
     }
@@ -1260,13 +1266,19 @@ impl Session {
                 .slots
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| sel.saved.contains(&s.meta.uid))
+                .filter(|(_, s)| sel.saved.binary_search(&s.meta.uid).is_ok())
                 .map(|(i, _)| i)
                 .collect());
         }
         if uid {
-            let max = sel.max_uid();
-            return Ok(sel.slots.iter().enumerate().filter(|(_, s)| set.contains(s.meta.uid, max)).map(|(i, _)| i).collect());
+            let norm = set.normalize(sel.max_uid());
+            return Ok(sel
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| SeqSet::in_normalized(&norm, s.meta.uid))
+                .map(|(i, _)| i)
+                .collect());
         }
         let n = sel.slots.len() as u32;
         if let SeqSet::Ranges(r) = set {
@@ -1276,7 +1288,8 @@ impl Session {
                 return Err(bad("Invalid message sequence number"));
             }
         }
-        Ok((0..sel.slots.len()).filter(|&i| set.contains(i as u32 + 1, n)).collect())
+        let norm = set.normalize(n);
+        Ok((0..sel.slots.len()).filter(|&i| SeqSet::in_normalized(&norm, i as u32 + 1)).collect())
     }
 
     fn expunge(&mut self, store: &mut dyn Store, uids: Option<&SeqSet>) -> Done {
@@ -1293,8 +1306,12 @@ impl Session {
         if sel.read_only {
             return no_code("READ-ONLY", "Mailbox is read-only");
         }
+        let mut in_limit = alloc::vec![limit.is_none(); sel.slots.len()];
+        for &i in limit.iter().flatten() {
+            in_limit[i] = true;
+        }
         let idx: Vec<usize> = (0..sel.slots.len())
-            .filter(|i| limit.as_ref().map_or(true, |l| l.contains(i)))
+            .filter(|&i| in_limit[i])
             .filter(|&i| sel.slots[i].meta.flags.has(SystemFlag::Deleted) && !sel.slots[i].gone)
             .collect();
         let uids: Vec<Uid> = idx.iter().map(|&i| sel.slots[i].meta.uid).collect();

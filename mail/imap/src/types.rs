@@ -171,6 +171,39 @@ impl SeqSet {
             }),
         }
     }
+    /// The set as sorted, merged inclusive ranges with `*` resolved, so
+    /// that membership is a binary search (clients such as mbsync send
+    /// sets with thousands of elements).
+    pub fn normalize(&self, largest: u32) -> Vec<(u32, u32)> {
+        let SeqSet::Ranges(r) = self else { return Vec::new() };
+        let mut v: Vec<(u32, u32)> = r
+            .iter()
+            .map(|r| {
+                let a = if r.lo == STAR { largest } else { r.lo };
+                let b = if r.hi == STAR { largest } else { r.hi };
+                if a <= b { (a, b) } else { (b, a) }
+            })
+            .collect();
+        v.sort_unstable();
+        let mut out: Vec<(u32, u32)> = Vec::with_capacity(v.len());
+        for (a, b) in v {
+            match out.last_mut() {
+                Some(last) if a <= last.1.saturating_add(1) => last.1 = last.1.max(b),
+                _ => out.push((a, b)),
+            }
+        }
+        out
+    }
+
+    /// Membership in a [`SeqSet::normalize`]d set.
+    pub fn in_normalized(ranges: &[(u32, u32)], n: u32) -> bool {
+        match ranges.binary_search_by(|&(a, _)| a.cmp(&n)) {
+            Ok(_) => true,
+            Err(0) => false,
+            Err(i) => ranges[i - 1].1 >= n,
+        }
+    }
+
     /// Builds the compact form of a sorted list of numbers (`1:3,7`).
     pub fn format(nums: &[u32]) -> String {
         let mut s = String::new();
@@ -225,5 +258,12 @@ mod tests {
         assert!(s.contains(20, 20));
         assert!(!s.contains(21, 20));
         assert_eq!(SeqSet::format(&[1, 2, 3, 7, 9, 10]), "1:3,7,9:10");
+        let n = s.normalize(20);
+        assert_eq!(n, alloc::vec![(2, 5), (9, 20)]);
+        for i in 0..25 {
+            assert_eq!(SeqSet::in_normalized(&n, i), s.contains(i, 20), "{}", i);
+        }
+        let m = SeqSet::Ranges(alloc::vec![SeqRange { lo: 3, hi: 4 }, SeqRange { lo: 1, hi: 1 }, SeqRange { lo: 5, hi: 5 }, SeqRange { lo: 2, hi: 2 }]);
+        assert_eq!(m.normalize(9), alloc::vec![(1, 5)]);
     }
 }
