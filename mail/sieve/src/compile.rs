@@ -30,9 +30,15 @@ pub enum Ext {
     Numeric = 1 << 10,
     /// RFC 5293
     Editheader = 1 << 11,
+    /// RFC 5260 4-5
+    Date = 1 << 12,
+    /// RFC 5260 6
+    Index = 1 << 13,
+    /// RFC 5228 2.4.2.4
+    EncodedCharacter = 1 << 14,
 }
 
-pub const ALL_EXTS: [(Ext, &str); 12] = [
+pub const ALL_EXTS: [(Ext, &str); 15] = [
     (Ext::Fileinto, "fileinto"),
     (Ext::Envelope, "envelope"),
     (Ext::Mailbox, "mailbox"),
@@ -45,6 +51,9 @@ pub const ALL_EXTS: [(Ext, &str); 12] = [
     (Ext::Body, "body"),
     (Ext::Numeric, "comparator-i;ascii-numeric"),
     (Ext::Editheader, "editheader"),
+    (Ext::Date, "date"),
+    (Ext::Index, "index"),
+    (Ext::EncodedCharacter, "encoded-character"),
 ];
 
 /// A set of extensions (bit set over [`Ext`]).
@@ -129,6 +138,24 @@ pub enum BodyTransform {
     Text,
 }
 
+/// RFC 5260 6: `:index n [:last]` picks one occurrence of a header field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Index {
+    pub n: u64,
+    pub last: bool,
+}
+
+/// RFC 5260 4.1: the zone a date is shown in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Zone {
+    /// The server's local zone (the caller's `now()` offset).
+    Local,
+    /// `:originalzone`: the zone written in the header.
+    Original,
+    /// `:zone "+hhmm"` (may contain variables: checked at run time).
+    Given(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Test {
     True,
@@ -136,9 +163,13 @@ pub(crate) enum Test {
     Not(Box<Test>),
     AllOf(Vec<Test>),
     AnyOf(Vec<Test>),
-    Address { part: AddrPart, m: Match, headers: Vec<String>, keys: Vec<String> },
+    Address { part: AddrPart, m: Match, headers: Vec<String>, keys: Vec<String>, index: Option<Index> },
     Envelope { part: AddrPart, m: Match, parts: Vec<String>, keys: Vec<String> },
-    Header { m: Match, headers: Vec<String>, keys: Vec<String> },
+    Header { m: Match, headers: Vec<String>, keys: Vec<String>, index: Option<Index> },
+    /// RFC 5260 4
+    Date { zone: Zone, m: Match, header: String, part: String, keys: Vec<String>, index: Option<Index> },
+    /// RFC 5260 5
+    CurrentDate { zone: Zone, m: Match, part: String, keys: Vec<String> },
     Exists(Vec<String>),
     Size { over: bool, limit: u64 },
     /// RFC 5229 5
@@ -274,6 +305,7 @@ const MATCH_TAGS: [Spec; 7] = [
     ("count", Kind::Str, Some(Ext::Relational)),
     ("comparator", Kind::Str, None),
 ];
+const INDEX_TAGS: [Spec; 2] = [("index", Kind::Num, Some(Ext::Index)), ("last", Kind::Flag, Some(Ext::Index))];
 const ADDR_TAGS: [Spec; 5] = [
     ("all", Kind::Flag, None),
     ("localpart", Kind::Flag, None),
@@ -454,6 +486,34 @@ impl Cx {
             }
         }
         Ok(Match { cmp, mt: mt.unwrap_or(MatchType::Is) })
+    }
+
+    /// RFC 5260 6: `:last` only together with `:index`; indexes start at 1.
+    fn index_of(&self, p: &Parsed) -> Result<Option<Index>, CompileError> {
+        match (p.tag_num("index"), p.has("last")) {
+            (None, false) => Ok(None),
+            (None, true) => Err(CompileError::new(p.at, ":last requires :index")),
+            (Some(0), _) => Err(CompileError::new(p.at, ":index must be at least 1")),
+            (Some(n), last) => Ok(Some(Index { n, last })),
+        }
+    }
+
+    fn zone_of(&self, p: &Parsed, allow_original: bool) -> Result<Zone, CompileError> {
+        if p.has("originalzone") {
+            if !allow_original || p.has("zone") {
+                return Err(CompileError::new(p.at, ":originalzone cannot be used here"));
+            }
+            return Ok(Zone::Original);
+        }
+        match p.tag_str("zone") {
+            None => Ok(Zone::Local),
+            Some(z) => {
+                if !z.contains("${") && parse_zone(&z).is_none() {
+                    return Err(CompileError::owned(p.at, format!("invalid time zone \"{z}\"")));
+                }
+                Ok(Zone::Given(z))
+            }
+        }
     }
 
     fn addr_part(&self, p: &Parsed) -> Result<AddrPart, CompileError> {
@@ -753,9 +813,15 @@ impl Cx {
             }
             "address" => {
                 leaf(self)?;
-                let p = self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &ADDR_TAGS])?;
+                let p = self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &ADDR_TAGS, &INDEX_TAGS])?;
                 let v = self.positional(n, &p, &[Kind::StrList, Kind::StrList])?;
-                Test::Address { part: self.addr_part(&p)?, m: self.match_of(&p)?, headers: v[0].clone(), keys: v[1].clone() }
+                Test::Address {
+                    part: self.addr_part(&p)?,
+                    m: self.match_of(&p)?,
+                    headers: v[0].clone(),
+                    keys: v[1].clone(),
+                    index: self.index_of(&p)?,
+                }
             }
             "envelope" => {
                 self.need(Ext::Envelope, t.pos, "envelope")?;
@@ -772,9 +838,35 @@ impl Cx {
             }
             "header" => {
                 leaf(self)?;
-                let p = self.split(n, t.pos, &t.args, &[&MATCH_TAGS])?;
+                let p = self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &INDEX_TAGS])?;
                 let v = self.positional(n, &p, &[Kind::StrList, Kind::StrList])?;
-                Test::Header { m: self.match_of(&p)?, headers: v[0].clone(), keys: v[1].clone() }
+                Test::Header { m: self.match_of(&p)?, headers: v[0].clone(), keys: v[1].clone(), index: self.index_of(&p)? }
+            }
+            "date" | "currentdate" => {
+                self.need(Ext::Date, t.pos, n)?;
+                leaf(self)?;
+                let spec: [Spec; 2] = [("zone", Kind::Str, None), ("originalzone", Kind::Flag, None)];
+                let cur = n == "currentdate";
+                let p = if cur {
+                    self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &spec])?
+                } else {
+                    self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &spec, &INDEX_TAGS])?
+                };
+                let zone = self.zone_of(&p, !cur)?;
+                let m = self.match_of(&p)?;
+                let kinds: &[Kind] = if cur { &[Kind::Str, Kind::StrList] } else { &[Kind::Str, Kind::Str, Kind::StrList] };
+                let v = self.positional(n, &p, kinds)?;
+                let part = v[v.len() - 2][0].clone();
+                if !part.contains("${") && !DATE_PARTS.contains(&part.to_ascii_lowercase().as_str()) {
+                    let at = p.pos[p.pos.len() - 2].pos();
+                    return Err(CompileError::owned(at, format!("unknown date part \"{part}\"")));
+                }
+                let keys = v[v.len() - 1].clone();
+                if cur {
+                    Test::CurrentDate { zone, m, part, keys }
+                } else {
+                    Test::Date { zone, m, header: v[0][0].clone(), part, keys, index: self.index_of(&p)? }
+                }
             }
             "exists" => {
                 leaf(self)?;
@@ -844,6 +936,25 @@ impl Cx {
             _ => return Err(CompileError::owned(t.pos, format!("unknown test '{n}'"))),
         })
     }
+}
+
+/// RFC 5260 4.2 date-part names.
+pub(crate) const DATE_PARTS: [&str; 13] =
+    ["year", "month", "day", "date", "julian", "hour", "minute", "second", "time", "iso8601", "std11", "zone", "weekday"];
+
+/// RFC 5260 4.1: "+hhmm" / "-hhmm" to minutes east of UTC.
+pub(crate) fn parse_zone(z: &str) -> Option<i16> {
+    let b = z.as_bytes();
+    if b.len() != 5 || !(b[0] == b'+' || b[0] == b'-') || !b[1..].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let h = i16::from(b[1] - b'0') * 10 + i16::from(b[2] - b'0');
+    let m = i16::from(b[3] - b'0') * 10 + i16::from(b[4] - b'0');
+    if h > 23 || m > 59 {
+        return None;
+    }
+    let v = h * 60 + m;
+    Some(if b[0] == b'-' { -v } else { v })
 }
 
 /// RFC 5229 3: variable-name = (ALPHA / "_") *(ALPHA / DIGIT / "_")

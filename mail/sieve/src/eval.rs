@@ -7,7 +7,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::address::{parse_list, parse_mailbox, Addr, Item};
-use crate::compile::{AddrPart, BodyTransform, Cmd, Ext, FlagOp, Match, Modifier, Script, Test, VacationCmd};
+use crate::compile::{
+    parse_zone, AddrPart, BodyTransform, Cmd, Ext, FlagOp, Index, Match, Modifier, Script, Test, VacationCmd, Zone,
+};
+pub use mail_mime::DateTime;
 use crate::matching::{match_one, match_values, MatchType};
 
 /// What the evaluator needs to know about the message. The caller's MIME
@@ -41,6 +44,12 @@ pub trait Environment {
     /// RFC 5230 4.2: was a vacation reply with this handle sent to this
     /// sender within the last `days` days?
     fn vacation_sent_recently(&mut self, sender: &str, handle: &str, days: u32) -> bool;
+    /// RFC 5260: the current time, in the server's local zone offset (also
+    /// the zone dates are shown in without `:zone`). `None`: currentdate
+    /// tests are false and dates are shown in UTC.
+    fn now(&self) -> Option<DateTime> {
+        None
+    }
 }
 
 /// Bounds on one run (RFC 5228 2.10.6 lets implementations limit actions).
@@ -206,6 +215,14 @@ impl<'a> Run<'a> {
         if !s.contains("${") {
             return s.to_string();
         }
+        // RFC 5228 2.4.2.4: encoded characters come first.
+        let decoded;
+        let s = if self.script.required.contains(Ext::EncodedCharacter) {
+            decoded = crate::encoded::decode(s);
+            decoded.as_str()
+        } else {
+            s
+        };
         if !self.vars_on() {
             return s.to_string();
         }
@@ -444,6 +461,15 @@ impl<'a> Run<'a> {
         Ok(Flow::Go)
     }
 
+    /// The zone to show a date in; `None` for an invalid run-time `:zone`.
+    fn zone(&self, z: &Zone) -> Option<Option<i16>> {
+        match z {
+            Zone::Local => Some(Some(self.env.now().map_or(0, |n| n.offset_minutes))),
+            Zone::Original => Some(None),
+            Zone::Given(s) => parse_zone(&self.expand(s)).map(Some),
+        }
+    }
+
     fn set_var(&mut self, name: &str, mut v: String) -> R<()> {
         if v.len() > self.lim.max_variable_len {
             let mut cut = self.lim.max_variable_len;
@@ -500,17 +526,48 @@ impl<'a> Run<'a> {
                 }
                 false
             }
-            Test::Header { m, headers, keys } => {
+            Test::Header { m, headers, keys, index } => {
                 let mut values = Vec::new();
                 for h in self.ex_list(headers) {
-                    values.extend(self.header_values(&h));
+                    values.extend(select(self.header_values(&h), *index));
                 }
                 self.do_match(m, &values, keys)
             }
-            Test::Address { part, m, headers, keys } => {
+            Test::Date { zone, m, header, part, keys, index } => {
+                let header = self.expand(header);
+                let part = self.expand(part).to_ascii_lowercase();
+                let Some(zone) = self.zone(zone) else { return Ok(false) };
+                let mut values = Vec::new();
+                // Without :index the first occurrence is used (as Pigeonhole does).
+                let all = self.header_values(&header);
+                let picked = if index.is_some() { select(all, *index) } else { all.into_iter().take(1).collect() };
+                for hv in picked {
+                    // RFC 5260 4: in Received the date follows the last ';'.
+                    let text = if header.eq_ignore_ascii_case("received") {
+                        hv.rsplit(';').next().unwrap_or("").to_string()
+                    } else {
+                        hv
+                    };
+                    if let Some(d) = mail_mime::parse_date(text.as_bytes()) {
+                        values.extend(date_part(&d, zone, &part));
+                    }
+                }
+                if values.is_empty() && !matches!(m.mt, MatchType::Count(_)) {
+                    return Ok(false);
+                }
+                self.do_match(m, &values, keys)
+            }
+            Test::CurrentDate { zone, m, part, keys } => {
+                let part = self.expand(part).to_ascii_lowercase();
+                let Some(now) = self.env.now() else { return Ok(false) };
+                let Some(zone) = self.zone(zone) else { return Ok(false) };
+                let values: Vec<String> = date_part(&now, zone, &part).into_iter().collect();
+                self.do_match(m, &values, keys)
+            }
+            Test::Address { part, m, headers, keys, index } => {
                 let mut values = Vec::new();
                 for h in self.ex_list(headers) {
-                    for hv in self.header_values(&h) {
+                    for hv in select(self.header_values(&h), *index) {
                         for item in parse_list(&hv, 256) {
                             match item {
                                 Item::Ok(a) => values.extend(addr_part(&a, *part)),
@@ -703,6 +760,63 @@ impl<'a> Run<'a> {
             days,
         }))
     }
+}
+
+/// RFC 5260 6: `:index n` picks the nth occurrence (from the end with `:last`).
+fn select(mut v: Vec<String>, index: Option<Index>) -> Vec<String> {
+    let Some(ix) = index else { return v };
+    let n = ix.n as usize;
+    if n == 0 || n > v.len() {
+        return Vec::new();
+    }
+    let i = if ix.last { v.len() - n } else { n - 1 };
+    alloc::vec![v.swap_remove(i)]
+}
+
+/// RFC 5260 4.2: one date part of `d`, shown in `zone` (`None`: its own).
+fn date_part(d: &DateTime, zone: Option<i16>, part: &str) -> Option<String> {
+    let d = match zone {
+        Some(z) => d.with_offset(z)?,
+        None => *d,
+    };
+    let c = d.civil();
+    let o = d.offset_minutes;
+    let (sign, oa) = (if o < 0 { '-' } else { '+' }, o.unsigned_abs());
+    Some(match part {
+        "year" => format!("{:04}", c.year),
+        "month" => format!("{:02}", c.month),
+        "day" => format!("{:02}", c.day),
+        "date" => format!("{:04}-{:02}-{:02}", c.year, c.month, c.day),
+        // Modified Julian Day: days since 1858-11-17.
+        "julian" => format!(
+            "{}",
+            mail_mime::days_from_civil(c.year, c.month, c.day) - mail_mime::days_from_civil(1858, 11, 17)
+        ),
+        "hour" => format!("{:02}", c.hour),
+        "minute" => format!("{:02}", c.minute),
+        "second" => format!("{:02}", c.second),
+        "time" => format!("{:02}:{:02}:{:02}", c.hour, c.minute, c.second),
+        // RFC 3339 date-time; "Z" for UTC like Pigeonhole.
+        "iso8601" if o == 0 => {
+            format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", c.year, c.month, c.day, c.hour, c.minute, c.second)
+        }
+        "iso8601" => format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}",
+            c.year,
+            c.month,
+            c.day,
+            c.hour,
+            c.minute,
+            c.second,
+            sign,
+            oa / 60,
+            oa % 60
+        ),
+        "std11" => d.to_rfc5322(),
+        "zone" => format!("{}{:02}{:02}", sign, oa / 60, oa % 60),
+        "weekday" => format!("{}", c.weekday),
+        _ => return None,
+    })
 }
 
 fn merge_flags(into: &mut Vec<String>, add: &[String]) {

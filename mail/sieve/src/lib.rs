@@ -13,7 +13,9 @@ extern crate alloc;
 pub mod address;
 mod compile;
 mod error;
+mod encoded;
 mod eval;
+pub mod mime_msg;
 pub mod lexer;
 pub mod managesieve;
 pub mod matching;
@@ -22,7 +24,8 @@ pub mod simple;
 
 pub use compile::{compile, compile_with, AddrPart, BodyTransform, CompileLimits, Ext, ExtSet, Script, ALL_EXTS};
 pub use error::CompileError;
-pub use eval::{evaluate, Action, Environment, HeaderEdit, Message, Outcome, RunLimits, VacationReply};
+pub use eval::{evaluate, Action, DateTime, Environment, HeaderEdit, Message, Outcome, RunLimits, VacationReply};
+pub use mime_msg::MimeMessage;
 
 #[cfg(test)]
 mod tests;

@@ -610,3 +610,116 @@ fn encoding_details() {
     let a = run("IF HEADER :CONTAINS \"subject\" \"acme\" { DISCARD; }");
     assert_eq!(a, vec![Action::Discard]);
 }
+
+// --- RFC 5260 date / index, encoded-character, mail-mime adapter ---------
+
+struct DatedEnv(Env);
+
+impl Environment for DatedEnv {
+    fn envelope_from(&self) -> &str {
+        self.0.envelope_from()
+    }
+    fn envelope_to(&self) -> &str {
+        self.0.envelope_to()
+    }
+    fn mailbox_exists(&mut self, m: &str) -> bool {
+        self.0.mailbox_exists(m)
+    }
+    fn vacation_sent_recently(&mut self, s: &str, h: &str, d: u32) -> bool {
+        self.0.vacation_sent_recently(s, h, d)
+    }
+    fn now(&self) -> Option<DateTime> {
+        // 2026-11-22 06:30:00 UTC, server zone +0100.
+        Some(DateTime { timestamp: 1_795_329_000, offset_minutes: 60 })
+    }
+}
+
+const DATED: &str = "Received: from a by b; Sat, 21 Nov 2026 10:05:00 +0000\r\n\
+Received: from origin by a; Fri, 20 Nov 2026 23:59:30 -0200\r\n\
+Date: Sat, 21 Nov 2026 10:00:00 +0000\r\n\
+From: gina@example.org\r\nTo: bob@example.com, hal@example.net\r\n\
+Subject: =?UTF-8?Q?caf=C3=A9?= Hello\r\n\r\nbody\r\n";
+
+fn dated(cond: &str) -> bool {
+    let src = alloc::format!(
+        "require [\"date\", \"index\", \"relational\", \"comparator-i;ascii-numeric\"]; if {cond} {{ discard; }}"
+    );
+    let s = compile(&src, ExtSet::all()).unwrap_or_else(|e| panic!("{e}"));
+    let m = MimeMessage::parse(DATED.as_bytes());
+    let o = evaluate(&s, &m, &mut DatedEnv(Env::new("a@b.org", "bob@example.com")), &RunLimits::default());
+    assert_eq!(o.error, None);
+    o.actions == vec![Action::Discard]
+}
+
+#[test]
+fn date_and_index() {
+    assert!(dated("date :originalzone :is \"date\" \"date\" \"2026-11-21\""));
+    assert!(dated("date :is \"date\" \"hour\" \"11\""), "server zone +0100 by default");
+    assert!(dated("date :is :zone \"-0500\" \"date\" \"time\" \"05:00:00\""));
+    assert!(dated("date :is :originalzone \"date\" \"zone\" \"+0000\""));
+    assert!(dated("date :is \"date\" \"zone\" \"+0100\""));
+    assert!(dated("date :is :zone \"+0000\" \"date\" \"iso8601\" \"2026-11-21T10:00:00Z\""));
+    assert!(dated("date :is \"date\" \"iso8601\" \"2026-11-21T11:00:00+01:00\""));
+    assert!(dated("date :is :originalzone \"date\" \"std11\" \"Sat, 21 Nov 2026 10:00:00 +0000\""));
+    assert!(dated("date :is :zone \"+0000\" \"date\" \"julian\" \"61365\""));
+    assert!(dated("date :is :originalzone \"date\" \"weekday\" \"6\""));
+    // "-1" is not a number: i;ascii-numeric ranks it as positive infinity.
+    assert!(!dated("date :value \"gt\" :comparator \"i;ascii-numeric\" :originalzone \"date\" \"minute\" \"-1\""));
+    assert!(dated("date :is :originalzone \"date\" \"year\" \"2026\""));
+    assert!(dated("date :is :originalzone \"date\" \"month\" \"11\""));
+    assert!(dated("date :is :originalzone \"date\" \"day\" \"21\""));
+    assert!(dated("date :is :originalzone \"date\" \"second\" \"00\""));
+    assert!(!dated("date :is \"x-missing\" \"year\" \"2026\""));
+    // Received: the date after the last ';'; :index picks an occurrence.
+    assert!(dated("date :originalzone :is \"received\" \"date\" \"2026-11-21\""));
+    assert!(dated("date :index 2 :originalzone :is \"received\" \"date\" \"2026-11-20\""));
+    assert!(dated("date :index 1 :last :zone \"+0000\" :is \"received\" \"date\" \"2026-11-21\""));
+    assert!(dated("header :index 2 :contains \"received\" \"origin\""));
+    assert!(dated("header :index 1 :last :contains \"received\" \"origin\""));
+    assert!(!dated("header :index 3 :contains \"received\" \"\""));
+    assert!(dated("address :index 1 :is \"to\" \"bob@example.com\""));
+    // currentdate uses the caller's clock.
+    assert!(dated("currentdate :is \"date\" \"2026-11-22\""));
+    assert!(dated("currentdate :is \"hour\" \"07\""));
+    assert!(dated("currentdate :zone \"+0000\" :is \"hour\" \"06\""));
+    assert!(dated("currentdate :value \"ge\" :comparator \"i;ascii-numeric\" \"year\" \"2026\""));
+    // Compile-time checks.
+    assert!(err_at("require \"date\"; if date \"date\" \"century\" \"x\" { keep; }").2.contains("unknown date part"));
+    assert!(err_at("require \"date\"; if date :zone \"0100\" \"date\" \"year\" \"x\" { keep; }").2.contains("time zone"));
+    assert!(err_at("require \"date\"; if currentdate :originalzone \"year\" \"x\" { keep; }").2.contains("originalzone"));
+    assert!(err_at("require \"index\"; if header :last \"a\" \"b\" { keep; }").2.contains(":last requires :index"));
+    assert!(err_at("if header :index 1 \"a\" \"b\" { keep; }").2.contains("require \"index\""));
+    // Without a clock currentdate is false.
+    let s = compile("require \"date\"; if currentdate :matches \"year\" \"*\" { discard; }", ExtSet::all()).unwrap();
+    let o = evaluate(&s, &SimpleMessage::parse(DATED), &mut Env::new("a@b.org", "bob@example.com"), &RunLimits::default());
+    assert_eq!(o.actions, vec![keep()]);
+}
+
+#[test]
+fn mime_adapter_decodes() {
+    let s = compile(
+        "require [\"fileinto\", \"body\"];\n\
+         if header :contains \"subject\" \"café\" { fileinto \"Decoded\"; }\n\
+         if body :text :contains \"plain words\" { fileinto \"Body\"; }\n\
+         if body :content \"text/html\" :contains \"html words\" { fileinto \"Html\"; }",
+        ExtSet::all(),
+    )
+    .unwrap();
+    let m = MimeMessage::parse(DATED.as_bytes());
+    let o = evaluate(&s, &m, &mut Env::new("a@b.org", "bob@example.com"), &RunLimits::default());
+    assert_eq!(o.actions, vec![into("Decoded")]);
+    let m = MimeMessage::parse(MULTI.as_bytes());
+    let o = evaluate(&s, &m, &mut Env::new("a@b.org", "bob@example.com"), &RunLimits::default());
+    assert_eq!(o.actions, vec![into("Body"), into("Html")]);
+    assert_eq!(m.size(), MULTI.len() as u64);
+}
+
+#[test]
+fn encoded_character() {
+    let a = run("require [\"encoded-character\", \"fileinto\"];\n\
+        if header :contains \"subject\" \"${hex:61 63 6D 65}\" { fileinto \"x${unicode:2D}y\"; }");
+    assert_eq!(a, vec![into("x-y")]);
+    // Without the require, strings stay literal.
+    let a = run("require \"fileinto\"; fileinto \"${hex:41}\";");
+    assert_eq!(a, vec![into("${hex:41}")]);
+}
