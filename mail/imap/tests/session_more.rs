@@ -1,0 +1,160 @@
+//! More session corners: nested messages, quotas, state transitions.
+
+mod common;
+use common::*;
+use mail_imap::{MemStore, Session, Store};
+
+const NESTED: &[u8] = b"From: a@example.org\r\nSubject: fwd\r\nContent-Type: multipart/mixed; boundary=OUT\r\n\r\n\
+--OUT\r\nContent-Type: text/plain\r\n\r\nsee below\r\n\
+--OUT\r\nContent-Type: message/rfc822\r\n\r\n\
+From: b@example.org\r\nSubject: inner\r\nContent-Type: multipart/alternative; boundary=IN\r\n\r\n\
+--IN\r\nContent-Type: text/plain\r\n\r\nplain\r\n--IN\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n--IN--\r\n\
+\r\n--OUT--\r\n";
+
+#[test]
+fn nested_message_rfc822_structure_and_sections() {
+    let mut st = MemStore::new();
+    st.deliver("INBOX", NESTED);
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1 BODYSTRUCTURE\r\n");
+    assert!(out.contains("(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" "), "{}", out);
+    assert!(out.contains("(\"NIL\" NIL \"b\" \"example.org\")") || out.contains("((NIL NIL \"b\" \"example.org\"))"), "{}", out);
+    assert!(out.contains("\"ALTERNATIVE\""), "{}", out);
+    let out = run(&mut s, &mut st, "b FETCH 1 (BODY.PEEK[2.1] BODY.PEEK[2.2] BODY.PEEK[2.HEADER.FIELDS (Subject)] BODY.PEEK[2.TEXT]<0.4> BODY.PEEK[1] BODY.PEEK[9])\r\n");
+    assert!(out.contains("BODY[2.1] {5}\r\nplain"), "{}", out);
+    assert!(out.contains("BODY[2.2] {11}\r\n<p>html</p>"), "{}", out);
+    assert!(out.contains("BODY[2.HEADER.FIELDS (Subject)] {18}\r\nSubject: inner\r\n\r\n"), "{}", out);
+    assert!(out.contains("BODY[2.TEXT]<0> {4}\r\n--IN"), "{}", out);
+    assert!(out.contains("BODY[1] {9}\r\nsee below"), "{}", out);
+    assert!(out.contains("BODY[9] {0}\r\n"), "{}", out);
+}
+
+#[test]
+fn single_part_message_part_one_is_the_body() {
+    let mut st = MemStore::new();
+    st.deliver("INBOX", MSG1);
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1 (BODY.PEEK[1] RFC822.HEADER)\r\nb FETCH 1 RFC822.TEXT\r\n");
+    assert!(out.contains("BODY[1] {55}\r\nHello Joe"), "{}", out);
+    assert!(out.contains("RFC822.HEADER {"), "{}", out);
+    assert!(out.contains("RFC822.TEXT {55}\r\nHello Joe") && out.contains("\\Seen"), "{}", out);
+}
+
+#[test]
+fn multipart_without_boundary_and_digest_defaults() {
+    let mut st = MemStore::new();
+    st.deliver("INBOX", b"Content-Type: multipart/mixed\r\n\r\nno boundary here\r\n");
+    st.deliver(
+        "INBOX",
+        b"Content-Type: multipart/digest; boundary=d\r\n\r\n--d\r\n\r\nSubject: one\r\n\r\nfirst\r\n--d--\r\n",
+    );
+    st.deliver("INBOX", b"no header at all, no blank line");
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1:3 BODYSTRUCTURE\r\n");
+    assert!(out.contains("* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\""), "{}", out);
+    assert!(out.contains("* 2 FETCH (BODYSTRUCTURE ((\"MESSAGE\" \"RFC822\""), "{}", out);
+    assert!(out.contains("\"DIGEST\""), "{}", out);
+    assert!(out.contains("* 3 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"), "{}", out);
+    let out = run(&mut s, &mut st, "b FETCH 3 (ENVELOPE BODY.PEEK[HEADER])\r\n");
+    assert!(out.contains("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"), "{}", out);
+}
+
+#[test]
+fn envelope_groups_and_odd_addresses() {
+    let mut st = MemStore::new();
+    st.deliver(
+        "INBOX",
+        b"From: \"Smith, J. \\\"Q\\\"\" <j@x.example>\r\nTo: friends: a@x.example, B <b@y.example>;, undisclosed\r\nCc: <@route.example:c@z.example>\r\nSubject: caf\xc3\xa9\r\n\r\nx",
+    );
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1 ENVELOPE\r\n");
+    assert!(out.contains("((\"Smith, J. \\\"Q\\\"\" NIL \"j\" \"x.example\"))"), "{}", out);
+    assert!(out.contains("((NIL NIL \"friends\" NIL)(NIL NIL \"a\" \"x.example\")(\"B\" NIL \"b\" \"y.example\")(NIL NIL NIL NIL)(NIL NIL \"undisclosed\" \"MISSING_DOMAIN\"))"), "{}", out);
+    assert!(out.contains("((NIL \"@route.example\" \"c\" \"z.example\"))"), "{}", out);
+    // 8-bit subject goes out as a literal.
+    assert!(out.contains("{5}\r\ncaf\u{e9}"), "{}", out);
+}
+
+#[test]
+fn append_over_quota_and_to_selected_mailbox() {
+    let mut st = MemStore::new();
+    st.quota = Some(100);
+    let mut s = selected(&mut st);
+    let big = "x".repeat(200);
+    let out = run(&mut s, &mut st, &format!("a APPEND INBOX {{{}+}}\r\n{}\r\n", big.len(), big));
+    assert!(out.contains("a NO [OVERQUOTA]"), "{}", out);
+    let out = run(&mut s, &mut st, "b APPEND INBOX {2+}\r\nhi\r\n");
+    assert!(out.contains("* 1 EXISTS") && out.contains("* 1 RECENT") && out.contains("b OK [APPENDUID"), "{}", out);
+}
+
+#[test]
+fn select_while_selected_and_delete_selected() {
+    let mut st = store_with_messages();
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a SELECT Trash\r\n");
+    assert!(out.starts_with("* OK [CLOSED]"), "{}", out);
+    assert_eq!(s.selected(), Some("Trash"));
+    let out = run(&mut s, &mut st, "b DELETE Trash\r\nc FETCH 1 FLAGS\r\n");
+    assert!(out.contains("* OK [CLOSED]") && out.contains("b OK") && out.contains("c BAD"), "{}", out);
+}
+
+#[test]
+fn idle_without_selected_mailbox_and_shutdown() {
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    let out = run(&mut s, &mut st, "a IDLE\r\n");
+    assert_eq!(out, "+ idling\r\n");
+    s.mailbox_changed();
+    assert_eq!(run(&mut s, &mut st, ""), "");
+    s.shutdown("Server shutting down");
+    let r = drive(&mut s, &mut st, b"", 1);
+    assert!(r.closed && r.out.contains("* BYE Server shutting down"), "{}", r.out);
+}
+
+#[test]
+fn enable_before_login_is_bad_and_status_highestmodseq() {
+    let mut st = store_with_messages();
+    let mut s = Session::new(tls_config());
+    let out = run(&mut s, &mut st, "a ENABLE CONDSTORE\r\n");
+    assert!(out.contains("a BAD"));
+    let mut s = logged_in(&mut st);
+    let out = run(&mut s, &mut st, "b STATUS INBOX (HIGHESTMODSEQ)\r\n");
+    assert!(out.contains("* STATUS \"INBOX\" (HIGHESTMODSEQ "), "{}", out);
+}
+
+#[test]
+fn list_with_reference_and_inbox_children() {
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    run(&mut s, &mut st, "a CREATE INBOX/Receipts\r\nb CREATE inbox/Old\r\n");
+    let f = st.list_folders().unwrap();
+    assert!(f.contains(&"INBOX/Receipts".to_string()) && f.contains(&"INBOX/Old".to_string()), "{:?}", f);
+    let out = run(&mut s, &mut st, "c LIST \"\" INBOX\r\nd LIST inbox/ %\r\n");
+    assert!(out.contains("* LIST (\\HasChildren) \"/\" \"INBOX\""), "{}", out);
+    assert!(out.contains("\"INBOX/Receipts\"") && out.contains("\"INBOX/Old\""), "{}", out);
+}
+
+#[test]
+fn store_on_message_expunged_elsewhere_is_skipped() {
+    let mut st = store_with_messages();
+    let mut a = selected(&mut st);
+    st.expunge("INBOX", &[2]).unwrap();
+    let out = run(&mut a, &mut st, "s STORE 1:3 +FLAGS (\\Flagged)\r\n");
+    // Message 2 is gone: no FETCH for it, no EXPUNGE during STORE.
+    assert!(out.contains("* 1 FETCH") && out.contains("* 3 FETCH") && !out.contains("* 2 FETCH"), "{}", out);
+    assert!(!out.contains("EXPUNGE"), "{}", out);
+    let out = run(&mut a, &mut st, "n NOOP\r\n");
+    assert!(out.contains("* 2 EXPUNGE"), "{}", out);
+}
+
+#[test]
+fn copy_preserves_flags_and_date() {
+    let mut st = store_with_messages();
+    let mut s = selected(&mut st);
+    run(&mut s, &mut st, "a STORE 1 +FLAGS.SILENT (\\Answered $Work)\r\nb COPY 1 Archive\r\n");
+    let (_, src) = st.list_messages("INBOX").unwrap();
+    let (_, dst) = st.list_messages("Archive").unwrap();
+    assert_eq!(dst[0].flags, src[0].flags);
+    assert_eq!(dst[0].internal_date, src[0].internal_date);
+    assert_eq!(st.read_message("Archive", 1).unwrap(), MSG1);
+}
