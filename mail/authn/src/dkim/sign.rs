@@ -238,8 +238,9 @@ impl SignSession<'_> {
             self.header.extend_from_slice(&data[..take]);
             match header_end(&self.header, old.saturating_sub(2)) {
                 Some(end) => {
-                    let extra = self.header.len() - end;
-                    data = &data[take - extra..];
+                    // The header ends inside this chunk (end > old): the
+                    // rest of the chunk is body.
+                    data = &data[end.saturating_sub(old).min(data.len())..];
                     self.header.truncate(end);
                     self.in_body = true;
                 }
