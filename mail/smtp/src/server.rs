@@ -410,7 +410,7 @@ impl Server {
         // once a BDAT chunk was accepted.
         if matches!(self.phase, Phase::Data(_)) || self.tx.as_ref().is_some_and(|t| t.bdat_started)
         {
-            self.chunk.clear();
+            self.chunk = Vec::new();
             self.events.push_back(Event::MessageAborted(why));
             self.tx = None;
         }
@@ -421,7 +421,7 @@ impl Server {
     fn reset_tx(&mut self) {
         if let Some(tx) = self.tx.take() {
             if tx.bdat_started {
-                self.chunk.clear();
+                self.chunk = Vec::new();
                 self.events.push_back(Event::MessageAborted(AbortReason::Reset));
             }
         }
@@ -825,12 +825,16 @@ impl Server {
         self.phase = Phase::Data(DataScanner::new(self.cfg.bare_endings));
     }
 
-    fn flush_chunk(&mut self) {
+    /// Hand the buffered content out. After the `last` chunk no buffer is
+    /// kept, so idle sessions hold no chunk memory.
+    fn flush_chunk(&mut self, last: bool) {
         if !self.chunk.is_empty() {
-            let cap = self.cfg.data_chunk + DataScanner::MAX_EXPANSION;
-            let c = core::mem::replace(&mut self.chunk, Vec::with_capacity(cap));
+            let next = if last { Vec::new() } else { Vec::with_capacity(self.cfg.data_chunk + DataScanner::MAX_EXPANSION) };
+            let c = core::mem::replace(&mut self.chunk, next);
             self.events.push_back(Event::Data(c));
             self.data_events += 1;
+        } else if last {
+            self.chunk = Vec::new();
         }
     }
 
@@ -860,7 +864,7 @@ impl Server {
             self.phase = Phase::Command;
             self.end_of_content();
         } else if self.chunk.len() >= self.cfg.data_chunk {
-            self.flush_chunk();
+            self.flush_chunk(false);
         }
         used
     }
@@ -870,7 +874,7 @@ impl Server {
         let tx = self.tx.as_ref().expect("content without transaction");
         match tx.doomed {
             Some(why) => {
-                self.chunk.clear();
+                self.chunk = Vec::new();
                 self.tx = None;
                 self.events.push_back(Event::MessageAborted(why));
                 let r = match why {
@@ -894,7 +898,7 @@ impl Server {
             }
             None => {
                 let env = tx.env.clone();
-                self.flush_chunk();
+                self.flush_chunk(true);
                 self.events.push_back(Event::MessageComplete(env));
                 self.pending = Some(Pending::Message);
             }
@@ -928,7 +932,7 @@ impl Server {
             }
             if tx.doomed.is_none() && tx.env.size.saturating_add(n) > max {
                 tx.doomed = Some(AbortReason::TooBig);
-                self.chunk.clear();
+                self.chunk = Vec::new();
             }
         }
         self.phase = Phase::Bdat { remaining: n, last, error };
@@ -953,7 +957,7 @@ impl Server {
         if done {
             self.end_bdat();
         } else if self.chunk.len() >= self.cfg.data_chunk {
-            self.flush_chunk();
+            self.flush_chunk(false);
         }
         take
     }

@@ -376,3 +376,30 @@ fn starttls_refused_inside_transaction() {
     let t = all(&c, b"STARTTLS\r\n");
     assert!(t.has_line("503 5.5.1 Error: MAIL transaction in progress"));
 }
+
+#[test]
+fn loop_detection_with_hop_counter() {
+    use mail_smtp::delivery::{loop_reply, HopCounter, DEFAULT_MAX_HOPS};
+    let p = Policy {
+        message: |_, data| {
+            let mut c = HopCounter::new();
+            for piece in data.chunks(5) {
+                c.feed(piece);
+            }
+            if c.is_loop(DEFAULT_MAX_HOPS) { loop_reply() } else { Reply::queued("Q1") }
+        },
+        ..Policy::default()
+    };
+    let mk = |hops: usize| {
+        let mut v = b"DATA\r\n".to_vec();
+        for i in 0..hops {
+            v.extend_from_slice(format!("Received: from h{} by h{}; Sun, 22 Nov 2026 06:00:00 +0000\r\n", i, i + 1).as_bytes());
+        }
+        v.extend_from_slice(b"Subject: x\r\n\r\nReceived: in body\r\n.\r\n");
+        v
+    };
+    let t = run_all_splits(&cfg(), &p, &with_head(&mk(50)));
+    assert!(t.has_line("250 2.0.0 Ok: queued as Q1"));
+    let t = run_all_splits(&cfg(), &p, &with_head(&mk(51)));
+    assert!(t.has_line("554 5.4.6 Error: too many hops"));
+}
