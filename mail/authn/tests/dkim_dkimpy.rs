@@ -56,6 +56,17 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
     ));
     v.push(("long-line", format!("{base}\r\n{}\r\n", "x".repeat(2000)).into_bytes()));
     v.push(("dot-lines", format!("{base}\r\n.\r\n..leading dots\r\n.\r\n").into_bytes()));
+    // CRLF variations: bare-LF messages, and CRLF headers over an LF body.
+    let lf: Vec<(&'static str, Vec<u8>)> = v
+        .iter()
+        .filter(|(n, _)| matches!(*n, "plain" | "multipart" | "trailing-whitespace" | "long-folded-headers" | "empty-body"))
+        .map(|(n, m)| {
+            let name: &'static str = Box::leak(format!("{n}-lf").into_boxed_str());
+            (name, String::from_utf8(m.clone()).unwrap().replace("\r\n", "\n").into_bytes())
+        })
+        .collect();
+    v.extend(lf);
+    v.push(("crlf-header-lf-body", format!("{base}\r\nline one\nline two  \n\n").into_bytes()));
     v
 }
 
