@@ -116,6 +116,8 @@ struct Selected {
     recent: BTreeSet<Uid>,
     /// RFC 5182 saved search result (UIDs, ascending).
     saved: Vec<Uid>,
+    /// RFC 9051 removed \Recent: not shown once IMAP4rev2 is enabled.
+    show_recent: bool,
 }
 
 impl Selected {
@@ -124,7 +126,7 @@ impl Selected {
     }
     fn flags_out(&self, out: &mut Out, s: &Slot) {
         let mut st = String::new();
-        s.meta.flags.write_list(&mut st, self.recent.contains(&s.meta.uid));
+        s.meta.flags.write_list(&mut st, self.show_recent && self.recent.contains(&s.meta.uid));
         out.s("FLAGS ").s(&st);
     }
 }
@@ -600,6 +602,9 @@ impl Session {
                     match c.as_str() {
                         "IMAP4REV2" if !self.rev2 => {
                             self.rev2 = true;
+                            if let State::Selected(sel) = &mut self.state {
+                                sel.show_recent = false;
+                            }
                             enabled.push("IMAP4rev2");
                         }
                         "UTF8=ACCEPT" if !self.utf8 => {
@@ -874,14 +879,23 @@ impl Session {
             self.untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", hm));
         }
         if self.rev2 {
+            // RFC 9051 6.3.2: a LIST response with accurate attributes.
+            let folders = store.list_folders().unwrap_or_default();
+            let prefix = format!("{}{}", name, DELIMITER);
+            let mut attrs: Vec<&str> = Vec::new();
+            attrs.push(if folders.iter().any(|f| f.starts_with(&prefix)) { "\\HasChildren" } else { "\\HasNoChildren" });
+            if let Some(su) = self.special_use_of(&name) {
+                attrs.push(su);
+            }
             let mut o = Out::default();
-            o.s("* LIST () \"/\" ");
+            o.s("* LIST (").s(&attrs.join(" ")).s(") \"/\" ");
             self.mbox_out(&mut o, &name);
             o.s("\r\n");
             self.out.extend_from_slice(&o.buf);
         }
         let slots = list.into_iter().map(|meta| Slot { meta, gone: false }).collect();
-        self.state = State::Selected(Selected { name, read_only, uid_validity, slots, recent, saved: Vec::new() });
+        let show_recent = !self.rev2;
+        self.state = State::Selected(Selected { name, read_only, uid_validity, slots, recent, saved: Vec::new(), show_recent });
         if read_only {
             ok_code("READ-ONLY", "EXAMINE completed")
         } else {
@@ -1562,7 +1576,10 @@ impl Session {
                 sep(&mut o);
                 sel.flags_out(&mut o, slot);
             }
-            if condstore && !items.contains(&FetchAttr::ModSeq) && (changed_since.is_some() || flags_added) {
+            // RFC 7162 3.2: once CONDSTORE is on, FETCH responses that
+            // carry FLAGS also carry MODSEQ.
+            let has_flags = flags_added || items.contains(&FetchAttr::Flags);
+            if condstore && !items.contains(&FetchAttr::ModSeq) && (changed_since.is_some() || has_flags) {
                 sep(&mut o);
                 o.s("MODSEQ (").num(slot.meta.modseq).s(")");
             }

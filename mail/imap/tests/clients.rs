@@ -44,7 +44,7 @@ fn thunderbird_like_session() {
     let out = run(&mut s, &mut st, "");
     assert!(out.contains("* 4 EXISTS"));
     let out = run(&mut s, &mut st, "DONE\r\n13 UID fetch 4:* (FLAGS)\r\n");
-    assert!(out.contains("12 OK") && out.contains("* 4 FETCH (UID 4 FLAGS (\\Recent))"), "{}", out);
+    assert!(out.contains("12 OK") && out.contains("* 4 FETCH (UID 4 FLAGS (\\Recent) MODSEQ ("), "{}", out);
     let out = run(&mut s, &mut st, "14 uid store 2 +Flags (\\Seen)\r\n");
     assert!(out.contains("* 2 FETCH (UID 2 FLAGS (\\Seen \\Recent)"), "{}", out);
     let out = run(&mut s, &mut st, "15 uid move 2 \"Trash\"\r\n");

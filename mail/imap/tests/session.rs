@@ -566,7 +566,9 @@ fn enable_imap4rev2_changes_responses() {
     assert!(out.contains("* ENABLED IMAP4rev2 UTF8=ACCEPT\r\n"), "{}", out);
     let out = run(&mut s, &mut st, "b SELECT INBOX\r\n");
     assert!(!out.contains("RECENT") && !out.contains("UNSEEN"), "{}", out);
-    assert!(out.contains("* LIST () \"/\" \"INBOX\""));
+    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" \"INBOX\""), "{}", out);
+    let out = run(&mut s, &mut st, "e FETCH 1 FLAGS\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS ())"), "no \\Recent in rev2: {}", out);
     let out = run(&mut s, &mut st, "c SEARCH FROM alice\r\n");
     assert!(out.contains("* ESEARCH (TAG \"c\") ALL 2"), "{}", out);
     let out = run(&mut s, &mut st, "d ENABLE IMAP4rev2\r\n");
