@@ -35,11 +35,20 @@ pub struct ClientConfig {
     pub max_reply_line: usize,
     /// Most lines in one reply.
     pub max_reply_lines: usize,
+    /// Credentials for a submission relay (AUTH PLAIN, RFC 4954 / RFC 4616).
+    /// They are only ever sent over TLS.
+    pub auth: Option<(String, String)>,
 }
 
 impl ClientConfig {
     pub fn new(helo: &str) -> Self {
-        ClientConfig { helo: String::from(helo), tls: TlsMode::Opportunistic, max_reply_line: 2048, max_reply_lines: 100 }
+        ClientConfig {
+            helo: String::from(helo),
+            tls: TlsMode::Opportunistic,
+            max_reply_line: 2048,
+            max_reply_lines: 100,
+            auth: None,
+        }
     }
 }
 
@@ -54,6 +63,8 @@ pub struct Extensions {
     pub starttls: bool,
     pub chunking: bool,
     pub enhanced_status_codes: bool,
+    /// RFC 4954: AUTH PLAIN offered.
+    pub auth_plain: bool,
 }
 
 impl Extensions {
@@ -71,6 +82,7 @@ impl Extensions {
                 "STARTTLS" => e.starttls = true,
                 "CHUNKING" => e.chunking = true,
                 "ENHANCEDSTATUSCODES" => e.enhanced_status_codes = true,
+                "AUTH" => e.auth_plain = words.any(|m| m.eq_ignore_ascii_case("PLAIN")),
                 _ => {}
             }
         }
@@ -168,6 +180,8 @@ pub enum SessionError {
     Unexpected(Reply),
     /// The caller's timer fired.
     Timeout,
+    /// AUTH configured but impossible (no TLS or no PLAIN) or refused.
+    Auth(Option<Reply>),
 }
 
 /// What the client tells its caller.
@@ -193,6 +207,7 @@ enum Expect {
     Ehlo,
     Helo,
     StartTls,
+    Auth,
     Mail,
     Rcpt(usize),
     Data,
@@ -381,6 +396,13 @@ impl Client {
                     self.ready();
                 }
             }
+            Expect::Auth => {
+                if r.code == 235 {
+                    self.ready();
+                } else {
+                    self.fail(SessionError::Auth(Some(r)), true);
+                }
+            }
             Expect::Mail => {
                 let ok = r.is_positive();
                 let txn = self.txn.as_mut().expect("MAIL reply without transaction");
@@ -449,6 +471,20 @@ impl Client {
             self.cmd("STARTTLS", Expect::StartTls);
         } else if !self.tls && self.cfg.tls == TlsMode::Required {
             self.fail(SessionError::TlsUnavailable(None), true);
+        } else if let Some((user, pass)) = self.cfg.auth.clone() {
+            // Never send a password in clear text.
+            if !self.tls || !self.ext.auth_plain {
+                return self.fail(SessionError::Auth(None), true);
+            }
+            let mut raw = Vec::with_capacity(user.len() * 2 + pass.len() + 2);
+            raw.push(0);
+            raw.extend_from_slice(user.as_bytes());
+            raw.push(0);
+            raw.extend_from_slice(pass.as_bytes());
+            let b64 = String::from_utf8(crate::base64::encode(&raw)).unwrap_or_default();
+            // RFC 4954 4: initial response on the AUTH line.
+            let l = format!("AUTH PLAIN {}", b64);
+            self.cmd(&l, Expect::Auth);
         } else {
             self.ready();
         }

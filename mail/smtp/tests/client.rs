@@ -82,6 +82,10 @@ fn pair(
                     delivered.push((env, std::mem::take(&mut cur)));
                     s.answer_message(Reply::queued("Q")).unwrap();
                 }
+                Event::Authenticate(a) => {
+                    let ok = a.username == "alice" && a.password == "secret";
+                    s.answer_auth(if ok { AuthAnswer::Success(a.username) } else { AuthAnswer::Invalid }).unwrap();
+                }
                 _ => {}
             }
         }
@@ -352,4 +356,30 @@ fn utf8_and_8bit_parameters() {
             }
         },
     );
+}
+
+#[test]
+fn client_auth_plain_after_tls_against_server() {
+    let mut scfg = Config::new("smarthost.example");
+    scfg.starttls = true;
+    scfg.auth = AuthPolicy::TlsOnly;
+    scfg.require_auth = true;
+    let mut ccfg = ClientConfig::new("home.example");
+    ccfg.auth = Some(("alice".into(), "secret".into()));
+    let (evs, msgs) = pair(scfg.clone(), ccfg.clone(), vec![job(&["x@example.org"])], b"hi", 4);
+    assert!(evs.iter().any(|e| matches!(e, ClientEvent::Ready(x) if x.auth_plain)));
+    assert_eq!(msgs.len(), 1);
+    ccfg.auth = Some(("alice".into(), "wrong".into()));
+    let (evs, msgs) = pair(scfg, ccfg, vec![job(&["x@example.org"])], b"hi", 4);
+    assert!(msgs.is_empty());
+    assert!(evs.iter().any(|e| matches!(e, ClientEvent::Failed(SessionError::Auth(Some(r))) if r.code == 535)));
+}
+
+#[test]
+fn client_never_sends_password_in_clear() {
+    let mut cfg = ClientConfig::new("c");
+    cfg.tls = TlsMode::Disabled;
+    cfg.auth = Some(("alice".into(), "secret".into()));
+    let evs = scripted(cfg, &[(b"220 x\r\n", "EHLO c\r\n"), (b"250-x\r\n250 AUTH PLAIN LOGIN\r\n", "QUIT\r\n")], |_, _| {});
+    assert_eq!(evs[0], ClientEvent::Failed(SessionError::Auth(None)));
 }
