@@ -11,7 +11,7 @@ use crate::compile::{
     parse_zone, AddrPart, BodyTransform, Cmd, Ext, FlagOp, Index, Match, Modifier, Script, Test, VacationCmd, Zone,
 };
 pub use mail_mime::DateTime;
-use crate::matching::{match_one, match_values, MatchType};
+use crate::matching::{match_cost, match_one, match_values, MatchType};
 
 /// What the evaluator needs to know about the message. The caller's MIME
 /// parser implements it; the crate never sees raw bytes.
@@ -62,11 +62,14 @@ pub struct RunLimits {
     /// Longest variable value (RFC 5229 3: may be truncated).
     pub max_variable_len: usize,
     pub max_variables: usize,
+    /// Character steps all match tests of a run may cost (see
+    /// `matching::match_cost`): bounds `:contains`/`:matches` over big bodies.
+    pub max_match_work: u64,
 }
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { max_instructions: 10_000, max_redirects: 4, max_actions: 32, max_variable_len: 4096, max_variables: 255 }
+        RunLimits { max_instructions: 10_000, max_redirects: 4, max_actions: 32, max_variable_len: 4096, max_variables: 255, max_match_work: 256 << 20 }
     }
 }
 
@@ -132,6 +135,7 @@ struct Run<'a> {
     edited: BTreeMap<String, Vec<String>>,
     implicit_keep: bool,
     steps: u32,
+    work: u64,
     redirects: u32,
     vacation_done: bool,
 }
@@ -151,6 +155,7 @@ pub fn evaluate(script: &Script, msg: &dyn Message, env: &mut dyn Environment, l
         edited: BTreeMap::new(),
         implicit_keep: true,
         steps: 0,
+        work: 0,
         redirects: 0,
         vacation_done: false,
     };
@@ -493,15 +498,19 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn do_match(&mut self, m: &Match, values: &[String], keys: &[String]) -> bool {
+    fn do_match(&mut self, m: &Match, values: &[String], keys: &[String]) -> R<bool> {
         let keys = self.ex_list(keys);
+        self.work = self.work.saturating_add(match_cost(m.mt, values, &keys));
+        if self.work > self.lim.max_match_work {
+            return Err(String::from("match work limit exceeded"));
+        }
         let mut caps = None;
         let hit = match_values(m.cmp, m.mt, values, &keys, &mut caps);
         // RFC 5229 3.2: match variables come from the last successful :matches.
         if let Some(c) = caps {
             self.caps = c;
         }
-        hit
+        Ok(hit)
     }
 
     fn test(&mut self, t: &Test) -> R<bool> {
@@ -531,7 +540,7 @@ impl<'a> Run<'a> {
                 for h in self.ex_list(headers) {
                     values.extend(select(self.header_values(&h), *index));
                 }
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::Date { zone, m, header, part, keys, index } => {
                 let header = self.expand(header);
@@ -555,14 +564,14 @@ impl<'a> Run<'a> {
                 if values.is_empty() && !matches!(m.mt, MatchType::Count(_)) {
                     return Ok(false);
                 }
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::CurrentDate { zone, m, part, keys } => {
                 let part = self.expand(part).to_ascii_lowercase();
                 let Some(now) = self.env.now() else { return Ok(false) };
                 let Some(zone) = self.zone(zone) else { return Ok(false) };
                 let values: Vec<String> = date_part(&now, zone, &part).into_iter().collect();
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::Address { part, m, headers, keys, index } => {
                 let mut values = Vec::new();
@@ -578,7 +587,7 @@ impl<'a> Run<'a> {
                         }
                     }
                 }
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::Envelope { part, m, parts, keys } => {
                 let mut values = Vec::new();
@@ -600,7 +609,7 @@ impl<'a> Run<'a> {
                         values.extend(addr_part(&a, *part));
                     }
                 }
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::Exists(headers) => {
                 let hs = self.ex_list(headers);
@@ -620,7 +629,7 @@ impl<'a> Run<'a> {
                 if matches!(m.mt, MatchType::Count(_)) {
                     values.retain(|s| !s.is_empty());
                 }
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
             Test::HasFlag { m, vars, keys } => {
                 let values = match vars {
@@ -636,7 +645,7 @@ impl<'a> Run<'a> {
                 // RFC 5232 4: each key is itself a space-separated flag list.
                 let keys: Vec<String> = flag_set(&self.ex_list(keys));
                 if matches!(m.mt, MatchType::Count(_)) {
-                    self.do_match(m, &values, &keys)
+                    self.do_match(m, &values, &keys)?
                 } else {
                     keys.iter().any(|k| {
                         values.iter().any(|v| match_one(m.cmp, m.mt, v, k, None))
@@ -659,7 +668,7 @@ impl<'a> Run<'a> {
                     x => x.clone(),
                 };
                 let values = self.msg.body(&tr);
-                self.do_match(m, &values, keys)
+                self.do_match(m, &values, keys)?
             }
         })
     }

@@ -103,13 +103,6 @@ impl Comparator {
         }
     }
 
-    fn eq_byte(self, a: u8, b: u8) -> bool {
-        match self {
-            Comparator::AsciiCasemap => a.eq_ignore_ascii_case(&b),
-            _ => a == b,
-        }
-    }
-
     fn contains(self, hay: &str, needle: &str) -> bool {
         let (h, n) = (hay.as_bytes(), needle.as_bytes());
         if n.is_empty() {
@@ -118,7 +111,11 @@ impl Comparator {
         if n.len() > h.len() {
             return false;
         }
-        (0..=h.len() - n.len()).any(|i| h[i..i + n.len()].iter().zip(n).all(|(a, b)| self.eq_byte(*a, *b)))
+        // core's substring search is linear (Two-Way): no O(n*m) worst case.
+        match self {
+            Comparator::AsciiCasemap => hay.to_ascii_lowercase().contains(&needle.to_ascii_lowercase()),
+            _ => hay.contains(needle),
+        }
     }
 }
 
@@ -217,6 +214,21 @@ pub fn glob_match(cmp: Comparator, pat: &str, text: &str, caps: Option<&mut Vec<
         }
     }
     true
+}
+
+/// Worst-case cost of matching `values` against `keys`, in character steps,
+/// so the evaluator can refuse a test before running it (`:matches` with a
+/// '*' can cost len(value) * len(pattern)).
+pub fn match_cost(mt: MatchType, values: &[String], keys: &[String]) -> u64 {
+    let mut c: u64 = 0;
+    for v in values {
+        for k in keys {
+            let (v, k) = (v.len() as u64, k.len() as u64);
+            let pair = if mt == MatchType::Matches && k > 0 { v.saturating_mul(k) } else { v + k };
+            c = c.saturating_add(pair + 1);
+        }
+    }
+    c
 }
 
 /// Compares one value with one key (not for :count, which works on the
