@@ -6,3 +6,8 @@ if ! command -v python3 >/dev/null 2>&1; then
     apt-get update
     apt-get install -y --no-install-recommends python3
 fi
+# mbsync (isync) for tests/tcp_mbsync.rs.
+if ! command -v mbsync >/dev/null 2>&1; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends isync
+fi
