@@ -26,6 +26,10 @@ pub trait FileSystem {
     fn rmdir(&mut self, path: &str, now: u32) -> Result<(), FsError>;
     /// Atomic rename; an existing target is replaced.
     fn rename(&mut self, from: &str, to: &str, now: u32) -> Result<(), FsError>;
+    /// A second name for a regular file (hard link).
+    fn link(&mut self, existing: &str, new: &str, now: u32) -> Result<(), FsError>;
+    /// Removes one name of a file known to have another; never frees it.
+    fn remove_alias(&mut self, path: &str, now: u32) -> Result<(), FsError>;
     /// Every entry but `.` and `..`, until `f` returns false.
     fn read_dir(&mut self, path: &str, f: &mut dyn FnMut(DirEntry<'_>) -> bool) -> Result<(), FsError>;
     /// Writes everything and makes it durable.
@@ -117,6 +121,12 @@ impl<D: BlockDevice> FileSystem for Ext2<D> {
     }
     fn read_dir(&mut self, path: &str, f: &mut dyn FnMut(DirEntry<'_>) -> bool) -> Result<(), FsError> {
         Ext2::read_dir(self, path, f)
+    }
+    fn link(&mut self, existing: &str, new: &str, now: u32) -> Result<(), FsError> {
+        Ext2::link(self, existing, new, now)
+    }
+    fn remove_alias(&mut self, path: &str, now: u32) -> Result<(), FsError> {
+        Ext2::remove_alias(self, path, now)
     }
     fn flush(&mut self) -> Result<(), FsError> {
         Ext2::flush(self)

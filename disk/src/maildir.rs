@@ -605,8 +605,12 @@ impl Maildir {
             }
         }
         let max = self.limits.max_messages;
-        let mut out = Vec::new();
+        let mut out: Vec<MessageInfo> = Vec::new();
         let mut fresh = String::new();
+        // Base name -> (index in out, inode): a crash in the middle of a
+        // flag change or move can leave two names for one message.
+        let mut seen: BTreeMap<String, (usize, u32)> = BTreeMap::new();
+        let mut aliases = Vec::new();
         for (sub, in_new) in [("new", true), ("cur", false)] {
             for (name, ino, kind) in self.names_in(fs, &format!("{dir}/{sub}"), max)? {
                 if kind != FileType::File {
@@ -616,6 +620,26 @@ impl Maildir {
                     return Err(MailError::TooBig);
                 }
                 let base = base_name(&name);
+                if let Some(&(idx, first_ino)) = seen.get(base) {
+                    if first_ino == ino {
+                        // Same file twice: keep the cur/ name.
+                        let stale = if !in_new && out[idx].in_new {
+                            let old = out[idx].rel_path();
+                            out[idx].name = name.clone();
+                            out[idx].in_new = false;
+                            out[idx].flags = match name.find(":2,") {
+                                Some(i) => Flags::parse(&name[i + 3..]),
+                                None => Flags::empty(),
+                            };
+                            old
+                        } else {
+                            format!("{sub}/{name}")
+                        };
+                        aliases.push(format!("{dir}/{stale}"));
+                    }
+                    continue;
+                }
+                seen.insert(String::from(base), (out.len(), ino));
                 let uid = match uids.get(base) {
                     Some(&u) => u,
                     None => {
@@ -635,6 +659,9 @@ impl Maildir {
             }
         }
         out.sort_by_key(|m| m.uid);
+        for a in &aliases {
+            fs.remove_alias(a, now)?;
+        }
         let stale = listed.saturating_sub(out.len());
         if stale > 64 && stale > out.len() {
             // Compact: header with the current next UID, live lines only.
@@ -647,6 +674,8 @@ impl Maildir {
         } else if !fresh.is_empty() {
             let ino = fs.lookup(&path)?;
             fs.append(ino, fresh.as_bytes(), now)?;
+            fs.flush()?;
+        } else if !aliases.is_empty() {
             fs.flush()?;
         }
         Ok(out)
@@ -666,8 +695,7 @@ impl Maildir {
         }
     }
 
-    /// Sets the flags: renames the file to `cur/<base>:2,<flags>` (this also
-    /// moves a message out of `new/`). `msg` is updated.
+    /// Sets the flags of one message; see [`Maildir::set_flags_many`].
     pub fn set_flags<F: FileSystem>(
         &self,
         fs: &mut F,
@@ -677,18 +705,47 @@ impl Maildir {
         flags: Flags,
         now: u32,
     ) -> Result<()> {
+        self.set_flags_many(fs, user, folder, core::slice::from_mut(msg), &[flags], now)
+    }
+
+    /// Gives `msgs[i]` the flags `flags[i]`: each file becomes
+    /// `cur/<base>:2,<flags>` (leaving `new/` too). Crash-safe for mail that
+    /// was acknowledged long ago: all new names are linked, one flush, then
+    /// the old names are removed. Flush afterwards before answering.
+    pub fn set_flags_many<F: FileSystem>(
+        &self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        msgs: &mut [MessageInfo],
+        flags: &[Flags],
+        now: u32,
+    ) -> Result<()> {
         let dir = self.folder_dir(user, folder)?;
-        let name = format!("{}:2,{}", msg.base(), flags.render());
-        if !msg.in_new && name == msg.name {
+        let mut moves = Vec::new();
+        for (i, (msg, &f)) in msgs.iter().zip(flags).enumerate() {
+            let name = format!("{}:2,{}", msg.base(), f.render());
+            if !msg.in_new && name == msg.name {
+                continue;
+            }
+            let new = format!("{dir}/cur/{name}");
+            match fs.link(&format!("{dir}/{}", msg.rel_path()), &new, now) {
+                Ok(()) => moves.push((i, name)),
+                Err(FsError::NotFound) => return Err(MailError::Gone),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if moves.is_empty() {
             return Ok(());
         }
-        match fs.rename(&format!("{dir}/{}", msg.rel_path()), &format!("{dir}/cur/{name}"), now) {
-            Err(FsError::NotFound) => return Err(MailError::Gone),
-            r => r?,
+        fs.flush()?;
+        for (i, name) in moves {
+            let msg = &mut msgs[i];
+            fs.remove_alias(&format!("{dir}/{}", msg.rel_path()), now)?;
+            msg.name = name;
+            msg.in_new = false;
+            msg.flags = flags[i];
         }
-        msg.name = name;
-        msg.in_new = false;
-        msg.flags = flags;
         Ok(())
     }
 
@@ -709,8 +766,7 @@ impl Maildir {
         }
     }
 
-    /// Moves a message to another folder (one atomic rename); returns its
-    /// UID there. Flush before acknowledging.
+    /// Moves one message; see [`Maildir::move_messages`].
     pub fn move_message<F: FileSystem>(
         &self,
         fs: &mut F,
@@ -720,16 +776,40 @@ impl Maildir {
         to: &str,
         now: u32,
     ) -> Result<u32> {
+        Ok(self.move_messages(fs, user, from, core::slice::from_ref(msg), to, now)?[0])
+    }
+
+    /// Moves messages to another folder (IMAP MOVE) and returns their UIDs
+    /// there. Like `set_flags_many`: link into the target, append the UIDs,
+    /// one flush, then remove the old names. Flush before answering.
+    pub fn move_messages<F: FileSystem>(
+        &self,
+        fs: &mut F,
+        user: &str,
+        from: &str,
+        msgs: &[MessageInfo],
+        to: &str,
+        now: u32,
+    ) -> Result<Vec<u32>> {
         let dst = self.folder_dir(user, to)?;
         if fs.lookup(&format!("{dst}/cur")).is_err() {
             return Err(MailError::NoSuchFolder);
         }
-        let name = format!("{}:2,{}", msg.base(), msg.flags.render());
-        match fs.rename(&self.message_path(user, from, msg)?, &format!("{dst}/cur/{name}"), now) {
-            Err(FsError::NotFound) => return Err(MailError::Gone),
-            r => r?,
+        let mut uids = Vec::new();
+        for msg in msgs {
+            let name = format!("{}:2,{}", msg.base(), msg.flags.render());
+            match fs.link(&self.message_path(user, from, msg)?, &format!("{dst}/cur/{name}"), now) {
+                Ok(()) => {}
+                Err(FsError::NotFound) => return Err(MailError::Gone),
+                Err(e) => return Err(e.into()),
+            }
+            uids.push(self.append_uid(fs, &dst, msg.base(), now)?);
         }
-        self.append_uid(fs, &dst, msg.base(), now)
+        fs.flush()?;
+        for msg in msgs {
+            fs.remove_alias(&self.message_path(user, from, msg)?, now)?;
+        }
+        Ok(uids)
     }
 
     // ---- subscriptions --------------------------------------------------------

@@ -1,11 +1,12 @@
 //! A bounded write-back cache of filesystem blocks.
 //!
 //! Every dirty block carries a [`Class`]; [`Cache::write_back`] writes the
-//! classes in ascending order, with a device flush (a barrier) after the file
-//! data, so no metadata that points at a data block reaches the disk before
-//! the data itself. ext2 has no journal: a crash in the middle of the
-//! metadata phase can still leave differences `e2fsck -p` repairs (for
-//! example a leaked block), but never a file that points at stale data.
+//! classes in ascending order, with a device flush (a barrier) after file
+//! data, fresh blocks and allocation bitmaps, so no metadata that points at
+//! a block reaches the disk before the block and its bitmap bit. ext2 has no
+//! journal: a crash in the metadata step can still leave a stale link count,
+//! a leaked block or inode, or a file without a name, which `e2fsck`
+//! repairs; it never leaves a pointer to unwritten or free space.
 
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -104,21 +105,25 @@ impl<D: BlockDevice> Cache<D> {
     }
 
     /// Reads a block for modification; it is written back in `class` order.
+    /// A block keeps the earliest class it was dirtied with since its last
+    /// write: a fresh block (see [`Cache::zeroed`]) stays early.
     pub fn get_mut(&mut self, blk: u64, class: Class) -> Result<&mut [u8], FsError> {
         let e = self.load(blk, true)?;
         e.dirty = Some(match e.dirty {
-            Some(c) if c > class => c,
+            Some(c) if c < class => c,
             _ => class,
         });
         Ok(&mut e.buf)
     }
 
-    /// A block whose old contents do not matter (freshly allocated): zeroed,
-    /// never read from the device.
-    pub fn zeroed(&mut self, blk: u64, class: Class) -> Result<&mut [u8], FsError> {
+    /// A freshly allocated block (or a whole-block overwrite of file data):
+    /// zeroed, never read from the device. Nothing on disk points at a
+    /// fresh block yet, so it is written with the file data, before the
+    /// metadata that will point at it.
+    pub fn zeroed(&mut self, blk: u64) -> Result<&mut [u8], FsError> {
         let e = self.load(blk, false)?;
         e.buf.iter_mut().for_each(|b| *b = 0);
-        e.dirty = Some(class);
+        e.dirty = Some(Class::Data);
         Ok(&mut e.buf)
     }
 
@@ -127,7 +132,11 @@ impl<D: BlockDevice> Cache<D> {
         self.map.remove(&blk);
     }
 
-    /// Writes every dirty block in class order, with a barrier after data.
+    /// Writes every dirty block in two steps separated by a device flush:
+    /// first file data, fresh blocks and bitmaps (allocations only: frees
+    /// are applied later by the filesystem), then everything that points at
+    /// them. Whatever subset of either step reaches the disk before a crash,
+    /// no on-disk pointer names a block that is unwritten or marked free.
     pub fn write_back(&mut self) -> Result<(), FsError> {
         let mut order: Vec<(Class, u64)> =
             self.map.iter().filter_map(|(k, e)| e.dirty.map(|c| (c, *k))).collect();
@@ -135,10 +144,9 @@ impl<D: BlockDevice> Cache<D> {
             return Ok(());
         }
         order.sort_unstable();
-        let has_data = order[0].0 == Class::Data;
-        let mut barrier_done = !has_data;
+        let mut barrier_done = order[0].0 > Class::Bitmap;
         for (class, blk) in order {
-            if !barrier_done && class != Class::Data {
+            if !barrier_done && class > Class::Bitmap {
                 self.dev.flush()?;
                 barrier_done = true;
             }
@@ -148,6 +156,10 @@ impl<D: BlockDevice> Cache<D> {
             e.dirty = None;
         }
         Ok(())
+    }
+
+    pub fn has_dirty(&self) -> bool {
+        self.map.values().any(|e| e.dirty.is_some())
     }
 
     /// Writes every dirty block, then flushes the device.

@@ -184,7 +184,7 @@ impl<D: BlockDevice> Ext2<D> {
                     _ => self.bmap(&dir, n - 1)? + 1,
                 };
                 let (p, _) = self.bmap_alloc(&mut dir, n, goal)?;
-                let b = self.cache.zeroed(p as u64, Class::Dir)?;
+                let b = self.cache.zeroed(p as u64)?;
                 put_entry(b, 0, ino, bs, name, ft);
                 dir.size += bs as u64;
             }
@@ -304,6 +304,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Creates an empty regular file; `Exists` if the name is taken.
     pub fn create(&mut self, path: &str, now: u32) -> Result<u32, FsError> {
+        self.bound_pending()?;
         let (parent, name) = self.parent_of(path)?;
         let pi = self.read_inode(parent)?;
         if !pi.is_dir() {
@@ -363,6 +364,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Creates a directory with `.` and `..`.
     pub fn mkdir(&mut self, path: &str, now: u32) -> Result<u32, FsError> {
+        self.bound_pending()?;
         let (parent, name) = self.parent_of(path)?;
         let mut pi = self.read_inode(parent)?;
         if !pi.is_dir() {
@@ -387,7 +389,7 @@ impl<D: BlockDevice> Ext2<D> {
             }
         };
         let bs = self.sb.block_size;
-        let b = self.cache.zeroed(p as u64, Class::Dir)?;
+        let b = self.cache.zeroed(p as u64)?;
         put_entry(b, 0, ino, 12, b".", FT_DIR);
         put_entry(b, 12, parent, bs - 12, b"..", FT_DIR);
         inode.size = bs as u64;
@@ -402,8 +404,59 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(ino)
     }
 
+    /// Adds the name `new` for the existing regular file `existing` (a hard
+    /// link). With [`Ext2::remove_alias`] it makes a crash-safe move: link,
+    /// flush, remove the old name. At every point in between both names are
+    /// valid and the link count matches, so `e2fsck` finds nothing to fix.
+    pub fn link(&mut self, existing: &str, new: &str, now: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
+        let ino = self.lookup(existing)?;
+        let mut inode = self.read_inode(ino)?;
+        if inode.is_dir() {
+            return Err(FsError::IsDir);
+        }
+        if inode.links == 0 {
+            return Err(FsError::NotFound);
+        }
+        if inode.links >= LINK_MAX {
+            return Err(FsError::TooManyLinks);
+        }
+        let (parent, name) = self.parent_of(new)?;
+        let ft = inode.file_type();
+        self.dir_insert(parent, name, ino, ft, now)?;
+        inode.links += 1;
+        inode.ctime = now;
+        self.write_inode(ino, &inode)
+    }
+
+    /// Removes the name `path` of a file that has another name: like
+    /// `unlink`, but the link count never drops below 1 and the inode is
+    /// never freed. Also repairs the crash leftover of a move (two names,
+    /// link count 1).
+    pub fn remove_alias(&mut self, path: &str, now: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
+        let (parent, name) = self.parent_of(path)?;
+        let pi = self.read_inode(parent)?;
+        if !pi.is_dir() {
+            return Err(FsError::NotDir);
+        }
+        let f = self.dir_find(&pi, name)?.ok_or(FsError::NotFound)?;
+        let mut inode = self.read_inode(f.ino)?;
+        if inode.is_dir() {
+            return Err(FsError::IsDir);
+        }
+        self.dir_remove(parent, &f, now)?;
+        if inode.links > 1 {
+            inode.links -= 1;
+            inode.ctime = now;
+            self.write_inode(f.ino, &inode)?;
+        }
+        Ok(())
+    }
+
     /// Removes a name that is not a directory; frees the inode at 0 links.
     pub fn unlink(&mut self, path: &str, now: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
         let (parent, name) = self.parent_of(path)?;
         let pi = self.read_inode(parent)?;
         if !pi.is_dir() {
@@ -419,6 +472,12 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn drop_link(&mut self, ino: u32, inode: &mut Inode, now: u32) -> Result<(), FsError> {
+        if inode.links == 0 || inode.mode == 0 {
+            // A name left pointing at a deleted inode (a crash between the
+            // inode and the directory write): drop the name, and release the
+            // inode's bitmap bit if it is still set.
+            return self.free_inode_if_set(ino, inode.is_dir());
+        }
         if inode.links <= 1 {
             self.release_inode(ino, inode.clone(), now)
         } else {
@@ -430,6 +489,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Removes an empty directory.
     pub fn rmdir(&mut self, path: &str, now: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
         let (parent, name) = self.parent_of(path)?;
         let pi = self.read_inode(parent)?;
         if !pi.is_dir() {
@@ -454,6 +514,7 @@ impl<D: BlockDevice> Ext2<D> {
     /// directory when moving a directory) is replaced by rewriting its one
     /// directory entry, so a reader sees either the old or the new file.
     pub fn rename(&mut self, from: &str, to: &str, now: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
         let (sp, sname) = self.parent_of(from)?;
         let (dp, dname) = self.parent_of(to)?;
         let spi = self.read_inode(sp)?;

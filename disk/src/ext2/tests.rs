@@ -220,6 +220,9 @@ fn big_files(bs: u32) {
     same(&fs.read_file("/big", 1 << 20).unwrap(), &want);
     fs.unlink("/big", 22).unwrap();
     fs.unlink("/sparse", 22).unwrap();
+    // Frees are deferred to the flush.
+    assert!(fs.free_blocks() < free0);
+    fs.flush().unwrap();
     assert_eq!(fs.free_blocks(), free0);
     fs.unmount().unwrap();
     fsck(&img);
