@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod memwire;
 pub mod stack;
 pub mod tls;
+pub mod dns;
 
 pub use smoltcp;
 pub use stack::{ConnId, ListenerId, Stack, StackConfig, UdpId};
