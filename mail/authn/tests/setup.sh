@@ -5,6 +5,7 @@
 #   - pyspf sdist (PyPI) -> rfc7208-tests.yml, converted to JSON
 #   - dkimpy + PyNaCl (PyPI) for DKIM interop (RSA and Ed25519)
 #   - pysrs (PyPI package "pysrs", module SRS) for the SRS format check
+#   - Debian postsrsd (1.x daemon, TCP lookup tables) for the SRS interop test
 #   - Debian publicsuffix (build input of src/dmarc/psl_data.rs regeneration)
 set -e
 CACHE="${AUTHN_CACHE:-/work/.cache/mail-authn}"
@@ -33,6 +34,12 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 json.dump(docs, open(sys.argv[2], "w"), default=str)
 PYEOF
     rm -rf "$tmp"
+fi
+
+if ! command -v postsrsd >/dev/null 2>&1 && [ ! -x /usr/sbin/postsrsd ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-cache show postsrsd >/dev/null 2>&1 || apt-get update
+    apt-get install -y --no-install-recommends postsrsd
 fi
 
 if [ ! -s /usr/share/publicsuffix/public_suffix_list.dat ]; then
