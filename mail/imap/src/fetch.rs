@@ -80,13 +80,10 @@ fn params(out: &mut Out, p: &mime::Params) {
     out.s(")");
 }
 
+/// body-fld-lines: the number of line breaks, as Dovecot counts them
+/// (a final line without a break does not count).
 fn count_lines(b: &[u8]) -> usize {
-    let n = b.iter().filter(|&&c| c == b'\n').count();
-    if !b.is_empty() && !b.ends_with(b"\n") {
-        n + 1
-    } else {
-        n
-    }
+    b.iter().filter(|&&c| c == b'\n').count()
 }
 
 /// RFC 3501 7.4.2 BODY / BODYSTRUCTURE; `ext` adds the extension data.

@@ -27,10 +27,14 @@ fn header_matches(msg: &[u8], name: &str, needle: &[u8]) -> bool {
     })
 }
 
-fn sent_day(msg: &[u8]) -> Option<i64> {
+/// The day of the Date: header. RFC 3501 is silent about messages
+/// without a (valid) Date; like Dovecot we treat them as sent on
+/// 1-Jan-1970, so SENTBEFORE matches them.
+fn sent_day(msg: &[u8]) -> i64 {
     let (h, _) = mime::split_header(msg);
-    let d = mime::header_value(&msg[..h], "Date")?;
-    Some(datetime::parse_rfc5322(&d)?.div_euclid(86400))
+    mime::header_value(&msg[..h], "Date")
+        .and_then(|d| datetime::parse_rfc5322(&d))
+        .map_or(0, |t| t.div_euclid(86400))
 }
 
 fn in_set(set: &SeqSet, ctx: &Ctx, uid: bool) -> bool {
@@ -73,9 +77,9 @@ pub fn matches(key: &SearchKey, ctx: &Ctx) -> bool {
         Or(a, b) => matches(a, ctx) || matches(b, ctx),
         Recent => ctx.recent,
         Seen => f.has(SystemFlag::Seen),
-        SentBefore(d) => sent_day(msg).map_or(false, |s| s < *d),
-        SentOn(d) => sent_day(msg).map_or(false, |s| s == *d),
-        SentSince(d) => sent_day(msg).map_or(false, |s| s >= *d),
+        SentBefore(d) => sent_day(msg) < *d,
+        SentOn(d) => sent_day(msg) == *d,
+        SentSince(d) => sent_day(msg) >= *d,
         SeqSet(s) => in_set(s, ctx, false),
         Since(d) => day >= *d,
         Smaller(n) => ctx.meta.size < *n,

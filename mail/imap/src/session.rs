@@ -1450,6 +1450,7 @@ impl Session {
         let condstore = self.condstore;
         let State::Selected(sel) = &mut self.state else { return bad("No mailbox selected") };
         let need_content = items.iter().any(fetch::needs_content);
+        let mut unknown_cte = false;
         let want_seen = !sel.read_only && items.iter().any(fetch::sets_seen);
         for i in idx {
             if sel.slots[i].gone {
@@ -1548,26 +1549,34 @@ impl Session {
                         let sec = Section { part: part.clone(), text: None };
                         fetch::section_name(&mut o, "BINARY", &sec, *partial);
                         o.s(" ");
-                        let bytes = binary_bytes(msg_bytes, tree.as_ref().unwrap(), part);
-                        match bytes {
-                            Some(b) => {
-                                let b = fetch::apply_partial(&b, *partial);
-                                // RFC 3516 4.3: literal8 when it holds NUL.
-                                if b.contains(&0) {
-                                    o.s("~");
-                                }
-                                o.literal(b);
+                        let bytes = match binary_bytes(msg_bytes, tree.as_ref().unwrap(), part) {
+                            Binary::Data(b) => b,
+                            // A part that does not exist is empty (as Dovecot).
+                            Binary::NoPart => Vec::new(),
+                            Binary::UnknownCte => {
+                                unknown_cte = true;
+                                Vec::new()
                             }
-                            None => {
-                                o.s("NIL");
-                            }
+                        };
+                        let b = fetch::apply_partial(&bytes, *partial);
+                        // RFC 3516 4.3: literal8 when it holds NUL.
+                        if b.contains(&0) {
+                            o.s("~");
                         }
+                        o.literal(b);
                     }
                     FetchAttr::BinarySize(part) => {
                         o.s("BINARY.SIZE[");
                         o.s(&part.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."));
                         o.s("] ");
-                        let n = binary_bytes(msg_bytes, tree.as_ref().unwrap(), part).map_or(0, |b| b.len());
+                        let n = match binary_bytes(msg_bytes, tree.as_ref().unwrap(), part) {
+                            Binary::Data(b) => b.len(),
+                            Binary::NoPart => 0,
+                            Binary::UnknownCte => {
+                                unknown_cte = true;
+                                0
+                            }
+                        };
                         o.num(n);
                     }
                 }
@@ -1585,6 +1594,10 @@ impl Session {
             }
             o.s(")\r\n");
             self.out.extend_from_slice(&o.buf);
+        }
+        if unknown_cte {
+            // RFC 3516 4.2: a transfer encoding we cannot decode.
+            return no_code("UNKNOWN-CTE", "Cannot decode the content transfer encoding");
         }
         ok("")
     }
@@ -1724,15 +1737,24 @@ fn join_uids(v: &[Uid]) -> String {
     v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
 }
 
+enum Binary {
+    Data(Vec<u8>),
+    NoPart,
+    UnknownCte,
+}
+
 /// RFC 3516 BINARY[part]: the decoded content of a leaf part (the whole
 /// message for an empty part path).
-fn binary_bytes(msg: &[u8], tree: &mime::Part, part: &[u32]) -> Option<Vec<u8>> {
+fn binary_bytes(msg: &[u8], tree: &mime::Part, part: &[u32]) -> Binary {
     if part.is_empty() {
-        return Some(msg.to_vec());
+        return Binary::Data(msg.to_vec());
     }
-    let p = mime::find_part(tree, part)?;
-    if p.is_multipart() {
-        return None;
+    match mime::find_part(tree, part) {
+        None => Binary::NoPart,
+        Some(p) if p.is_multipart() => Binary::NoPart,
+        Some(p) => match mime::decode_body(msg, p) {
+            Some(d) => Binary::Data(d),
+            None => Binary::UnknownCte,
+        },
     }
-    mime::decode_body(msg, p)
 }

@@ -325,7 +325,7 @@ fn fetch_bodystructure_multipart() {
     let mut st = store_with_messages();
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "a FETCH 2 BODYSTRUCTURE\r\n");
-    assert!(out.contains("BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 42 1 NIL NIL NIL NIL)(\"APPLICATION\" \"PDF\" (\"NAME\" \"report.pdf\") NIL NIL \"BASE64\" 24 NIL (\"ATTACHMENT\" (\"FILENAME\" \"report.pdf\")) NIL NIL) \"MIXED\" (\"BOUNDARY\" \"b1\") NIL NIL NIL)"), "{}", out);
+    assert!(out.contains("BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 42 0 NIL NIL NIL NIL)(\"APPLICATION\" \"PDF\" (\"NAME\" \"report.pdf\") NIL NIL \"BASE64\" 24 NIL (\"ATTACHMENT\" (\"FILENAME\" \"report.pdf\")) NIL NIL) \"MIXED\" (\"BOUNDARY\" \"b1\") NIL NIL NIL)"), "{}", out);
     let out = run(&mut s, &mut st, "b FETCH 2 (BODY.PEEK[1] BODY.PEEK[2.MIME] BINARY.PEEK[2] BINARY.SIZE[1])\r\n");
     assert!(out.contains("BODY[1] {42}\r\nPlease find the report attached. Caf=C3=A9"), "{}", out);
     assert!(out.contains("BODY[2.MIME] {"), "{}", out);
