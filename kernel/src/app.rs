@@ -6,6 +6,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write;
 use net::smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
+use alloc::sync::Arc;
+use net::tls::{TlsLimits, TlsStream};
 use net::{ConnId, ListenerId, Stack, StackConfig};
 
 use crate::nic::VirtioPhy;
@@ -16,11 +18,16 @@ const BUSY_POLL_MS: u64 = 5;
 pub struct App {
     stack: Stack<VirtioPhy>,
     echo: Option<(ListenerId, BTreeMap<ConnId, ()>)>,
+    tls_echo: Option<(ListenerId, Arc<rustls::ServerConfig>, Vec<(TlsStream, Vec<u8>)>)>,
     ready: String,
 }
 
 impl App {
-    pub fn new(phy: VirtioPhy, boot: &bootcfg::BootConfig) -> Result<App, String> {
+    pub fn new(
+        phy: VirtioPhy,
+        boot: &bootcfg::BootConfig,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<App, String> {
         let mac = phy.mac();
         let mut cfg = StackConfig::new(mac, crate::rand::u64());
         cfg.ipv4 = boot.ip4.map(|c| Ipv4Cidr::new(c.addr, c.prefix));
@@ -35,11 +42,17 @@ impl App {
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
         );
-        let mut app = App { stack, echo: None, ready: String::new() };
+        let mut app = App { stack, echo: None, tls_echo: None, ready: String::new() };
         if boot.diag.iter().any(|d| d == "echo") {
             let l = app.stack.listen(7, 4).map_err(|e| alloc::format!("echo: listen on port 7: {e}"))?;
             app.echo = Some((l, BTreeMap::new()));
             app.announce("echo", 7, boot);
+        }
+        if boot.diag.iter().any(|d| d == "tls-echo") {
+            let cfg = tls.ok_or_else(|| String::from("diag=tls-echo needs a TLS certificate in the config"))?;
+            let l = app.stack.listen(7443, 4).map_err(|e| alloc::format!("tls-echo: listen on port 7443: {e}"))?;
+            app.tls_echo = Some((l, cfg, Vec::new()));
+            app.announce("tls-echo", 7443, boot);
         }
         Ok(app)
     }
@@ -64,6 +77,7 @@ impl App {
             let now = crate::time::now_ms();
             let mut active = self.stack.poll(now);
             active |= self.run_echo();
+            active |= self.run_tls_echo();
             if active {
                 last_active = now;
             }
@@ -73,6 +87,67 @@ impl App {
                 crate::interrupts::halt();
             }
         }
+    }
+
+    /// Diagnostic TLS echo service on port 7443 (certificate by SNI).
+    fn run_tls_echo(&mut self) -> bool {
+        let Some((l, cfg, conns)) = self.tls_echo.as_mut() else { return false };
+        let mut active = false;
+        while let Some(c) = self.stack.accept(*l) {
+            match TlsStream::server(c, cfg.clone(), TlsLimits::default()) {
+                Ok(t) => conns.push((t, Vec::new())),
+                Err(e) => {
+                    log::warn!("tls-echo: {e}");
+                    self.stack.abort(c);
+                }
+            }
+            active = true;
+        }
+        let mut buf = [0u8; 1024];
+        let stack = &mut self.stack;
+        conns.retain_mut(|(t, pending)| {
+            use net::tls::TlsError::Net;
+            use net::NetError::WouldBlock;
+            let r = (|| -> Result<bool, net::tls::TlsError> {
+                let mut did = false;
+                // Echo what is pending first; read more only when it is out.
+                while !pending.is_empty() {
+                    match t.write(stack, pending) {
+                        Ok(n) => {
+                            pending.drain(..n);
+                            did = true;
+                        }
+                        Err(Net(WouldBlock)) => return Ok(did),
+                        Err(e) => return Err(e),
+                    }
+                }
+                match t.read(stack, &mut buf) {
+                    Ok(0) => Err(Net(net::NetError::Closed)),
+                    Ok(n) => {
+                        pending.extend_from_slice(&buf[..n]);
+                        Ok(true)
+                    }
+                    Err(Net(WouldBlock)) => Ok(did),
+                    Err(e) => Err(e),
+                }
+            })();
+            match r {
+                Ok(a) => {
+                    active |= a;
+                    true
+                }
+                Err(Net(net::NetError::Closed)) => {
+                    let _ = t.close(stack);
+                    false
+                }
+                Err(e) => {
+                    log::info!("tls-echo: connection ended: {e}");
+                    stack.abort(t.conn());
+                    false
+                }
+            }
+        });
+        active
     }
 
     /// Diagnostic echo service (RFC 862) for the platform tests.

@@ -19,6 +19,7 @@ mod virtio;
 mod serial;
 mod storage;
 mod time;
+mod tls;
 
 use core::panic::PanicInfo;
 
@@ -104,10 +105,6 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         Ok(p) => p,
         Err(e) => fatal(format_args!("virtio-net: {e:?}")),
     };
-    let app = match app::App::new(phy, &cfg) {
-        Ok(a) => a,
-        Err(e) => fatal(format_args!("{e}")),
-    };
     let mut vblks = alloc::vec::Vec::new();
     for t in blks {
         match storage::VirtioBlock::new(t) {
@@ -149,6 +146,14 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         loaded.config.users.len(),
         loaded.config.aliases.len()
     );
+    let tls = match tls::server(&loaded) {
+        Ok(t) => t,
+        Err(e) => fatal(format_args!("{e}")),
+    };
+    let app = match app::App::new(phy, &cfg, tls) {
+        Ok(a) => a,
+        Err(e) => fatal(format_args!("{e}")),
+    };
     log::info!("boot took {} us", time::micros_since_boot());
     logger::raw_line(format_args!("ready: {}", app.ready_line()));
     if cfg.diag.iter().any(|d| d == "poweroff") {
