@@ -138,12 +138,31 @@ struct Run<'a> {
     work: u64,
     redirects: u32,
     vacation_done: bool,
+    /// A previous script of the sequence already answered.
+    vacation_earlier: bool,
+    /// Actions before this index come from earlier scripts of a sequence:
+    /// they are final, a duplicate store no longer changes their flags.
+    committed: usize,
 }
 
 /// Runs `script` over `msg` (RFC 5228 2.10).
 pub fn evaluate(script: &Script, msg: &dyn Message, env: &mut dyn Environment, lim: &RunLimits) -> Outcome {
+    evaluate_sequence(&[script], msg, env, lim)
+}
+
+/// Runs scripts one after another the way Pigeonhole runs `sieve_before`
+/// scripts and then the user's script: actions accumulate; each script has
+/// its own variables but the imap4flags internal variable and header edits
+/// carry over; the next script runs only while the message is still kept
+/// (implicit keep in force or an explicit keep done; `stop` ends only the
+/// current script); the implicit keep of a script is deferred to the next,
+/// so only the last script's decides. A second vacation in a later script
+/// is ignored. A run-time error anywhere gives "keep in INBOX" plus the
+/// error (RFC 5228 2.10.6), dropping the other actions.
+pub fn evaluate_sequence(scripts: &[&Script], msg: &dyn Message, env: &mut dyn Environment, lim: &RunLimits) -> Outcome {
+    let empty = Script { cmds: Vec::new(), required: crate::compile::ExtSet::empty() };
     let mut r = Run {
-        script,
+        script: scripts.first().copied().unwrap_or(&empty),
         msg,
         env,
         lim: *lim,
@@ -158,20 +177,34 @@ pub fn evaluate(script: &Script, msg: &dyn Message, env: &mut dyn Environment, l
         work: 0,
         redirects: 0,
         vacation_done: false,
+        vacation_earlier: false,
+        committed: 0,
     };
-    match r.block(&script.cmds) {
-        Ok(_) => {
-            // RFC 5228 2.10.2: implicit keep unless cancelled; RFC 5232 5:
-            // it carries the current value of the internal flags variable.
-            if r.implicit_keep {
-                let flags = r.flags.clone();
-                r.push_keep(flags);
-            }
-            Outcome { actions: r.actions, header_edits: r.edits, error: None }
+    for (i, script) in scripts.iter().enumerate() {
+        r.script = script;
+        r.vars.clear();
+        r.caps.clear();
+        r.implicit_keep = true;
+        r.vacation_earlier = r.vacation_done;
+        r.vacation_done = false;
+        r.committed = r.actions.len();
+        if let Err(e) = r.block(&script.cmds) {
+            // RFC 5228 2.10.6: on a run-time error the implicit keep is taken.
+            return Outcome { actions: alloc::vec![Action::Keep { flags: Vec::new() }], header_edits: Vec::new(), error: Some(e) };
         }
-        // RFC 5228 2.10.6: on a run-time error the implicit keep is taken.
-        Err(e) => Outcome { actions: alloc::vec![Action::Keep { flags: Vec::new() }], header_edits: Vec::new(), error: Some(e) },
+        r.vacation_done |= r.vacation_earlier;
+        let kept = r.implicit_keep || r.actions.iter().any(|a| matches!(a, Action::Keep { .. }));
+        if !kept || i + 1 == scripts.len() {
+            break;
+        }
     }
+    // RFC 5228 2.10.2: implicit keep unless cancelled; RFC 5232 5: it
+    // carries the current value of the internal flags variable.
+    if r.implicit_keep {
+        let flags = r.flags.clone();
+        r.push_keep(flags);
+    }
+    Outcome { actions: r.actions, header_edits: r.edits, error: None }
 }
 
 type R<T> = Result<T, String>;
@@ -289,8 +322,11 @@ impl<'a> Run<'a> {
     /// RFC 5228 4.2 / 2.10.3: keeping or filing into the same mailbox twice
     /// stores one copy; like Pigeonhole, the last action's flags win.
     fn push_keep(&mut self, flags: Vec<String>) {
-        for a in self.actions.iter_mut() {
+        let committed = self.committed;
+        for (i, a) in self.actions.iter_mut().enumerate() {
+            let final_ = i < committed;
             match a {
+                Action::Keep { .. } | Action::FileInto { .. } if final_ && is_inbox(a) => return,
                 Action::Keep { flags: f } => {
                     *f = flags;
                     return;
@@ -359,13 +395,17 @@ impl<'a> Run<'a> {
                 }
                 if mailbox.eq_ignore_ascii_case("INBOX") && self.actions.iter().any(|a| matches!(a, Action::Keep { .. })) {
                     self.push_keep(f);
-                } else if let Some(Action::FileInto { flags: ef, create: ec, .. }) = self
+                } else if let Some((i, Action::FileInto { flags: ef, create: ec, .. })) = self
                     .actions
                     .iter_mut()
-                    .find(|a| matches!(a, Action::FileInto { mailbox: m, .. } if *m == mailbox))
+                    .enumerate()
+                    .find(|(_, a)| matches!(a, Action::FileInto { mailbox: m, .. } if *m == mailbox))
                 {
-                    *ef = f;
-                    *ec |= *create;
+                    // A store done by an earlier script of the sequence is final.
+                    if i >= self.committed {
+                        *ef = f;
+                        *ec |= *create;
+                    }
                 } else {
                     self.add_action(Action::FileInto { mailbox, flags: f, create: *create })?;
                 }
@@ -681,6 +721,9 @@ impl<'a> Run<'a> {
             return Err(String::from("vacation: only one vacation action allowed"));
         }
         self.vacation_done = true;
+        if self.vacation_earlier {
+            return Ok(());
+        }
         let reason = self.expand(&v.reason);
         let subject = v.subject.as_ref().map(|s| self.expand(s));
         let from = v.from.as_ref().map(|s| self.expand(s));
@@ -768,6 +811,14 @@ impl<'a> Run<'a> {
             handle,
             days,
         }))
+    }
+}
+
+fn is_inbox(a: &Action) -> bool {
+    match a {
+        Action::Keep { .. } => true,
+        Action::FileInto { mailbox, .. } => mailbox.eq_ignore_ascii_case("INBOX"),
+        _ => false,
     }
 }
 

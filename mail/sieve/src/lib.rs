@@ -24,7 +24,7 @@ pub mod simple;
 
 pub use compile::{compile, compile_with, AddrPart, BodyTransform, CompileLimits, Ext, ExtSet, Script, ALL_EXTS};
 pub use error::CompileError;
-pub use eval::{evaluate, Action, DateTime, Environment, HeaderEdit, Message, Outcome, RunLimits, VacationReply};
+pub use eval::{evaluate, evaluate_sequence, Action, DateTime, Environment, HeaderEdit, Message, Outcome, RunLimits, VacationReply};
 pub use mime_msg::MimeMessage;
 
 #[cfg(test)]

@@ -723,3 +723,58 @@ fn encoded_character() {
     let a = run("require \"fileinto\"; fileinto \"${hex:41}\";");
     assert_eq!(a, vec![into("${hex:41}")]);
 }
+
+// --- Script sequences (system "before" script, then the user's) ----------
+
+fn seq(srcs: &[&str], msg: &str) -> Outcome {
+    let compiled: Vec<Script> = srcs.iter().map(|s| compile(s, ExtSet::all()).unwrap()).collect();
+    let refs: Vec<&Script> = compiled.iter().collect();
+    evaluate_sequence(&refs, &SimpleMessage::parse(msg), &mut Env::new("alice@example.org", "bob@example.com"), &RunLimits::default())
+}
+
+#[test]
+fn sequences_like_pigeonhole() {
+    let seed = "require [\"fileinto\", \"mailbox\"];\nif header :contains \"X-Spam\" \"Yes\" { fileinto :create \"Junk\"; stop; }";
+    let user = "require \"fileinto\"; if header :contains \"subject\" \"version\" { fileinto \"Releases\"; }";
+    // Spam: the before script files it; the user script never runs.
+    assert_eq!(seq(&[seed, user], MSG).actions, vec![Action::FileInto { mailbox: "Junk".into(), flags: vec![], create: true }]);
+    // Not spam: the user script decides.
+    let clean = MSG.replace("X-Spam: Yes\r\n", "");
+    assert_eq!(seq(&[seed, user], &clean).actions, vec![into("Releases")]);
+    assert_eq!(seq(&[seed, "keep;"], &clean).actions, vec![keep()]);
+    // `stop` ends only its own script; the deferred implicit keep is the
+    // last script's.
+    let o = seq(&["require [\"fileinto\", \"copy\"]; fileinto :copy \"Archive\"; stop;", user], MSG);
+    assert_eq!(o.actions, vec![into("Archive"), into("Releases")]);
+    // Flags carry over, variables do not.
+    let o = seq(
+        &[
+            "require [\"imap4flags\", \"variables\"]; addflag \"$B\"; set \"x\" \"1\";",
+            "require [\"imap4flags\", \"variables\", \"fileinto\"]; if hasflag \"$B\" { fileinto \"HasB${x}\"; }",
+        ],
+        MSG,
+    );
+    assert_eq!(o.actions, vec![Action::FileInto { mailbox: "HasB".into(), flags: vec!["$B".into()], create: false }]);
+    // A store from an earlier script is final: later duplicates keep its flags.
+    let o = seq(&["require \"imap4flags\"; keep :flags \"$first\";", "require \"imap4flags\"; addflag \"$second\";"], MSG);
+    assert_eq!(o.actions, vec![Action::Keep { flags: vec!["$first".into()] }]);
+    // Discard in the before script ends the sequence.
+    assert_eq!(seq(&["discard;", user], MSG).actions, vec![Action::Discard]);
+    // A vacation in a later script after one in an earlier script is ignored.
+    let plain = "From: alice@example.org\r\nTo: bob@example.com\r\nSubject: x\r\n\r\nb\r\n";
+    let o = seq(&["require \"vacation\"; vacation \"a\";", "require \"vacation\"; vacation \"b\";"], plain);
+    assert_eq!(o.error, None);
+    assert_eq!(o.actions.iter().filter(|a| matches!(a, Action::Vacation(_))).count(), 1);
+    // A run-time error in any script keeps the message.
+    let o = seq(&["require \"fileinto\"; fileinto \"A\";", "redirect \"a@b.org\";"], MSG);
+    assert_eq!(o.actions, vec![into("A")], "fileinto cancelled the keep: the user script does not run");
+    let lim = RunLimits { max_instructions: 3, ..RunLimits::default() };
+    let a = compile("keep;", ExtSet::all()).unwrap();
+    let b = compile("keep; keep; keep; keep;", ExtSet::all()).unwrap();
+    let o = evaluate_sequence(&[&a, &b], &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "c@d.org"), &lim);
+    assert!(o.error.is_some());
+    assert_eq!(o.actions, vec![keep()]);
+    // No scripts: implicit keep.
+    let o = evaluate_sequence(&[], &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "c@d.org"), &RunLimits::default());
+    assert_eq!(o.actions, vec![keep()]);
+}

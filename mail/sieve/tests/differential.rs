@@ -2,7 +2,9 @@
 //!
 //! Every script in tests/differential/scripts is run over every message in
 //! tests/differential/messages (envelopes in messages/envelopes.txt) by both
-//! Pigeonhole and this crate; the normalised action sets must be equal:
+//! Pigeonhole and this crate, and so is every "before script + main script"
+//! sequence listed in sequences.txt (Pigeonhole `sieve-test -s`, ours
+//! `evaluate_sequence`); the normalised action sets must be equal:
 //!
 //! * `store:<folder> [flags]` (flags lower-cased and sorted: Pigeonhole
 //!   lower-cases system flags), for keep, implicit keep and fileinto;
@@ -38,7 +40,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mail_sieve::{compile, evaluate, Action, DateTime, Environment, ExtSet, MimeMessage, RunLimits};
+use mail_sieve::{compile, evaluate_sequence, Action, DateTime, Environment, ExtSet, MimeMessage, RunLimits};
 
 struct Env {
     from: String,
@@ -73,19 +75,24 @@ fn norm_flags(flags: &[String]) -> String {
     f.join(" ")
 }
 
-fn ours(script: &str, msg: &str, from: &str, to: &str) -> BTreeSet<String> {
+/// Our result for the script sequence `scripts` (before scripts, then main).
+fn ours(scripts: &[String], msg: &str, from: &str, to: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    let s = match compile(script, ExtSet::all()) {
-        Ok(s) => s,
-        Err(_) => {
-            out.insert("compile-error".to_string());
-            return out;
+    let mut compiled = Vec::new();
+    for src in scripts {
+        match compile(src, ExtSet::all()) {
+            Ok(s) => compiled.push(s),
+            Err(_) => {
+                out.insert("compile-error".to_string());
+                return out;
+            }
         }
-    };
+    }
+    let refs: Vec<&mail_sieve::Script> = compiled.iter().collect();
     // The delivery path's Message: mail-mime (RFC 2047 decoding included).
     let m = MimeMessage::parse(msg.as_bytes());
     let mut env = Env { from: from.to_string(), to: to.to_string() };
-    let o = evaluate(&s, &m, &mut env, &RunLimits::default());
+    let o = evaluate_sequence(&refs, &m, &mut env, &RunLimits::default());
     if o.error.is_some() {
         out.insert("error".to_string());
     }
@@ -122,14 +129,27 @@ impl Pigeon {
         d
     }
 
-    fn run(&self, script: &Path, msg: &Path, from: &str, to: &str) -> BTreeSet<String> {
+    /// Pigeonhole's result for `before` scripts (`-s`) then `script`.
+    fn run(&self, before: &[PathBuf], script: &Path, msg: &Path, from: &str, to: &str) -> BTreeSet<String> {
         let sdir = self.fresh_dir("script");
         let sp = sdir.join("s.sieve");
         fs::copy(script, &sp).unwrap();
         chmod_777(&sp);
+        let mut befores = Vec::new();
+        for (i, b) in before.iter().enumerate() {
+            let p = sdir.join(format!("before{i}.sieve"));
+            fs::copy(b, &p).unwrap();
+            chmod_777(&p);
+            befores.push(p);
+        }
         let home = self.fresh_dir("home");
-        let o = self
-            .cmd(&home)
+        let mut cmd = self.cmd(&home);
+        // sieve-test opens -s scripts only by a relative path.
+        cmd.current_dir(&sdir);
+        for b in &befores {
+            cmd.arg("-s").arg(b.file_name().unwrap());
+        }
+        let o = cmd
             .args(["-a", to, "-r", to, "-f", from])
             .arg(&sp)
             .arg(msg)
@@ -151,29 +171,43 @@ impl Pigeon {
             out.insert("compile-error".to_string());
             return out;
         }
-        // Parse "Performed actions:" and "Implicit keep:" sections.
-        let mut cur: Option<(String, Vec<String>)> = None;
+        // Parse the "Performed actions:" and "Implicit keep:" sections (one
+        // pair per script with -s); only the last script's implicit keep
+        // counts, the earlier ones were deferred to the next script.
         let mut folders = Vec::new();
-        let mut items: Vec<(String, Vec<String>)> = Vec::new();
+        let mut performed: Vec<(String, Vec<String>)> = Vec::new();
+        let mut implicit: Vec<(String, Vec<String>)> = Vec::new();
+        let mut in_implicit = false;
         for line in stdout.lines() {
             let t = line.trim();
-            if let Some(rest) = t.strip_prefix("* ") {
-                if let Some(c) = cur.take() {
-                    items.push(c);
-                }
-                cur = Some((rest.to_string(), Vec::new()));
+            if t.starts_with("## Executing script") {
+                implicit.clear();
+                in_implicit = false;
+            } else if t == "Performed actions:" {
+                in_implicit = false;
+            } else if t == "Implicit keep:" {
+                in_implicit = true;
+                implicit.clear();
+            } else if let Some(rest) = t.strip_prefix("* ") {
+                let list = if in_implicit { &mut implicit } else { &mut performed };
+                list.push((rest.to_string(), Vec::new()));
             } else if let Some(rest) = t.strip_prefix("+ add IMAP flags: ") {
-                if let Some(c) = cur.as_mut() {
+                let list = if in_implicit { &mut implicit } else { &mut performed };
+                if let Some(c) = list.last_mut() {
                     c.1.extend(rest.split(' ').map(|s| s.to_string()));
                 }
             }
         }
-        if let Some(c) = cur.take() {
-            items.push(c);
-        }
         let mut vacation = false;
-        for (what, flags) in items {
+        for (what, flags) in performed.into_iter().chain(implicit) {
+            let what = if what == "keep" { "store message in folder: INBOX".to_string() } else { what };
             if let Some(f) = what.strip_prefix("store message in folder: ") {
+                // Across scripts Pigeonhole lists a store again, but executes
+                // only the first one (checked with -e: one file, the first
+                // script's flags); within a script the listing is merged.
+                if folders.iter().any(|x| x == f) {
+                    continue;
+                }
                 folders.push(f.to_string());
                 out.insert(format!("store:{} [{}]", f, norm_flags(&flags)));
             } else if let Some(a) = what.strip_prefix("redirect message to: ") {
@@ -264,16 +298,40 @@ fn differential_against_pigeonhole() {
     scripts.sort();
     assert!(scripts.len() >= 25 && messages.len() >= 6);
 
+    // Sequences: before scripts x main scripts (sequences.txt).
+    let seq = fs::read_to_string(corpus.join("sequences.txt")).unwrap();
+    let list = |key: &str| -> Vec<String> {
+        seq.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .map(|r| r.split_whitespace().map(|s| s.to_string()).collect())
+            .unwrap_or_default()
+    };
+    let (befores, mains) = (list("before:"), list("main:"));
+    assert!(!befores.is_empty() && !mains.is_empty());
+    let mut jobs: Vec<(Vec<PathBuf>, PathBuf)> = scripts.iter().map(|s| (Vec::new(), s.clone())).collect();
+    for b in &befores {
+        for m in &mains {
+            jobs.push((vec![corpus.join("before").join(b)], corpus.join("scripts").join(m)));
+        }
+    }
+
     let mut pairs = 0;
     let mut failures = Vec::new();
     let mut seen: std::collections::BTreeMap<String, usize> = Default::default();
-    for sp in &scripts {
-        let src = fs::read_to_string(sp).unwrap();
+    for (before, sp) in &jobs {
+        let mut srcs: Vec<String> = before.iter().map(|b| fs::read_to_string(b).unwrap()).collect();
+        srcs.push(fs::read_to_string(sp).unwrap());
+        let label = before
+            .iter()
+            .chain(std::iter::once(sp))
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+            .join(" + ");
         for (m, from, to) in &messages {
             let mp = corpus.join("messages").join(m);
             let raw = fs::read_to_string(&mp).unwrap();
-            let a = ours(&src, &raw, from, to);
-            let b = pig.run(sp, &mp, from, to);
+            let a = ours(&srcs, &raw, from, to);
+            let b = pig.run(before, sp, &mp, from, to);
             pairs += 1;
             for x in &b {
                 let kind = x.split([':', ' ']).next().unwrap_or("").to_string();
@@ -282,7 +340,7 @@ fn differential_against_pigeonhole() {
             if a != b {
                 failures.push(format!(
                     "{} x {}:\n   ours:       {:?}\n   pigeonhole: {:?}",
-                    sp.file_name().unwrap().to_string_lossy(),
+                    label,
                     m,
                     a,
                     b

@@ -1,0 +1,2 @@
+require ["fileinto", "mailbox"];
+if header :contains "X-Spam" "Yes" { fileinto :create "Junk"; stop; }

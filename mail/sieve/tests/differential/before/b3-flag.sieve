@@ -1,0 +1,3 @@
+require "imap4flags";
+addflag "$Checked";
+if header :contains "subject" "photos" { addflag "\\Flagged"; }

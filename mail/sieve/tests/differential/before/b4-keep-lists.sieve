@@ -1,0 +1,2 @@
+require "imap4flags";
+if exists "list-id" { addflag "$List"; keep; }

@@ -1,0 +1,1 @@
+if header :is "auto-submitted" "auto-replied" { discard; }
