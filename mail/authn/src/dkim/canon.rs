@@ -80,6 +80,89 @@ fn push<'a>(out: &mut Vec<RawHeader<'a>>, raw: &'a [u8]) -> Result<(), &'static 
     Ok(())
 }
 
+/// Largest header block accepted by the streaming signer and verifier
+/// (bounded heap); larger messages are refused, not truncated.
+pub const MAX_HEADER_BYTES: usize = 256 * 1024;
+
+/// Collects the header block of a message arriving in chunks, up to and
+/// including the empty line that ends it.
+#[derive(Clone, Debug, Default)]
+pub struct HeaderCollector {
+    buf: Vec<u8>,
+    done: bool,
+}
+
+/// The header block went past [`MAX_HEADER_BYTES`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeaderTooLarge;
+
+fn header_end(h: &[u8], from: usize) -> Option<usize> {
+    if h.starts_with(b"\r\n") {
+        return Some(2);
+    }
+    if h.starts_with(b"\n") {
+        return Some(1);
+    }
+    let mut i = from.max(1);
+    while i < h.len() {
+        if h[i - 1] == b'\n' {
+            if h[i] == b'\n' {
+                return Some(i + 1);
+            }
+            if h[i] == b'\r' && h.get(i + 1) == Some(&b'\n') {
+                return Some(i + 2);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+impl HeaderCollector {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Has the empty line been seen (or [`eof`](Self::eof) called)?
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The header block collected so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Take header bytes from `data`. Returns the part of `data` that is
+    /// body once the header has ended (possibly empty), `None` while the
+    /// header goes on.
+    pub fn feed<'d>(&mut self, data: &'d [u8]) -> Result<Option<&'d [u8]>, HeaderTooLarge> {
+        if self.done {
+            return Ok(Some(data));
+        }
+        let old = self.buf.len();
+        let room = (MAX_HEADER_BYTES + 2).saturating_sub(old);
+        let take = data.len().min(room);
+        self.buf.extend_from_slice(&data[..take]);
+        match header_end(&self.buf, old.saturating_sub(2)) {
+            Some(end) => {
+                // The header ends inside this chunk (end > old): the rest
+                // of the chunk is body.
+                self.buf.truncate(end);
+                self.done = true;
+                Ok(Some(&data[end.saturating_sub(old).min(data.len())..]))
+            }
+            None if take < data.len() || self.buf.len() > MAX_HEADER_BYTES => Err(HeaderTooLarge),
+            None => Ok(None),
+        }
+    }
+
+    /// The message ended without an empty line: all of it was header.
+    pub fn eof(&mut self) {
+        self.done = true;
+    }
+}
+
 /// RFC 6376 3.4.1 / 3.4.2: canonical form of one header field, appended to
 /// `out`, with the trailing CRLF unless `crlf` is false (the signature field
 /// itself is hashed without it).
@@ -285,6 +368,22 @@ mod tests {
             }
             bc.finish(&mut |x| out.extend_from_slice(x));
             assert_eq!(out, whole);
+        }
+    }
+
+    #[test]
+    fn header_collector_any_chunking() {
+        let msg = b"A: 1\r\nB: 2\r\n 3\r\n\r\nbody\r\n\r\nmore";
+        for n in 1..msg.len() {
+            let mut hc = HeaderCollector::new();
+            let mut body = Vec::new();
+            for c in msg.chunks(n) {
+                if let Some(b) = hc.feed(c).unwrap() {
+                    body.extend_from_slice(b);
+                }
+            }
+            assert_eq!(hc.bytes(), b"A: 1\r\nB: 2\r\n 3\r\n\r\n", "chunk {n}");
+            assert_eq!(body, b"body\r\n\r\nmore", "chunk {n}");
         }
     }
 

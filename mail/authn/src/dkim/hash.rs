@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 /// Body hash with an optional l= limit: returns the digest and the full
 /// canonical body length (to detect l= longer than the body).
+#[cfg(test)]
 pub fn body_hash(c: Canon, body: &[u8], limit: Option<u64>) -> ([u8; 32], u64) {
     let mut h = LimitedHash::new(limit);
     let mut bc = BodyCanon::new(c);
@@ -16,6 +17,7 @@ pub fn body_hash(c: Canon, body: &[u8], limit: Option<u64>) -> ([u8; 32], u64) {
 }
 
 /// SHA-256 over at most `limit` bytes, counting everything offered.
+#[derive(Clone, Debug)]
 pub struct LimitedHash {
     h: Sha256,
     limit: Option<u64>,

@@ -11,7 +11,7 @@ mod verify;
 
 pub use sig::Algorithm;
 pub use sign::{SignError, SignSession, Signer, SignerKey, SigningKey, DEFAULT_HEADERS, DEFAULT_OVERSIGN};
-pub use verify::{verify, DkimResult, DkimSession, DkimStatus, DkimStep, MAX_SIGNATURES};
+pub use verify::{verify, DkimResult, DkimSession, DkimStatus, DkimStep, Verifier, MAX_SIGNATURES};
 
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! computed while the message streams through; only the header block is
 //! kept in memory.
 
-use super::canon::{self, BodyCanon, Canon};
+use super::canon::{self, BodyCanon, Canon, HeaderCollector};
 use super::hash::{self, LimitedHash};
 use super::key::b64;
 use alloc::format;
@@ -13,8 +13,6 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::RsaPrivateKey;
 
-/// Header block larger than this is refused (bounded heap).
-pub const MAX_HEADER_BYTES: usize = 256 * 1024;
 
 /// Fields signed by default (when present).
 pub const DEFAULT_HEADERS: &[&str] = &[
@@ -181,8 +179,7 @@ impl Signer {
         SignSession {
             signer: self,
             now,
-            header: Vec::new(),
-            in_body: false,
+            header: HeaderCollector::new(),
             body: BodyCanon::new(Canon::Relaxed),
             hash: LimitedHash::new(None),
         }
@@ -201,67 +198,30 @@ impl Signer {
 pub struct SignSession<'a> {
     signer: &'a Signer,
     now: u64,
-    header: Vec<u8>,
-    in_body: bool,
+    header: HeaderCollector,
     body: BodyCanon,
     hash: LimitedHash,
 }
 
-fn header_end(h: &[u8], from: usize) -> Option<usize> {
-    if h.starts_with(b"\r\n") {
-        return Some(2);
-    }
-    if h.starts_with(b"\n") {
-        return Some(1);
-    }
-    let mut i = from.max(1);
-    while i < h.len() {
-        if h[i - 1] == b'\n' {
-            if h[i] == b'\n' {
-                return Some(i + 1);
-            }
-            if h[i] == b'\r' && h.get(i + 1) == Some(&b'\n') {
-                return Some(i + 2);
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
 impl SignSession<'_> {
-    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), SignError> {
-        if !self.in_body {
-            let old = self.header.len();
-            let room = MAX_HEADER_BYTES + 2 - old;
-            let take = data.len().min(room);
-            self.header.extend_from_slice(&data[..take]);
-            match header_end(&self.header, old.saturating_sub(2)) {
-                Some(end) => {
-                    // The header ends inside this chunk (end > old): the
-                    // rest of the chunk is body.
-                    data = &data[end.saturating_sub(old).min(data.len())..];
-                    self.header.truncate(end);
-                    self.in_body = true;
-                }
-                None => {
-                    if take < data.len() || self.header.len() > MAX_HEADER_BYTES {
-                        return Err(SignError::HeaderTooLarge);
-                    }
-                    return Ok(());
-                }
-            }
-        }
+    pub fn feed(&mut self, data: &[u8]) -> Result<(), SignError> {
+        let body = match self.header.feed(data) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Ok(()),
+            Err(_) => return Err(SignError::HeaderTooLarge),
+        };
         let h = &mut self.hash;
-        self.body.feed(data, &mut |b| h.update(b));
+        self.body.feed(body, &mut |b| h.update(b));
         Ok(())
     }
 
     pub fn finish(self) -> Result<Vec<String>, SignError> {
-        let SignSession { signer, now, header, body, mut hash, .. } = self;
+        let SignSession { signer, now, mut header, body, mut hash } = self;
+        header.eof();
+        let header = header.bytes();
         body.finish(&mut |b| hash.update(b));
         let (bh, _) = hash.finish();
-        let (headers, _) = canon::split_headers(&header).map_err(SignError::MalformedHeader)?;
+        let (headers, _) = canon::split_headers(header).map_err(SignError::MalformedHeader)?;
         if !headers.iter().any(|h| h.name.eq_ignore_ascii_case(b"from")) {
             return Err(SignError::NoFrom);
         }

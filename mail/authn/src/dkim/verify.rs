@@ -2,8 +2,8 @@
 //! hashed up front; the session then asks for each `<s>._domainkey.<d>` TXT
 //! record and finishes with one result per signature.
 
-use super::canon::{self, RawHeader};
-use super::hash;
+use super::canon::{self, BodyCanon, HeaderCollector, RawHeader};
+use super::hash::{self, LimitedHash};
 use super::key::{self, KeyError, PublicKey};
 use super::sig::{self, Algorithm, Signature};
 use super::tags;
@@ -100,60 +100,145 @@ fn result(sig: &Signature, status: DkimStatus, reason: Option<&'static str>) -> 
 }
 
 /// Start verifying every DKIM-Signature of `message` (the whole message,
-/// header and body). `now` is seconds since the epoch, for x=.
+/// header and body). `now` is seconds since the epoch, for x=. For a
+/// message arriving in pieces use [`Verifier`].
 pub fn verify(message: &[u8], now: u64) -> DkimSession {
-    let mut items = Vec::new();
-    if let Ok((headers, body_off)) = canon::split_headers(message) {
-        let body = &message[body_off..];
-        for h in headers.iter().filter(|h| h.name.eq_ignore_ascii_case(b"dkim-signature")) {
+    let mut v = Verifier::new(now);
+    v.feed(message);
+    v.finish()
+}
+
+#[derive(Clone, Debug)]
+enum SigState {
+    Done(DkimResult),
+    /// Body hashing in progress for the signature in header field `field`.
+    Hashing { sig: Signature, field: usize, body: BodyCanon, hash: LimitedHash },
+}
+
+/// Streaming verification: feed the message in chunks of any size, then
+/// [`finish`](Self::finish) to get the session that fetches keys. Only the
+/// header block is kept (at most [`canon::MAX_HEADER_BYTES`]); the body
+/// is hashed as it passes.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    now: u64,
+    header: HeaderCollector,
+    sigs: Vec<SigState>,
+    too_large: bool,
+}
+
+impl Verifier {
+    pub fn new(now: u64) -> Self {
+        Verifier { now, header: HeaderCollector::new(), sigs: Vec::new(), too_large: false }
+    }
+
+    pub fn feed(&mut self, data: &[u8]) {
+        if self.too_large {
+            return;
+        }
+        let was_done = self.header.is_done();
+        let body = match self.header.feed(data) {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(_) => {
+                self.too_large = true;
+                return;
+            }
+        };
+        if !was_done {
+            self.start_signatures();
+        }
+        for st in &mut self.sigs {
+            if let SigState::Hashing { body: bc, hash, .. } = st {
+                bc.feed(body, &mut |b| hash.update(b));
+            }
+        }
+    }
+
+    /// The header block is complete: parse every DKIM-Signature field.
+    fn start_signatures(&mut self) {
+        let Ok((headers, _)) = canon::split_headers(self.header.bytes()) else { return };
+        for (i, h) in headers.iter().enumerate() {
+            if !h.name.eq_ignore_ascii_case(b"dkim-signature") {
+                continue;
+            }
             let value = &h.raw[h.name.len()..];
             let value = &value[value.iter().position(|&b| b == b':').map(|p| p + 1).unwrap_or(0)..];
-            if items.len() >= MAX_SIGNATURES {
-                items.push(Item::Done(DkimResult {
-                    status: DkimStatus::Policy,
+            let failed = |status, reason| {
+                SigState::Done(DkimResult {
+                    status,
                     domain: loose(value, "d"),
                     selector: loose(value, "s"),
                     identity: String::new(),
                     algorithm: None,
                     b_prefix: String::new(),
-                    reason: Some("too many signatures"),
+                    reason: Some(reason),
                     testing: false,
-                }));
+                })
+            };
+            if self.sigs.len() >= MAX_SIGNATURES {
+                self.sigs.push(failed(DkimStatus::Policy, "too many signatures"));
                 continue;
             }
-            items.push(check_one(&headers, h, value, body, now));
+            let sig = match sig::parse(value) {
+                Ok(s) => s,
+                Err(e) => {
+                    self.sigs.push(failed(DkimStatus::PermError, e));
+                    continue;
+                }
+            };
+            // RFC 8301 3.1: rsa-sha1 signatures are not valid.
+            if sig.algorithm == Algorithm::RsaSha1 {
+                self.sigs.push(SigState::Done(result(&sig, DkimStatus::PermError, Some("rsa-sha1 is not accepted (RFC 8301)"))));
+                continue;
+            }
+            // RFC 6376 6.1.1: expired signatures are refused.
+            if matches!(sig.expiration, Some(x) if x < self.now) {
+                self.sigs.push(SigState::Done(result(&sig, DkimStatus::PermError, Some("signature expired"))));
+                continue;
+            }
+            let body = BodyCanon::new(sig.body_canon);
+            let hash = LimitedHash::new(sig.body_length);
+            self.sigs.push(SigState::Hashing { sig, field: i, body, hash });
         }
     }
-    DkimSession { items, cache: Vec::new(), pending: None }
-}
 
-fn check_one(headers: &[RawHeader<'_>], field: &RawHeader<'_>, value: &[u8], body: &[u8], now: u64) -> Item {
-    let sig = match sig::parse(value) {
-        Ok(s) => s,
-        Err(e) => {
-            return Item::Done(DkimResult {
+    /// End of message: finish the body hashes and hash the headers.
+    pub fn finish(mut self) -> DkimSession {
+        if self.too_large {
+            let r = DkimResult {
                 status: DkimStatus::PermError,
-                domain: loose(value, "d"),
-                selector: loose(value, "s"),
+                domain: String::new(),
+                selector: String::new(),
                 identity: String::new(),
                 algorithm: None,
                 b_prefix: String::new(),
-                reason: Some(e),
+                reason: Some("header block too large to verify"),
                 testing: false,
-            })
+            };
+            return DkimSession { items: alloc::vec![Item::Done(r)], cache: Vec::new(), pending: None };
         }
-    };
-    // RFC 8301 3.1: rsa-sha1 signatures are not valid.
-    if sig.algorithm == Algorithm::RsaSha1 {
-        return Item::Done(result(&sig, DkimStatus::PermError, Some("rsa-sha1 is not accepted (RFC 8301)")));
-    }
-    // RFC 6376 6.1.1: expired signatures are refused.
-    if let Some(x) = sig.expiration {
-        if x < now {
-            return Item::Done(result(&sig, DkimStatus::PermError, Some("signature expired")));
+        if !self.header.is_done() {
+            self.header.eof();
+            self.start_signatures();
         }
+        let headers = canon::split_headers(self.header.bytes()).map(|h| h.0).unwrap_or_default();
+        let mut items = Vec::with_capacity(self.sigs.len());
+        for st in self.sigs {
+            items.push(match st {
+                SigState::Done(r) => Item::Done(r),
+                SigState::Hashing { sig, field, body, mut hash } => {
+                    body.finish(&mut |b| hash.update(b));
+                    let (bh, total) = hash.finish();
+                    check_hashes(sig, &headers, field, bh, total)
+                }
+            });
+        }
+        DkimSession { items, cache: Vec::new(), pending: None }
     }
-    let (bh, total) = hash::body_hash(sig.body_canon, body, sig.body_length);
+}
+
+fn check_hashes(sig: Signature, headers: &[RawHeader<'_>], field: usize, bh: [u8; 32], total: u64) -> Item {
     if let Some(l) = sig.body_length {
         if l > total {
             return Item::Done(result(&sig, DkimStatus::Fail, Some("l= is longer than the body")));
@@ -162,7 +247,7 @@ fn check_one(headers: &[RawHeader<'_>], field: &RawHeader<'_>, value: &[u8], bod
     if bh.as_slice() != sig.body_hash.as_slice() {
         return Item::Done(result(&sig, DkimStatus::Fail, Some("body hash did not verify")));
     }
-    let input = hash::header_hash_input(sig.header_canon, headers, &sig.headers, field.raw);
+    let input = hash::header_hash_input(sig.header_canon, headers, &sig.headers, headers[field].raw);
     let digest = hash::sha256(&input);
     Item::NeedKey { sig, digest }
 }
