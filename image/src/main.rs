@@ -11,6 +11,7 @@
 //! Everything is built with Debian's tools (grub-mkimage, sfdisk, mtools,
 //! mke2fs) as an unprivileged file operation: no loop devices, no root.
 
+mod config_cmds;
 mod disk;
 
 use std::process::ExitCode;
@@ -20,7 +21,9 @@ fn usage() -> ExitCode {
         "usage:
   unimail disk --kernel ELF --out IMG [--cmdline \"ip=… gw=…\"] [--size-mib 64]
   unimail config-disk --dir DIR --out IMG [--size-mib 16]
-  unimail mail-disk --out IMG [--size-mib 1024] [--block-size 4096]"
+  unimail mail-disk --out IMG [--size-mib 1024] [--block-size 4096]
+{}",
+        config_cmds::USAGE
     );
     ExitCode::from(2)
 }
@@ -64,6 +67,9 @@ impl Args {
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else { return usage() };
+    if config_cmds::COMMANDS.contains(&cmd.as_str()) {
+        return config_cmds::main(cmd, &argv[1..]); // these take a positional DIR
+    }
     let args = match Args::parse(&argv[1..]) {
         Ok(a) => a,
         Err(e) => {

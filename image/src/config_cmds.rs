@@ -1,0 +1,492 @@
+//! Operator commands on a config directory (issue 9):
+//!
+//! * `check DIR`  parse `DIR/unimail.conf` with the same parser the kernel
+//!   uses at boot (`mail-config`), then check what the parser cannot see
+//!   because it has no file contents: certificates and keys parse, match,
+//!   name the right host and are in date; DKIM keys parse as the signer
+//!   (`mail-authn`) reads them and are strong enough.
+//! * `init`       write a starter config directory that passes `check`.
+//! * `dns DIR`    print the DNS records to publish, as zone-file lines.
+//!
+//! These take a positional DIR, so they parse their own arguments.
+
+use std::fs;
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use mail_config::{Config, DkimAlgorithm, FileRef, CONFIG_FILE};
+
+/// The subcommands handled here.
+pub const COMMANDS: &[&str] = &["check", "init", "dns"];
+
+/// Usage lines for `unimail --help`.
+pub const USAGE: &str = "  unimail check DIR
+  unimail init --domain D --hostname H --out DIR [--user NAME] [--scheme sha512-crypt|argon2id]   (password on stdin)
+  unimail dns DIR [--ip4 A]... [--ip6 A]... [--ttl SECONDS]";
+
+/// Run `cmd` with the arguments after it; prints its own errors.
+pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
+    let r = Opts::parse(argv).and_then(|o| match cmd {
+        "check" => o.known(&[]).and_then(|_| check_cmd(&o)),
+        "init" => o.known(&["domain", "hostname", "out", "user", "scheme"]).and_then(|_| init_cmd(&o)),
+        "dns" => o.known(&["ip4", "ip6", "ttl"]).and_then(|_| dns_cmd(&o)),
+        _ => Err(format!("unknown command `{cmd}`")),
+    });
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("unimail {cmd}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ------------------------------------------------------------- arguments
+
+/// Positional arguments and repeatable `--key value` options.
+struct Opts {
+    pos: Vec<String>,
+    opts: Vec<(String, String)>,
+}
+
+impl Opts {
+    fn parse(v: &[String]) -> Result<Opts, String> {
+        let (mut pos, mut opts) = (Vec::new(), Vec::new());
+        let mut it = v.iter();
+        while let Some(a) = it.next() {
+            if let Some(name) = a.strip_prefix("--") {
+                let val = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
+                opts.push((name.to_string(), val.clone()));
+            } else {
+                pos.push(a.clone());
+            }
+        }
+        Ok(Opts { pos, opts })
+    }
+    fn known(&self, known: &[&str]) -> Result<(), String> {
+        match self.opts.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            Some((k, _)) if k == "password" => {
+                Err("--password is not accepted: a password on the command line leaks into `ps` and shell history; give it on stdin".into())
+            }
+            Some((k, _)) => Err(format!("unknown option --{k}")),
+            None => Ok(()),
+        }
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.opts.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn all<'a>(&'a self, k: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.opts.iter().filter(move |(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+    fn need(&self, k: &str) -> Result<&str, String> {
+        self.get(k).ok_or_else(|| format!("missing --{k}"))
+    }
+    fn dir(&self) -> Result<PathBuf, String> {
+        match self.pos.as_slice() {
+            [d] => Ok(PathBuf::from(d)),
+            [] => Err("missing config directory".into()),
+            _ => Err(format!("unexpected argument `{}`", self.pos[1])),
+        }
+    }
+}
+
+// ----------------------------------------------------------------- check
+
+/// A problem found by `check`, printed as `file:line: problem` like the
+/// parser's own errors.
+struct Problem {
+    file: String,
+    line: Option<u32>,
+    warning: bool,
+    text: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.line {
+            write!(f, ":{l}")?;
+        }
+        write!(f, ": {}{}", if self.warning { "warning: " } else { "" }, self.text)
+    }
+}
+
+/// The parsed config, its directory and text (to find line numbers).
+struct Loaded {
+    dir: PathBuf,
+    text: String,
+    cfg: Config,
+}
+
+impl Loaded {
+    /// Line of the first `key = path` entry naming `path` (the model keeps
+    /// no line numbers for file references).
+    fn line_of(&self, keys: &[&str], path: &str) -> Option<u32> {
+        for (i, l) in self.text.lines().enumerate() {
+            let Some((k, v)) = l.split_once('=') else { continue };
+            let k = k.trim().to_ascii_lowercase();
+            let v = v.split(" #").next().unwrap_or("").split("\t#").next().unwrap_or("").trim();
+            if keys.contains(&k.as_str()) && v == path {
+                return Some(i as u32 + 1);
+            }
+        }
+        None
+    }
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        fs::read(self.dir.join(path)).map_err(|e| format!("cannot read '{path}': {e}"))
+    }
+}
+
+/// Parse `DIR/unimail.conf` exactly as the kernel does at boot.
+fn load(dir: &Path) -> Result<Loaded, Vec<Problem>> {
+    let p = |text: String| vec![Problem { file: CONFIG_FILE.into(), line: None, warning: false, text }];
+    let path = dir.join(CONFIG_FILE);
+    let meta = fs::metadata(&path).map_err(|e| p(format!("cannot read {}: {e}", path.display())))?;
+    if meta.len() > mail_config::MAX_FILE_LEN as u64 {
+        return Err(p(format!("file larger than {} bytes", mail_config::MAX_FILE_LEN)));
+    }
+    let bytes = fs::read(&path).map_err(|e| p(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| p(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
+    match mail_config::parse_named(CONFIG_FILE, &text, &mail_config::DirFiles(dir.to_path_buf())) {
+        Ok(cfg) => Ok(Loaded { dir: dir.to_path_buf(), text, cfg }),
+        Err(errs) => Err(errs
+            .into_iter()
+            .map(|e| Problem { file: e.file.clone(), line: e.line, warning: false, text: e.kind.to_string() })
+            .collect()),
+    }
+}
+
+fn check_cmd(o: &Opts) -> Result<(), String> {
+    let dir = o.dir()?;
+    let (loaded, problems) = match load(&dir) {
+        Ok(l) => {
+            let p = check_files(&l);
+            (Some(l), p)
+        }
+        Err(p) => (None, p),
+    };
+    for p in &problems {
+        println!("{p}");
+    }
+    let errors = problems.iter().filter(|p| !p.warning).count();
+    let warnings = problems.len() - errors;
+    match loaded {
+        Some(l) if errors == 0 => {
+            let c = &l.cfg;
+            println!(
+                "ok: {} users, {} domains, {} aliases, {} DKIM keys, {} certificates{}",
+                c.users.len(),
+                c.domains.len(),
+                c.aliases.len(),
+                c.dkim.len(),
+                c.tls.default.iter().count() + c.tls.sni.len(),
+                if warnings > 0 { format!(", {warnings} warnings") } else { String::new() }
+            );
+            Ok(())
+        }
+        _ => Err(format!("{errors} error{} in {}", if errors == 1 { "" } else { "s" }, dir.display())),
+    }
+}
+
+/// The checks that need the referenced files' contents.
+fn check_files(l: &Loaded) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |line: Option<u32>, warning: bool, text: String| {
+        out.push(Problem { file: CONFIG_FILE.into(), line, warning, text })
+    };
+    let now = time::OffsetDateTime::now_utc();
+    // TLS: the default certificate must name the hostname, `[tls NAME]` its NAME.
+    let pairs = l.cfg.tls.default.iter().map(|c| (l.cfg.hostname.as_str(), c));
+    for (name, pair) in pairs.chain(l.cfg.tls.sni.iter().map(|(n, c)| (n.as_str(), c))) {
+        let (FileRef::Path(cert), FileRef::Path(key)) = (&pair.cert, &pair.key) else { continue };
+        let line = l.line_of(&["cert"], cert);
+        for (warning, text) in tls::check_pair(l, cert, key, name, now) {
+            let line = if text.starts_with("key ") { l.line_of(&["key"], key).or(line) } else { line };
+            push(line, warning, text);
+        }
+    }
+    // DKIM keys, read the way the signer reads them.
+    for d in &l.cfg.dkim {
+        let FileRef::Path(path) = &d.key else { continue };
+        let line = l.line_of(&["key"], path);
+        match l.read(path).map(String::from_utf8) {
+            Err(e) => push(line, false, e),
+            Ok(Err(_)) => push(line, false, format!("DKIM key '{path}' is not PEM text")),
+            Ok(Ok(pem)) => match DkimKey::from_pem(&pem) {
+                None => push(
+                    line,
+                    false,
+                    format!("DKIM key '{path}' is not an RSA (PKCS#1/PKCS#8) or Ed25519 (PKCS#8) PEM private key"),
+                ),
+                Some(k) => {
+                    for (w, t) in dkim_key_problems(&k, d.algorithm, path) {
+                        push(line, w, t);
+                    }
+                }
+            },
+        }
+    }
+    // The system Sieve script and the SRS secret: readable and sane.
+    if let Some(FileRef::Path(p)) = &l.cfg.sieve.system_before {
+        let line = l.line_of(&["system_before"], p);
+        match l.read(p) {
+            Err(e) => push(line, false, e),
+            Ok(b) if std::str::from_utf8(&b).is_err() => push(line, false, format!("Sieve script '{p}' is not UTF-8")),
+            Ok(_) => {}
+        }
+    }
+    if let Some(srs) = &l.cfg.srs {
+        if let FileRef::Path(p) = &srs.secret {
+            let line = l.line_of(&["secret"], p);
+            match l.read(p) {
+                Err(e) => push(line, false, e),
+                Ok(b) if b.trim_ascii().len() < 16 => {
+                    push(line, false, format!("SRS secret '{p}' is shorter than 16 bytes: anyone could forge bounces"))
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// A DKIM private key, read as the signer (`mail-authn`) reads it: RSA as
+/// PKCS#1 ("RSA PRIVATE KEY") or PKCS#8 ("PRIVATE KEY"), Ed25519 as PKCS#8.
+/// (Not a dependency on `mail-authn` itself: its working tree is edited
+/// concurrently by others; keep the formats in step with `SigningKey::from_pem`.)
+pub enum DkimKey {
+    Rsa(rsa::RsaPrivateKey),
+    Ed25519(ed25519_dalek::SigningKey),
+}
+
+impl DkimKey {
+    pub fn from_pem(pem: &str) -> Option<DkimKey> {
+        use rsa::pkcs1::DecodeRsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        if let Ok(k) = rsa::RsaPrivateKey::from_pkcs1_pem(pem) {
+            return Some(DkimKey::Rsa(k));
+        }
+        if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+            return Some(DkimKey::Rsa(k));
+        }
+        ed25519_dalek::SigningKey::from_pkcs8_pem(pem).ok().map(DkimKey::Ed25519)
+    }
+
+    /// The TXT record value for `<selector>._domainkey.<domain>`:
+    /// RFC 6376 3.6.1 (`p=` is the base64 SubjectPublicKeyInfo for RSA),
+    /// RFC 8463 4.2 (`p=` is the raw 32-byte Ed25519 public key).
+    pub fn dns_record(&self) -> String {
+        use base64ct::{Base64, Encoding};
+        use rsa::pkcs8::EncodePublicKey;
+        match self {
+            DkimKey::Rsa(k) => {
+                let der = k.to_public_key().to_public_key_der().expect("RSA public key encodes");
+                format!("v=DKIM1; k=rsa; p={}", Base64::encode_string(der.as_bytes()))
+            }
+            DkimKey::Ed25519(k) => {
+                format!("v=DKIM1; k=ed25519; p={}", Base64::encode_string(k.verifying_key().as_bytes()))
+            }
+        }
+    }
+}
+
+fn dkim_key_problems(k: &DkimKey, alg: DkimAlgorithm, path: &str) -> Vec<(bool, String)> {
+    use DkimKey as K;
+    use rsa::traits::PublicKeyParts;
+    let mut v = Vec::new();
+    match (k, alg) {
+        (K::Rsa(r), DkimAlgorithm::RsaSha256) => {
+            let bits = r.n().bits();
+            // RFC 8301 3.2: signers MUST use at least 1024 bits, SHOULD 2048.
+            if bits < 1024 {
+                v.push((false, format!("DKIM key '{path}' has {bits} bits; RFC 8301 requires at least 1024 (use 2048)")));
+            } else if bits < 2048 {
+                v.push((true, format!("DKIM key '{path}' has {bits} bits; RFC 8301 recommends 2048")));
+            }
+        }
+        (K::Ed25519(_), DkimAlgorithm::Ed25519Sha256) => {}
+        (K::Rsa(_), _) => v.push((false, format!("DKIM key '{path}' is RSA but the section says ed25519-sha256"))),
+        (K::Ed25519(_), _) => v.push((
+            false,
+            format!("DKIM key '{path}' is Ed25519 but the section says rsa-sha256 (add 'algorithm = ed25519-sha256')"),
+        )),
+    }
+    v
+}
+
+/// Certificate and key checks (RFC 5280 validity, RFC 6125 names).
+mod tls {
+    use super::Loaded;
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use x509_parser::prelude::*;
+
+    /// `(is_warning, text)` for one `cert`/`key` pair that must serve `name`.
+    pub fn check_pair(l: &Loaded, cert: &str, key: &str, name: &str, now: ::time::OffsetDateTime) -> Vec<(bool, String)> {
+        let mut v = Vec::new();
+        // Parsed with the same PEM reader as the kernel (net::tls).
+        let chain: Result<Vec<_>, _> = match l.read(cert) {
+            Err(e) => return vec![(false, e)],
+            Ok(b) => CertificateDer::pem_slice_iter(&b).collect(),
+        };
+        let chain = match chain {
+            Ok(c) if !c.is_empty() => c,
+            Ok(_) => return vec![(false, format!("certificate '{cert}' holds no PEM CERTIFICATE"))],
+            Err(e) => return vec![(false, format!("certificate '{cert}' is not valid PEM: {e:?}"))],
+        };
+        let mut parsed = Vec::new();
+        for (i, der) in chain.iter().enumerate() {
+            match X509Certificate::from_der(der) {
+                Ok((_, c)) => parsed.push(c),
+                Err(e) => {
+                    v.push((false, format!("certificate '{cert}': certificate {} does not parse: {e}", i + 1)));
+                    return v;
+                }
+            }
+        }
+        let leaf = &parsed[0];
+        // RFC 5280 4.1.2.5: validity.
+        let (nb, na) = (leaf.validity().not_before.to_datetime(), leaf.validity().not_after.to_datetime());
+        if na < now {
+            v.push((false, format!("certificate '{cert}' expired on {}", day(na))));
+        } else if nb > now {
+            v.push((false, format!("certificate '{cert}' is not valid before {}", day(nb))));
+        } else if na - now < ::time::Duration::days(21) {
+            v.push((true, format!("certificate '{cert}' expires on {}", day(na))));
+        }
+        for (i, c) in parsed.iter().enumerate().skip(1) {
+            if c.validity().not_after.to_datetime() < now {
+                v.push((false, format!("certificate '{cert}': chain certificate {} expired", i + 1)));
+            }
+            if parsed[i - 1].issuer() != c.subject() {
+                v.push((true, format!("certificate '{cert}': certificate {} did not issue certificate {i} (chain must be leaf first)", i + 1)));
+            }
+        }
+        // RFC 6125 6.4: the name must be a DNS-ID (subjectAltName).
+        let names = dns_names(leaf);
+        if !names.iter().any(|n| name_matches(n, name)) {
+            v.push((
+                false,
+                format!(
+                    "certificate '{cert}' does not name {name} (it names: {})",
+                    if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+                ),
+            ));
+        }
+        if parsed.len() == 1 && leaf.issuer() == leaf.subject() {
+            v.push((
+                true,
+                format!("certificate '{cert}' is self-signed: servers accept it for STARTTLS and DANE (TLSA 3 1 1), but MTA-STS and mail clients need a CA-issued one"),
+            ));
+        }
+        // The key: same PEM reader as the kernel; its public half must be
+        // the certificate's.
+        let key_der = match l.read(key) {
+            Err(e) => {
+                v.push((false, format!("key {e}")));
+                return v;
+            }
+            Ok(b) => PrivateKeyDer::from_pem_slice(&b),
+        };
+        match key_der {
+            Err(e) => v.push((false, format!("key '{key}' is not a PEM private key (PKCS#8, SEC1 or PKCS#1): {e:?}"))),
+            Ok(k) => match public_key(&k) {
+                Err(why) => v.push((false, format!("key '{key}': {why}"))),
+                Ok(pubkey) => {
+                    if pubkey != leaf.public_key().subject_public_key.data.as_ref() {
+                        v.push((false, format!("key '{key}' does not match certificate '{cert}'")));
+                    }
+                }
+            },
+        }
+        v
+    }
+
+    fn day(t: ::time::OffsetDateTime) -> String {
+        format!("{:04}-{:02}-{:02}", t.year(), t.month() as u8, t.day())
+    }
+
+    /// subjectAltName dNSNames, or the subject CN when there are none.
+    pub fn dns_names(c: &X509Certificate) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Ok(Some(san)) = c.subject_alternative_name() {
+            for n in &san.value.general_names {
+                if let GeneralName::DNSName(d) = n {
+                    out.push(d.to_ascii_lowercase());
+                }
+            }
+        }
+        if out.is_empty() {
+            out.extend(c.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(|s| s.to_ascii_lowercase()));
+        }
+        out
+    }
+
+    /// RFC 6125 6.4.3: `*` only as the whole leftmost label, matching one
+    /// label. A config name `*.d` needs a certificate name `*.d`.
+    fn name_matches(cert_name: &str, name: &str) -> bool {
+        let (c, n) = (cert_name.trim_end_matches('.'), name.trim_end_matches('.').to_ascii_lowercase());
+        if c == n {
+            return true;
+        }
+        match (c.strip_prefix("*."), n.split_once('.')) {
+            (Some(parent), Some((first, rest))) => first != "*" && !first.is_empty() && rest == parent,
+            _ => false,
+        }
+    }
+
+    /// The subjectPublicKey bits for a private key: the PKCS#1
+    /// RSAPublicKey, the uncompressed EC point, or the Ed25519 key.
+    fn public_key(k: &PrivateKeyDer) -> Result<Vec<u8>, String> {
+        use p256::elliptic_curve::sec1::ToEncodedPoint;
+        use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPublicKey};
+        use rsa::pkcs8::DecodePrivateKey;
+        let rsa_pub = |r: rsa::RsaPrivateKey| {
+            r.to_public_key().to_pkcs1_der().map(|d| d.as_bytes().to_vec()).map_err(|e| e.to_string())
+        };
+        match k {
+            PrivateKeyDer::Pkcs1(d) => rsa::RsaPrivateKey::from_pkcs1_der(d.secret_pkcs1_der())
+                .map_err(|e| format!("bad RSA key: {e}"))
+                .and_then(rsa_pub),
+            PrivateKeyDer::Sec1(d) => {
+                let der = d.secret_sec1_der();
+                if let Ok(s) = p256::SecretKey::from_sec1_der(der) {
+                    Ok(s.public_key().to_encoded_point(false).as_bytes().to_vec())
+                } else if let Ok(s) = p384::SecretKey::from_sec1_der(der) {
+                    Ok(s.public_key().to_encoded_point(false).as_bytes().to_vec())
+                } else {
+                    Err("EC key is not P-256 or P-384".into())
+                }
+            }
+            PrivateKeyDer::Pkcs8(d) => {
+                let der = d.secret_pkcs8_der();
+                if let Ok(r) = rsa::RsaPrivateKey::from_pkcs8_der(der) {
+                    rsa_pub(r)
+                } else if let Ok(s) = p256::SecretKey::from_pkcs8_der(der) {
+                    Ok(s.public_key().to_encoded_point(false).as_bytes().to_vec())
+                } else if let Ok(s) = p384::SecretKey::from_pkcs8_der(der) {
+                    Ok(s.public_key().to_encoded_point(false).as_bytes().to_vec())
+                } else if let Ok(s) = ed25519_dalek::SigningKey::from_pkcs8_der(der) {
+                    Ok(s.verifying_key().as_bytes().to_vec())
+                } else {
+                    Err("not an RSA, P-256, P-384 or Ed25519 key".into())
+                }
+            }
+            _ => Err("unsupported key format".into()),
+        }
+    }
+}
+
+// ------------------------------------------------------------------ init
+
+fn init_cmd(_o: &Opts) -> Result<(), String> {
+    Err("not implemented yet".into())
+}
+
+// ------------------------------------------------------------------- dns
+
+fn dns_cmd(_o: &Opts) -> Result<(), String> {
+    Err("not implemented yet".into())
+}

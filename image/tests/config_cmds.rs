@@ -1,0 +1,154 @@
+//! `unimail check`, `init` and `dns`, run as the operator runs them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn unimail(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_unimail"));
+    c.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().expect("run unimail");
+    {
+        let mut si = child.stdin.take().unwrap();
+        if let Some(s) = stdin {
+            si.write_all(s.as_bytes()).unwrap();
+        }
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn out(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// A fresh empty directory under the target dir's temp area.
+fn tempdir(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir()
+        .join(format!("unimail-test-{}-{}-{}", std::process::id(), tag, N.fetch_add(1, Ordering::Relaxed)));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(dir: &Path, rel: &str, body: &[u8]) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+const HASH: &str = "{SHA512-CRYPT}$6$.jPC2asei3dL5rPE$pmflEVzSXlQM9I0HXxVWw6BFnK7yPsyZRTjg71G1CH.kG/kCtBnTf4JLgk665dphVRC47YcpoqVndginLELlV.";
+
+/// A minimal valid config body (5 lines) that callers extend.
+fn base_conf() -> String {
+    format!("[server]\nhostname = mx.example.org\ndomains = example.org\n\n[user alice@example.org]\npassword = {HASH}\n")
+}
+
+#[test]
+fn check_accepts_builtin_config() {
+    let d = tempdir("builtin");
+    write(&d, "unimail.conf", format!("{}\n[tls]\ncert = builtin:self-signed-cert\nkey = builtin:self-signed-key\n", base_conf()).as_bytes());
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("ok: 1 users, 1 domains"), "{}", out(&o));
+}
+
+#[test]
+fn check_reports_parser_errors_with_lines() {
+    let d = tempdir("broken");
+    let conf = format!(
+        "{}\n[limits]\nmesage_size = 25M\n\n[aliases]\nteam@example.org = bbo@example.org\n\n[tls]\ncert = tls/missing.crt\nkey = tls/missing.key\n",
+        base_conf()
+    );
+    write(&d, "unimail.conf", conf.as_bytes());
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    let s = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(s.contains("unimail.conf:9: unknown key 'mesage_size' in [limits]"), "{s}");
+    assert!(s.contains("unimail.conf:12: alias 'team@example.org' points to unknown local user 'bbo@example.org'"), "{s}");
+    assert!(s.contains("unimail.conf:15: missing file 'tls/missing.crt' on the config disk"), "{s}");
+    assert!(!s.contains("ok:"), "{s}");
+}
+
+#[test]
+fn check_missing_dir_fails() {
+    let o = unimail(&["check", "/nonexistent/unimail-config"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("unimail.conf: cannot read"), "{}", out(&o));
+}
+
+/// A self-signed certificate (PEM) for `names`, valid over `[from, to]`
+/// (years), and its key.
+fn cert(names: &[&str], from: i32, to: i32) -> (String, String) {
+    let mut p = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.not_before = rcgen::date_time_ymd(from, 1, 1);
+    p.not_after = rcgen::date_time_ymd(to, 1, 1);
+    let k = rcgen::KeyPair::generate().unwrap();
+    let c = p.self_signed(&k).unwrap();
+    (c.pem(), k.serialize_pem())
+}
+
+fn tls_conf(d: &Path, extra: &str) -> String {
+    let _ = d;
+    format!("{}\n[tls]\ncert = tls/c.crt\nkey = tls/c.key\n{extra}", base_conf())
+}
+
+#[test]
+fn check_reads_certificates_and_keys() {
+    // Good pair: no error (a self-signed warning only).
+    let d = tempdir("tls-ok");
+    let (c, k) = cert(&["mx.example.org"], 2020, 2090);
+    write(&d, "tls/c.crt", c.as_bytes());
+    write(&d, "tls/c.key", k.as_bytes());
+    write(&d, "unimail.conf", tls_conf(&d, "").as_bytes());
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(out(&o).contains("unimail.conf:9: warning: certificate 'tls/c.crt' is self-signed"), "{}", out(&o));
+
+    // Key of another certificate, wrong name, expired, garbage.
+    let d = tempdir("tls-bad");
+    let (c1, _) = cert(&["other.example.org"], 2001, 2002);
+    let (_, k2) = cert(&["mx.example.org"], 2020, 2090);
+    let (c3, k3) = cert(&["*.example.org"], 2020, 2090);
+    write(&d, "tls/c.crt", c1.as_bytes());
+    write(&d, "tls/c.key", k2.as_bytes());
+    write(&d, "tls/w.crt", c3.as_bytes());
+    write(&d, "tls/w.key", k3.as_bytes());
+    write(&d, "tls/g.crt", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    write(&d, "tls/g.key", b"not a key");
+    let extra = "\n[tls imap.example.org]\ncert = tls/w.crt\nkey = tls/w.key\n\n[tls *.example.net]\ncert = tls/w.crt\nkey = tls/w.key\n\n[tls smtp.example.org]\ncert = tls/g.crt\nkey = tls/g.key\n";
+    write(&d, "unimail.conf", tls_conf(&d, extra).as_bytes());
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    let s = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(s.contains("unimail.conf:9: certificate 'tls/c.crt' expired on 2002-01-01"), "{s}");
+    assert!(s.contains("unimail.conf:9: certificate 'tls/c.crt' does not name mx.example.org (it names: other.example.org)"), "{s}");
+    assert!(s.contains("unimail.conf:10: key 'tls/c.key' does not match certificate 'tls/c.crt'"), "{s}");
+    assert!(!s.contains("does not name imap.example.org"), "{s}");
+    assert!(s.contains("certificate 'tls/w.crt' does not name *.example.net"), "{s}");
+    assert!(s.contains("unimail.conf:21: certificate 'tls/g.crt'"), "{s}");
+}
+
+#[test]
+fn check_reads_dkim_keys() {
+    use rsa::pkcs8::EncodePrivateKey;
+    let d = tempdir("dkim");
+    let small = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 768).unwrap();
+    write(&d, "dkim/small.pem", small.to_pkcs8_pem(Default::default()).unwrap().as_bytes());
+    let ed = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+    write(&d, "dkim/ed.pem", ed.to_pkcs8_pem(Default::default()).unwrap().as_bytes());
+    write(&d, "dkim/junk.pem", b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+    let conf = format!(
+        "{}\n[dkim example.org]\nselector = a\nkey = dkim/small.pem\n\n[dkim example.org]\nselector = b\nalgorithm = rsa-sha256\nkey = dkim/ed.pem\n\n[dkim example.org]\nselector = c\nkey = dkim/junk.pem\n\n[dkim example.org]\nselector = e\nalgorithm = ed25519-sha256\nkey = dkim/ed.pem\n",
+        base_conf()
+    );
+    write(&d, "unimail.conf", conf.as_bytes());
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    let s = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(s.contains("unimail.conf:10: DKIM key 'dkim/small.pem' has 768 bits; RFC 8301 requires at least 1024"), "{s}");
+    assert!(s.contains("unimail.conf:15: DKIM key 'dkim/ed.pem' is Ed25519 but the section says rsa-sha256"), "{s}");
+    assert!(s.contains("unimail.conf:19: DKIM key 'dkim/junk.pem' is not an RSA"), "{s}");
+    assert_eq!(s.matches("dkim/ed.pem").count(), 1, "{s}");
+}
