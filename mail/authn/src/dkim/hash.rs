@@ -1,6 +1,6 @@
 //! The two hashes of RFC 6376 3.7: body hash and header hash.
 
-use super::canon::{self, BodyCanon, Canon, RawHeader};
+use super::canon::{self, Canon, RawHeader};
 use super::sig;
 use alloc::vec::Vec;
 use sha2::{Digest, Sha256};
@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 #[cfg(test)]
 pub fn body_hash(c: Canon, body: &[u8], limit: Option<u64>) -> ([u8; 32], u64) {
     let mut h = LimitedHash::new(limit);
-    let mut bc = BodyCanon::new(c);
+    let mut bc = canon::BodyCanon::new(c);
     bc.feed(body, &mut |b| h.update(b));
     bc.finish(&mut |b| h.update(b));
     h.finish()
