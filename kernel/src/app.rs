@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use core::fmt::Write;
 use net::smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use alloc::sync::Arc;
+use net::dns::{DnsClient, QueryId, Resolver, ResolverConfig, Rtype};
 use net::tls::{TlsLimits, TlsStream};
 use net::{ConnId, ListenerId, Stack, StackConfig};
 
@@ -19,6 +20,9 @@ pub struct App {
     stack: Stack<VirtioPhy>,
     echo: Option<(ListenerId, BTreeMap<ConnId, ()>)>,
     tls_echo: Option<(ListenerId, Arc<rustls::ServerConfig>, Vec<(TlsStream, Vec<u8>)>)>,
+    dns: Option<DnsClient>,
+    /// Diagnostic queries from `diag.resolve=` still in flight.
+    diag_queries: Vec<(QueryId, String, String)>,
     ready: String,
 }
 
@@ -42,7 +46,26 @@ impl App {
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
         );
-        let mut app = App { stack, echo: None, tls_echo: None, ready: String::new() };
+        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), ready: String::new() };
+        if !boot.dns.is_empty() {
+            let resolver = Resolver::new(ResolverConfig::new(boot.dns.clone()), alloc::boxed::Box::new(|| crate::rand::u64() as u32));
+            app.dns = Some(DnsClient::new(resolver));
+        }
+        for (t, name) in &boot.resolve {
+            let rtype = match t.as_str() {
+                "A" => Rtype::A,
+                "AAAA" => Rtype::Aaaa,
+                "MX" => Rtype::Mx,
+                "TXT" => Rtype::Txt,
+                "PTR" => Rtype::Ptr,
+                "TLSA" => Rtype::Tlsa,
+                "CNAME" => Rtype::Cname,
+                _ => return Err(alloc::format!("diag.resolve: unknown record type `{t}`")),
+            };
+            let dns = app.dns.as_mut().ok_or_else(|| String::from("diag.resolve needs dns= on the command line"))?;
+            let q = dns.query(name, rtype, crate::time::now_ms());
+            app.diag_queries.push((q, t.clone(), name.clone()));
+        }
         if boot.diag.iter().any(|d| d == "echo") {
             let l = app.stack.listen(7, 4).map_err(|e| alloc::format!("echo: listen on port 7: {e}"))?;
             app.echo = Some((l, BTreeMap::new()));
@@ -78,15 +101,35 @@ impl App {
             let mut active = self.stack.poll(now);
             active |= self.run_echo();
             active |= self.run_tls_echo();
+            active |= self.run_dns(now);
             if active {
                 last_active = now;
             }
             let idle_for = now.saturating_sub(last_active);
-            let delay = self.stack.poll_delay(now).unwrap_or(u64::MAX);
+            let mut delay = self.stack.poll_delay(now).unwrap_or(u64::MAX);
+            if let Some(d) = self.dns.as_ref().and_then(|d| d.poll_deadline()) {
+                delay = delay.min(d.saturating_sub(now));
+            }
             if idle_for > BUSY_POLL_MS && delay > 0 {
                 crate::interrupts::halt();
             }
         }
+    }
+
+    /// Drives the DNS client and logs the answers to diagnostic queries.
+    fn run_dns(&mut self, now: u64) -> bool {
+        let Some(dns) = self.dns.as_mut() else { return false };
+        dns.poll(&mut self.stack, now);
+        let mut active = false;
+        self.diag_queries.retain(|(q, t, name)| match dns.take_answer(*q) {
+            Some(a) => {
+                log::info!("diag: resolve {t} {name}: {a:?}");
+                active = true;
+                false
+            }
+            None => true,
+        });
+        active
     }
 
     /// Diagnostic TLS echo service on port 7443 (certificate by SNI).
