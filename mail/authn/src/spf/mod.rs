@@ -66,6 +66,34 @@ pub struct SpfOutcome {
     pub domain: String,
 }
 
+impl SpfOutcome {
+    /// RFC 7208 9.1: a Received-SPF header field (ending in CRLF).
+    pub fn received_spf(&self, ip: IpAddr, mail_from: &str, helo: &str, receiver: &str) -> String {
+        let identity = if mail_from.is_empty() { "helo" } else { "mailfrom" };
+        let envelope = if mail_from.is_empty() { helo } else { mail_from };
+        let mut comment = alloc::format!("{receiver}: domain of {} ", self.domain);
+        comment.push_str(match self.result {
+            SpfResult::Pass => "designates",
+            SpfResult::Fail => "does not designate",
+            SpfResult::SoftFail => "discourages use of",
+            SpfResult::Neutral | SpfResult::None => "does not say whether it designates",
+            SpfResult::TempError | SpfResult::PermError => "could not be checked for",
+        });
+        comment.push_str(&alloc::format!(" {ip} as permitted sender"));
+        let clean = |s: &str| -> String { s.chars().filter(|c| !matches!(c, '(' | ')' | '\\' | ';' | '\r' | '\n')).collect() };
+        alloc::format!(
+            "Received-SPF: {} ({}) receiver={}; client-ip={}; envelope-from=\"{}\"; helo={}; identity={}\r\n",
+            self.result,
+            clean(&comment),
+            clean(receiver),
+            ip,
+            clean(envelope).replace('"', ""),
+            clean(helo).replace(' ', ""),
+            identity
+        )
+    }
+}
+
 /// What the session wants next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SpfStep {

@@ -119,3 +119,15 @@ fn ipv4_mapped_is_ipv4() {
     let o = run(&mut check_host("::ffff:192.0.2.9".parse().unwrap(), "m.example", "a@m.example", "h"), &z).0;
     assert_eq!(o.result, SpfResult::Pass);
 }
+
+#[test]
+fn received_spf_field() {
+    let o = SpfOutcome { result: SpfResult::Pass, explanation: None, problem: None, domain: "example.com".into() };
+    let ip = "192.0.2.1".parse().unwrap();
+    assert_eq!(
+        o.received_spf(ip, "a@example.com", "mx.example.com", "mx.example.net"),
+        "Received-SPF: pass (mx.example.net: domain of example.com designates 192.0.2.1 as permitted sender) \
+         receiver=mx.example.net; client-ip=192.0.2.1; envelope-from=\"a@example.com\"; helo=mx.example.com; identity=mailfrom\r\n"
+    );
+    assert!(o.received_spf(ip, "", "h.example", "r").ends_with("identity=helo\r\n"));
+}
