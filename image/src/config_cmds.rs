@@ -481,8 +481,221 @@ mod tls {
 
 // ------------------------------------------------------------------ init
 
-fn init_cmd(_o: &Opts) -> Result<(), String> {
-    Err("not implemented yet".into())
+/// `unimail init`: everything is generated in memory first, then written
+/// with `create_new`, so an existing file is never overwritten.
+fn init_cmd(o: &Opts) -> Result<(), String> {
+    if !o.pos.is_empty() {
+        return Err(format!("unexpected argument `{}`", o.pos[0]));
+    }
+    let domain = mail_config::addr::parse_domain(o.need("domain")?).map_err(|e| format!("--domain: {e}"))?;
+    let hostname = mail_config::addr::parse_domain(o.need("hostname")?).map_err(|e| format!("--hostname: {e}"))?;
+    let out = PathBuf::from(o.need("out")?);
+    let user = match o.get("user").unwrap_or("admin") {
+        u if u.contains('@') => u.to_string(),
+        u => format!("{u}@{domain}"),
+    };
+    let user = mail_config::Address::parse(&user).map_err(|e| format!("--user: {e}"))?;
+    if user.domain() != domain {
+        return Err(format!("--user: {} is not in --domain {domain}", user));
+    }
+    let scheme = o.get("scheme").unwrap_or("sha512-crypt");
+    if !["sha512-crypt", "argon2id"].contains(&scheme) {
+        return Err(format!("--scheme: `{scheme}` is not sha512-crypt or argon2id"));
+    }
+
+    let now = time::OffsetDateTime::now_utc();
+    let files = init_files(&domain, &hostname, &user.to_string(), scheme, now)?;
+    let existing: Vec<_> = files.iter().filter(|f| out.join(&f.path).exists()).map(|f| f.path.as_str()).collect();
+    if !existing.is_empty() {
+        return Err(format!("{} already holds {}: not overwriting", out.display(), existing.join(", ")));
+    }
+    // The password last: nothing is asked before the arguments are good.
+    let password = read_password()?;
+    let files = set_password(files, &password, scheme)?;
+    for f in &files {
+        let p = out.join(&f.path);
+        fs::create_dir_all(p.parent().unwrap()).map_err(|e| format!("{}: {e}", p.parent().unwrap().display()))?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(if f.secret { 0o600 } else { 0o644 });
+        }
+        let mut h = opts.open(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        h.write_all(f.body.as_bytes()).map_err(|e| format!("{}: {e}", p.display()))?;
+        println!("wrote {}", p.display());
+    }
+    let d = out.display();
+    println!("next: unimail check {d}");
+    println!("      unimail dns {d} --ip4 ADDRESS --ip6 ADDRESS   (the records to publish)");
+    println!("      unimail config-disk --dir {d} --out config.img");
+    Ok(())
+}
+
+/// A file `init` writes, relative to the output directory.
+struct NewFile {
+    path: String,
+    body: String,
+    /// Private keys and secrets: mode 0600.
+    secret: bool,
+}
+
+const PASSWORD_PLACEHOLDER: &str = "@PASSWORD-HASH@";
+
+fn init_files(domain: &str, host: &str, user: &str, scheme: &str, now: time::OffsetDateTime) -> Result<Vec<NewFile>, String> {
+    use rand_core::{OsRng, RngCore};
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    // Selectors named by month, so a rotation next month gets a new name.
+    let stamp = format!("{:04}{:02}", now.year(), now.month() as u8);
+    let (sel_r, sel_e) = (format!("s{stamp}r"), format!("s{stamp}e"));
+    let rsa_key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).map_err(|e| format!("RSA key generation: {e}"))?;
+    let rsa_pem = rsa_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?.to_string();
+    let ed_key = ed25519_dalek::SigningKey::generate(&mut OsRng);
+    let ed_pem = ed_key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?.to_string();
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let srs = format!("{}\n", <base64ct::Base64 as base64ct::Encoding>::encode_string(&secret));
+    // Self-signed certificate for the hostname (ECDSA P-256), two years.
+    let kp = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+    let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).map_err(|e| e.to_string())?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, host);
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(730);
+    let cert = params.self_signed(&kp).map_err(|e| e.to_string())?;
+
+    let (dkim_r, dkim_e) = (format!("dkim/{domain}.{sel_r}.pem"), format!("dkim/{domain}.{sel_e}.pem"));
+    let (crt, key) = (format!("tls/{host}.crt"), format!("tls/{host}.key"));
+    let aliases: String = ["postmaster", "abuse"]
+        .iter()
+        .map(|a| format!("{a}@{domain}"))
+        .filter(|a| !a.eq_ignore_ascii_case(user))
+        .map(|a| format!("{a} = {user}\n"))
+        .collect();
+    let hash_note = match scheme {
+        "argon2id" => "ARGON2ID, 16 MiB (within [limits] password_max_memory)",
+        _ => "SHA512-CRYPT",
+    };
+    let conf = format!(
+        "# unimail.conf for {domain}, written by `unimail init` on {date}.
+# The format is described in CONFIG.md; check changes with `unimail check DIR`
+# and print the DNS records to publish with `unimail dns DIR --ip4 … --ip6 …`.
+# Comments start with `#` at the start of a line or after a space.
+
+[server]
+hostname = {host}     # SMTP banner and EHLO name; the certificate names it
+domains = {domain}    # mail for these domains is delivered here (a list)
+log_level = info
+
+[user {user}]
+# {hash_note}, made by `unimail init` from the password given on stdin.
+password = {PASSWORD_PLACEHOLDER}
+quota = unlimited
+
+[aliases]
+# RFC 5321 4.5.1: postmaster must reach a person; DMARC and TLS-RPT reports
+# (see `unimail dns`) are sent to postmaster too.
+{aliases}
+# Two DKIM keys for one domain sign every message twice (RFC 8463 advises
+# RSA alongside Ed25519). Selectors are named by month: to rotate, add a new
+# pair, publish its records, and remove the old sections a few days later.
+[dkim {domain}]
+selector = {sel_r}
+algorithm = rsa-sha256
+key = {dkim_r}
+
+[dkim {domain}]
+selector = {sel_e}
+algorithm = ed25519-sha256
+key = {dkim_e}
+
+[tls]
+# Self-signed by `unimail init` for {host}: enough for server-to-server
+# STARTTLS and DANE (the TLSA record from `unimail dns`). For MTA-STS and
+# for mail clients, put a CA-issued chain (leaf first) and its key here.
+cert = {crt}
+key = {key}
+
+[sieve]
+system_before = sieve/before.sieve   # files spam (X-Spam: Yes) into Junk
+
+[srs]
+# Sender Rewriting Scheme for mail forwarded to external alias targets.
+domain = {domain}
+secret = srs/secret
+",
+        date = format_args!("{:04}-{:02}-{:02}", now.year(), now.month() as u8, now.day()),
+    );
+    let f = |path: String, body: String, secret: bool| NewFile { path, body, secret };
+    Ok(vec![
+        f(CONFIG_FILE.into(), conf, true),
+        f(dkim_r, rsa_pem, true),
+        f(dkim_e, ed_pem, true),
+        f(crt, cert.pem(), false),
+        f(key, kp.serialize_pem(), true),
+        f("sieve/before.sieve".into(), mail_config::DEFAULT_SYSTEM_SIEVE.into(), false),
+        f("srs/secret".into(), srs, true),
+    ])
+}
+
+/// Put the password's hash into `unimail.conf` (random salt from the OS).
+fn set_password(mut files: Vec<NewFile>, password: &str, scheme: &str) -> Result<Vec<NewFile>, String> {
+    use mail_config::password as pw;
+    use rand_core::{OsRng, RngCore};
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let hash = match scheme {
+        "argon2id" => pw::hash_argon2id(password.as_bytes(), &salt, pw::Argon2Cost::default()),
+        _ => {
+            // crypt(3) salt: 16 characters of ./0-9A-Za-z.
+            const B64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+            let s: String = salt.iter().map(|b| B64[(b & 63) as usize] as char).collect();
+            pw::hash_sha512_crypt(password.as_bytes(), &s, None)
+        }
+    }
+    .map_err(|e| format!("password hash: {e}"))?;
+    files[0].body = files[0].body.replace(PASSWORD_PLACEHOLDER, &hash);
+    Ok(files)
+}
+
+/// One line from stdin; on a terminal, prompted twice without echo.
+fn read_password() -> Result<String, String> {
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let read = |prompt: &str| -> Result<String, String> {
+        if tty {
+            eprint!("{prompt}");
+            let _ = std::io::stderr().flush();
+        }
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
+        if tty {
+            eprintln!();
+        }
+        Ok(line.trim_end_matches(['\n', '\r']).to_string())
+    };
+    let echo = |on: bool| {
+        if tty {
+            let _ = std::process::Command::new("stty").arg(if on { "echo" } else { "-echo" }).stdin(std::process::Stdio::inherit()).status();
+        }
+    };
+    echo(false);
+    let first = read("password for the new user: ");
+    let again = if tty && first.is_ok() { Some(read("again: ")) } else { None };
+    echo(true);
+    let p = first?;
+    if let Some(a) = again {
+        if a? != p {
+            return Err("the passwords differ".into());
+        }
+    }
+    if p.is_empty() {
+        return Err("empty password (give it on stdin: `echo … | unimail init …` or type it at the prompt)".into());
+    }
+    if p.len() > mail_config::password::MAX_PASSWORD_LEN {
+        return Err("password too long".into());
+    }
+    Ok(p)
 }
 
 // ------------------------------------------------------------------- dns

@@ -152,3 +152,75 @@ fn check_reads_dkim_keys() {
     assert!(s.contains("unimail.conf:19: DKIM key 'dkim/junk.pem' is not an RSA"), "{s}");
     assert_eq!(s.matches("dkim/ed.pem").count(), 1, "{s}");
 }
+
+/// `unimail init` into a fresh directory; returns it.
+fn init(tag: &str, extra: &[&str], password: &str) -> PathBuf {
+    let d = tempdir(tag).join("conf");
+    let mut args = vec!["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", d.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let o = unimail(&args, Some(password));
+    assert!(o.status.success(), "{}", out(&o));
+    d
+}
+
+fn conf_value(d: &Path, key: &str) -> String {
+    let conf = std::fs::read_to_string(d.join("unimail.conf")).unwrap();
+    conf.lines().find_map(|l| l.strip_prefix(&format!("{key} = "))).unwrap().to_string()
+}
+
+#[test]
+fn init_then_check_is_clean() {
+    let d = init("init", &["--user", "alice"], "correct horse\n");
+    for f in ["unimail.conf", "srs/secret", "sieve/before.sieve", "tls/mx.example.org.crt", "tls/mx.example.org.key"] {
+        assert!(d.join(f).is_file(), "{f}");
+    }
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    let s = out(&o);
+    assert!(o.status.success(), "{s}");
+    assert!(s.contains("ok: 1 users, 1 domains, 2 aliases, 2 DKIM keys, 1 certificates"), "{s}");
+    // Only the self-signed notice: no other warning.
+    assert_eq!(s.matches("warning:").count(), 1, "{s}");
+    let hash = conf_value(&d, "password");
+    assert!(hash.starts_with("{SHA512-CRYPT}$6$"), "{hash}");
+    assert_eq!(mail_config::verify_password(&hash, b"correct horse"), Ok(mail_config::Verdict::Match));
+    assert_eq!(mail_config::verify_password(&hash, b"correct horse\n"), Ok(mail_config::Verdict::Mismatch));
+    assert!(std::fs::read_to_string(d.join("sieve/before.sieve")).unwrap().contains("fileinto :create \"Junk\""));
+    let sel = conf_value(&d, "selector");
+    assert!(sel.len() == 8 && sel.starts_with("s20") && sel.ends_with('r'), "{sel}");
+}
+
+#[test]
+fn init_argon2id_user_postmaster() {
+    let d = init("argon", &["--user", "postmaster", "--scheme", "argon2id"], "pw");
+    let hash = conf_value(&d, "password");
+    assert!(hash.starts_with("{ARGON2ID}$argon2id$v=19$m=16384,"), "{hash}");
+    assert_eq!(mail_config::verify_password(&hash, b"pw"), Ok(mail_config::Verdict::Match));
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", out(&o));
+    // postmaster is the user itself, so only abuse is an alias.
+    assert!(out(&o).contains("1 aliases"), "{}", out(&o));
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_argv_passwords() {
+    let d = init("again", &[], "pw1\n");
+    let before = std::fs::read(d.join("unimail.conf")).unwrap();
+    let args = ["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", d.to_str().unwrap()];
+    let o = unimail(&args, Some("pw2\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("not overwriting"), "{}", out(&o));
+    assert_eq!(std::fs::read(d.join("unimail.conf")).unwrap(), before);
+
+    let e = tempdir("argv").join("c");
+    let mut a = args.to_vec();
+    a[6] = e.to_str().unwrap();
+    a.extend(["--password", "secret"]);
+    let o = unimail(&a, Some("pw\n"));
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("--password is not accepted"), "{}", out(&o));
+    assert!(!e.exists());
+    // An empty password is refused too.
+    a.truncate(7);
+    let o = unimail(&a, Some(""));
+    assert_eq!(o.status.code(), Some(1), "{}", out(&o));
+}
