@@ -80,8 +80,12 @@ impl Default for RunLimits {
 pub struct VacationReply {
     pub to: String,
     pub from: Option<String>,
-    /// The `:subject`, or `None` for the default ("Auto: " + original subject).
-    pub subject: Option<String>,
+    /// The `:subject`, else RFC 5230 5.4's default: "Auto: " and the
+    /// original subject.
+    pub subject: String,
+    /// RFC 5230 5.5 / RFC 3834 3.1.4: the original Message-ID, for the
+    /// reply's In-Reply-To and References.
+    pub in_reply_to: Option<String>,
     pub reason: String,
     pub mime: bool,
     pub handle: String,
@@ -802,10 +806,16 @@ impl<'a> Run<'a> {
         if self.env.vacation_sent_recently(&sender_s, &handle, days) {
             return Ok(());
         }
+        let subject = match subject {
+            Some(s) => s,
+            None => format!("Auto: {}", self.msg.header("subject").into_iter().next().unwrap_or_default()),
+        };
+        let in_reply_to = self.msg.header("message-id").into_iter().next();
         self.add_action(Action::Vacation(VacationReply {
             to: sender_s,
             from,
             subject,
+            in_reply_to,
             reason,
             mime: v.mime,
             handle,

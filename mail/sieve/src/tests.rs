@@ -490,7 +490,8 @@ fn vacation_reply_and_tracking() {
     let v = vac(plain, "alice@example.org", "bob@example.com").expect("reply");
     assert_eq!(v.to, "alice@example.org");
     assert_eq!(v.days, 3);
-    assert_eq!(v.subject.as_deref(), Some("Away"));
+    assert_eq!(v.subject, "Away");
+    assert_eq!(v.in_reply_to, None);
     assert_eq!(v.reason, "I am away.");
     // Vacation keeps the implicit keep.
     let o = run_on(VAC, plain, &mut Env::new("alice@example.org", "bob@example.com"));
@@ -546,6 +547,10 @@ fn vacation_policy() {
     assert!(v.mime);
     assert_eq!(v.reason, "Content-Type: text/plain\r\n\r\nAway.\r\n");
     assert_eq!(v.days, 7, "default period");
+    assert_eq!(v.subject, "Auto: hi", "RFC 5230 5.4 default subject");
+    let o = run_on("require \"vacation\"; vacation \"x\";", &m("Message-ID: <id-1@example.org>\r\n"), &mut Env::new("alice@example.org", "bob@example.com"));
+    let Action::Vacation(v) = &o.actions[0] else { panic!() };
+    assert_eq!(v.in_reply_to.as_deref(), Some("<id-1@example.org>"));
 }
 
 // --- Run-time limits and errors -----------------------------------------
