@@ -700,6 +700,188 @@ fn read_password() -> Result<String, String> {
 
 // ------------------------------------------------------------------- dns
 
-fn dns_cmd(_o: &Opts) -> Result<(), String> {
-    Err("not implemented yet".into())
+fn dns_cmd(o: &Opts) -> Result<(), String> {
+    let dir = o.dir()?;
+    let mut ip4: Vec<Ipv4Addr> = Vec::new();
+    for a in o.all("ip4") {
+        ip4.push(a.parse().map_err(|_| format!("--ip4: `{a}` is not an IPv4 address"))?);
+    }
+    let mut ip6: Vec<Ipv6Addr> = Vec::new();
+    for a in o.all("ip6") {
+        ip6.push(a.parse().map_err(|_| format!("--ip6: `{a}` is not an IPv6 address"))?);
+    }
+    let ttl: u32 = match o.get("ttl") {
+        None => 3600,
+        Some(t) => t.parse().map_err(|_| format!("--ttl: `{t}` is not a number of seconds"))?,
+    };
+    let l = match load(&dir) {
+        Ok(l) => l,
+        Err(problems) => {
+            for p in &problems {
+                println!("{p}");
+            }
+            return Err(format!("{} errors in {}: run `unimail check` and fix them first", problems.len(), dir.display()));
+        }
+    };
+    print!("{}", zone(&l, &ip4, &ip6, ttl)?);
+    Ok(())
+}
+
+/// A TXT record's RDATA: RFC 1035 3.3.14 character-strings of at most 255
+/// bytes each (RFC 6376 3.6.2.2: DKIM verifiers concatenate them).
+pub fn txt(value: &str) -> String {
+    value.as_bytes().chunks(255).map(|c| format!("\"{}\"", String::from_utf8_lossy(c))).collect::<Vec<_>>().join(" ")
+}
+
+/// RFC 1035 3.5 / RFC 3596 2.5: the reverse-lookup name of an address.
+fn ptr_name(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => {
+            let o = a.octets();
+            format!("{}.{}.{}.{}.in-addr.arpa.", o[3], o[2], o[1], o[0])
+        }
+        IpAddr::V6(a) => {
+            let mut s = String::new();
+            for b in a.octets().iter().rev() {
+                s.push_str(&format!("{:x}.{:x}.", b & 15, b >> 4));
+            }
+            s + "ip6.arpa."
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The zone-file text `unimail dns` prints.
+fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let cfg = &l.cfg;
+    let host = cfg.hostname.as_str();
+    let mut z = String::new();
+    let w = &mut z;
+    let _ = writeln!(w, "; DNS records for the unimail appliance {host} (domains: {}).", cfg.domains.join(", "));
+    let _ = writeln!(w, "; Zone-file lines with absolute names: paste each into the zone it belongs to.");
+
+    // RFC 7208 5.6: exactly the pinned addresses; `mx` when none are given.
+    let spf = if ip4.is_empty() && ip6.is_empty() {
+        "v=spf1 mx -all".to_string()
+    } else {
+        let mut s = String::from("v=spf1");
+        ip4.iter().for_each(|a| s.push_str(&format!(" ip4:{a}")));
+        ip6.iter().for_each(|a| s.push_str(&format!(" ip6:{a}")));
+        s + " -all"
+    };
+
+    // The certificate port 25 presents (SMTP clients send the MX name as SNI).
+    let mut tlsa = None;
+    let mut self_signed = false;
+    let pair = cfg.tls.select(Some(host));
+    if let Some(mail_config::CertPair { cert: FileRef::Path(p), .. }) = pair {
+        use rustls_pki_types::pem::PemObject;
+        let b = l.read(p)?;
+        let der = rustls_pki_types::CertificateDer::pem_slice_iter(&b)
+            .next()
+            .ok_or(format!("'{p}' holds no certificate"))?
+            .map_err(|e| format!("'{p}': {e:?}"))?;
+        let (_, c) = x509_parser::parse_x509_certificate(&der).map_err(|e| format!("'{p}': {e}"))?;
+        tlsa = Some(hex(&Sha256::digest(c.public_key().raw)));
+        self_signed = c.issuer() == c.subject();
+    }
+
+    let _ = writeln!(w, "\n; ---- the mail host {host}");
+    if ip4.is_empty() {
+        let _ = writeln!(w, "; (give --ip4 ADDRESS for its A record)");
+    }
+    for a in ip4 {
+        let _ = writeln!(w, "{host}. {ttl} IN A {a}");
+    }
+    for a in ip6 {
+        let _ = writeln!(w, "{host}. {ttl} IN AAAA {a}");
+    }
+    if !ip4.is_empty() || !ip6.is_empty() {
+        let _ = writeln!(w, "; Each address also needs a PTR naming {host} (many receivers refuse mail");
+        let _ = writeln!(w, "; without one); it is set by whoever owns the address, e.g. the provider's console:");
+        for a in ip4.iter().map(|a| IpAddr::V4(*a)).chain(ip6.iter().map(|a| IpAddr::V6(*a))) {
+            let _ = writeln!(w, ";   {} {ttl} IN PTR {host}.", ptr_name(a));
+        }
+    }
+    if !cfg.domains.iter().any(|d| d == host) {
+        let _ = writeln!(w, "; SPF for the HELO name (RFC 7208 2.3)");
+        let _ = writeln!(w, "{host}. {ttl} IN TXT {}", txt(&spf));
+    }
+    match &tlsa {
+        Some(h) => {
+            let _ = writeln!(w, "; DANE (RFC 7672, RFC 6698): DANE-EE, SPKI, SHA-256; valid for self-signed certificates too.");
+            let _ = writeln!(w, "; Publish only in a DNSSEC-signed zone; publish the new one before changing the key.");
+            let _ = writeln!(w, "_25._tcp.{host}. {ttl} IN TLSA 3 1 1 {h}");
+        }
+        None => {
+            let _ = writeln!(w, "; No TLSA record: the certificate is generated at boot and changes every boot.");
+        }
+    }
+
+    for d in &cfg.domains {
+        let _ = writeln!(w, "\n; ---- {d}");
+        let _ = writeln!(w, "{d}. {ttl} IN MX 10 {host}.");
+        let _ = writeln!(w, "{d}. {ttl} IN TXT {}", txt(&spf));
+        for k in cfg.dkim.iter().filter(|k| &k.domain == d) {
+            match &k.key {
+                FileRef::Path(p) => {
+                    let pem = String::from_utf8(l.read(p)?).map_err(|_| format!("'{p}' is not PEM"))?;
+                    let key = DkimKey::from_pem(&pem).ok_or(format!("'{p}' is not a DKIM private key"))?;
+                    let _ = writeln!(w, "{}._domainkey.{d}. {ttl} IN TXT {}", k.selector, txt(&key.dns_record()));
+                }
+                FileRef::Builtin(_) => {
+                    let _ = writeln!(w, "; {}._domainkey.{d}: key generated at boot; the kernel prints its record", k.selector);
+                }
+            }
+        }
+        // RFC 7489 6.3: p=none collects reports without affecting delivery;
+        // raise it to quarantine/reject once `dmarc-report` shows only your
+        // own servers passing.
+        let rua = format!("postmaster@{d}");
+        if cfg.resolve(&rua).is_err() {
+            let _ = writeln!(w, "; WARNING: {rua} does not route to a local user: add an alias so reports arrive");
+        }
+        let _ = writeln!(w, "_dmarc.{d}. {ttl} IN TXT {}", txt(&format!("v=DMARC1; p=none; rua=mailto:{rua}")));
+        // RFC 8461 3.2: the policy; its id changes whenever its text does.
+        let mode = if self_signed || tlsa.is_none() { "testing" } else { "enforce" };
+        let policy = format!("version: STSv1\nmode: {mode}\nmx: {host}\nmax_age: 604800\n");
+        let id = &hex(&Sha256::digest(policy.as_bytes()))[..20];
+        let _ = writeln!(w, "_mta-sts.{d}. {ttl} IN TXT {}", txt(&format!("v=STSv1; id={id}")));
+        // RFC 8460 3: where TLS failure reports go.
+        let _ = writeln!(w, "_smtp._tls.{d}. {ttl} IN TXT {}", txt(&format!("v=TLSRPTv1; rua=mailto:{rua}")));
+        // RFC 6186 3.1, RFC 8314 5.1 (implicit TLS preferred): client
+        // autodiscovery. Port 0 and target "." say "not offered" (RFC 6186 4).
+        let ls = &cfg.listeners;
+        for (svc, prio, port) in [
+            ("_submissions", 0, ls.submissions),
+            ("_submission", 10, ls.submission),
+            ("_imaps", 0, ls.imaps),
+            ("_imap", 10, ls.imap),
+            ("_sieve", 0, ls.managesieve),
+        ] {
+            match port {
+                Some(p) => {
+                    let _ = writeln!(w, "{svc}._tcp.{d}. {ttl} IN SRV {prio} 1 {p} {host}.");
+                }
+                None => {
+                    let _ = writeln!(w, "{svc}._tcp.{d}. {ttl} IN SRV 0 0 0 .");
+                }
+            }
+        }
+        let _ = writeln!(w, "; MTA-STS policy (RFC 8461 3.3): serve this text at");
+        let _ = writeln!(w, ";   https://mta-sts.{d}/.well-known/mta-sts.txt");
+        let _ = writeln!(w, "; from a web server with a CA-issued certificate for mta-sts.{d}:");
+        for line in policy.lines() {
+            let _ = writeln!(w, ";   {line}");
+        }
+        if mode == "testing" {
+            let _ = writeln!(w, "; (mode testing: {host}'s certificate is not CA-issued; senders enforcing MTA-STS would refuse it)");
+        }
+    }
+    Ok(z)
 }

@@ -224,3 +224,141 @@ fn init_refuses_to_overwrite_and_argv_passwords() {
     let o = unimail(&a, Some(""));
     assert_eq!(o.status.code(), Some(1), "{}", out(&o));
 }
+
+/// The RDATA of `name TTL IN TYPE rdata` lines (comments skipped).
+fn records<'a>(zone: &'a str, name: &str, rtype: &str) -> Vec<&'a str> {
+    zone.lines()
+        .filter(|l| !l.starts_with(';'))
+        .filter_map(|l| {
+            let mut it = l.splitn(5, ' ');
+            let (n, _ttl, class, t, rdata) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+            (n == name && class == "IN" && t == rtype).then_some(rdata)
+        })
+        .collect()
+}
+
+/// TXT RDATA `"a" "b"` → `ab`, checking each string's length.
+fn txt_value(rdata: &str) -> String {
+    let parts: Vec<&str> = rdata.split('"').collect();
+    assert!(parts.len() % 2 == 1, "{rdata}");
+    let mut v = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i % 2 == 1 {
+            assert!(p.len() <= 255, "TXT string longer than 255 bytes: {rdata}");
+            v.push_str(p);
+        } else {
+            assert!(p.trim().is_empty(), "{rdata}");
+        }
+    }
+    v
+}
+
+fn tag<'a>(v: &'a str, t: &str) -> &'a str {
+    v.split(';').find_map(|kv| kv.trim().strip_prefix(t).and_then(|r| r.strip_prefix('='))).unwrap_or_else(|| panic!("no {t}= in {v}"))
+}
+
+#[test]
+fn dns_prints_the_records() {
+    use base64ct::Encoding;
+    use sha2::Digest;
+    let d = init("dns", &["--user", "alice"], "pw\n");
+    let o = unimail(&["dns", d.to_str().unwrap(), "--ip4", "192.0.2.10", "--ip6", "2001:db8::10", "--ip4", "198.51.100.7"], None);
+    assert!(o.status.success(), "{}", out(&o));
+    let z = String::from_utf8(o.stdout).unwrap();
+    let spf = "\"v=spf1 ip4:192.0.2.10 ip4:198.51.100.7 ip6:2001:db8::10 -all\"";
+    assert_eq!(records(&z, "example.org.", "MX"), ["10 mx.example.org."]);
+    assert_eq!(records(&z, "example.org.", "TXT"), [spf]);
+    assert_eq!(records(&z, "mx.example.org.", "TXT"), [spf]);
+    assert_eq!(records(&z, "mx.example.org.", "A"), ["192.0.2.10", "198.51.100.7"]);
+    assert_eq!(records(&z, "mx.example.org.", "AAAA"), ["2001:db8::10"]);
+    assert!(z.contains(";   10.2.0.192.in-addr.arpa. 3600 IN PTR mx.example.org."), "{z}");
+    assert!(z.contains(";   0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR mx.example.org."), "{z}");
+    assert_eq!(
+        records(&z, "_dmarc.example.org.", "TXT"),
+        ["\"v=DMARC1; p=none; rua=mailto:postmaster@example.org\""]
+    );
+    assert_eq!(records(&z, "_smtp._tls.example.org.", "TXT"), ["\"v=TLSRPTv1; rua=mailto:postmaster@example.org\""]);
+    let sts = txt_value(records(&z, "_mta-sts.example.org.", "TXT")[0]);
+    assert!(sts.starts_with("v=STSv1; id=") && tag(&sts, "id").chars().all(|c| c.is_ascii_alphanumeric()), "{sts}");
+    assert!(z.contains(";   mode: testing") && z.contains(";   mx: mx.example.org"), "{z}");
+    assert_eq!(records(&z, "_submissions._tcp.example.org.", "SRV"), ["0 1 465 mx.example.org."]);
+    assert_eq!(records(&z, "_submission._tcp.example.org.", "SRV"), ["10 1 587 mx.example.org."]);
+    assert_eq!(records(&z, "_imaps._tcp.example.org.", "SRV"), ["0 1 993 mx.example.org."]);
+    assert_eq!(records(&z, "_imap._tcp.example.org.", "SRV"), ["10 1 143 mx.example.org."]);
+
+    // TLSA 3 1 1: SHA-256 of the certificate's SubjectPublicKeyInfo.
+    use rustls_pki_types::pem::PemObject;
+    let crt = rustls_pki_types::CertificateDer::from_pem_file(d.join("tls/mx.example.org.crt")).unwrap();
+    let (_, c) = x509_parser::parse_x509_certificate(&crt).unwrap();
+    let want: String = sha2::Sha256::digest(c.public_key().raw).iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(records(&z, "_25._tcp.mx.example.org.", "TLSA"), [format!("3 1 1 {want}")]);
+
+    // DKIM: one record per selector, p= decodes to the key's public half.
+    let sel = |suffix: char| {
+        let conf = std::fs::read_to_string(d.join("unimail.conf")).unwrap();
+        conf.lines().filter_map(|l| l.strip_prefix("selector = ")).find(|s| s.ends_with(suffix)).unwrap().to_string()
+    };
+    let (sr, se) = (sel('r'), sel('e'));
+    let rsa_txt = txt_value(records(&z, &format!("{sr}._domainkey.example.org."), "TXT")[0]);
+    assert!(rsa_txt.len() > 255, "an RSA-2048 record needs several strings");
+    assert_eq!((tag(&rsa_txt, "v"), tag(&rsa_txt, "k")), ("DKIM1", "rsa"));
+    let der = base64ct::Base64::decode_vec(tag(&rsa_txt, "p")).unwrap();
+    use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+    use rsa::traits::PublicKeyParts;
+    let pubkey = rsa::RsaPublicKey::from_public_key_der(&der).unwrap();
+    assert_eq!(pubkey.n().bits(), 2048);
+    let rsa_pem = std::fs::read_to_string(d.join(format!("dkim/example.org.{sr}.pem"))).unwrap();
+    assert_eq!(rsa::RsaPrivateKey::from_pkcs8_pem(&rsa_pem).unwrap().to_public_key(), pubkey);
+    let ed_txt = txt_value(records(&z, &format!("{se}._domainkey.example.org."), "TXT")[0]);
+    assert_eq!(tag(&ed_txt, "k"), "ed25519");
+    let ed_pem = std::fs::read_to_string(d.join(format!("dkim/example.org.{se}.pem"))).unwrap();
+    let ed = ed25519_dalek::SigningKey::from_pkcs8_pem(&ed_pem).unwrap();
+    assert_eq!(base64ct::Base64::decode_vec(tag(&ed_txt, "p")).unwrap(), ed.verifying_key().as_bytes());
+
+    // dkimpy signs with each key and verifies against the printed record.
+    let ed_seed = base64ct::Base64::encode_string(ed.as_bytes());
+    dkimpy_roundtrip(&rsa_pem, &sr, "rsa-sha256", &rsa_txt);
+    dkimpy_roundtrip(&ed_seed, &se, "ed25519-sha256", &ed_txt);
+}
+
+/// Sign a message with dkimpy using `key` and verify it with dkimpy, the
+/// DNS answer for the selector being `record`.
+fn dkimpy_roundtrip(key: &str, selector: &str, alg: &str, record: &str) {
+    let have = Command::new("python3").args(["-c", "import dkim"]).status().map(|s| s.success()).unwrap_or(false);
+    if !have {
+        assert!(std::env::var_os("CI").is_none(), "dkimpy missing under CI (run image/tests/setup.sh)");
+        eprintln!("\n*** SKIPPING the dkimpy check: python3 with dkimpy not found (image/tests/setup.sh installs it) ***\n");
+        return;
+    }
+    let script = r#"
+import sys, dkim
+key, sel, alg, rec = (a.encode() for a in sys.argv[1:5])
+msg = b"From: alice@example.org\r\nTo: bob@example.net\r\nSubject: hi\r\nDate: Sun, 22 Nov 2026 06:00:00 +0000\r\n\r\nhello\r\n"
+sig = dkim.sign(msg, sel, b"example.org", key, signature_algorithm=alg, include_headers=[b"from", b"to", b"subject"])
+def dns(name, timeout=5):
+    assert name == sel + b"._domainkey.example.org.", name
+    return rec
+ok = dkim.verify(sig + msg, dnsfunc=dns)
+print("verified" if ok else "FAILED")
+sys.exit(0 if ok else 1)
+"#;
+    let o = Command::new("python3").args(["-c", script, key, selector, alg, record]).output().unwrap();
+    assert!(o.status.success(), "dkimpy {alg}: {}", out(&o));
+}
+
+#[test]
+fn dns_refuses_a_broken_config() {
+    let d = tempdir("dns-broken");
+    write(&d, "unimail.conf", b"[server]\nhostname = mx.example.org\n");
+    let o = unimail(&["dns", d.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("unimail.conf"), "{}", out(&o));
+    let d = init("dns-args", &[], "pw\n");
+    let o = unimail(&["dns", d.to_str().unwrap(), "--ip4", "2001:db8::1"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(out(&o).contains("not an IPv4 address"), "{}", out(&o));
+    // Without addresses: SPF falls back to `mx`.
+    let o = unimail(&["dns", d.to_str().unwrap()], None);
+    assert!(o.status.success(), "{}", out(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("example.org. 3600 IN TXT \"v=spf1 mx -all\""));
+}
