@@ -7,6 +7,7 @@
 use alloc::vec::Vec;
 
 use super::cache::Class;
+use super::dindex;
 use super::layout::*;
 use super::{Ext2, FileType, FsError, Metadata, LINK_MAX};
 use crate::block::BlockDevice;
@@ -77,17 +78,54 @@ fn check_name(name: &[u8]) -> Result<(), FsError> {
 /// Where a name was found.
 struct Found {
     ino: u32,
+    lblk: u64,
     phys: u32,
     pos: usize,
     prev: Option<usize>,
+    hash: u32,
 }
 
-/// Outcome of the insert scan.
-enum Slot {
-    /// Unused entry at pos (rec_len kept).
-    Reuse(u32, usize),
-    /// Live entry at pos whose slack holds the new one.
-    Split(u32, usize),
+/// Finds `name` in one directory block: (inode, pos, previous entry pos).
+fn find_in_block(b: &[u8], name: &[u8]) -> Result<Option<(u32, usize, Option<usize>)>, FsError> {
+    let mut pos = 0;
+    let mut prev = None;
+    while pos < b.len() {
+        let (ino, rec, nl, _) = entry_at(b, pos)?;
+        if ino != 0 && nl == name.len() && &b[pos + 8..pos + 8 + nl] == name {
+            return Ok(Some((ino, pos, prev)));
+        }
+        prev = Some(pos);
+        pos += rec;
+    }
+    Ok(None)
+}
+
+/// First slot in a block for an entry of `need` bytes.
+fn slot_in_block(b: &[u8], need: usize) -> Result<Option<(bool, usize)>, FsError> {
+    let mut pos = 0;
+    while pos < b.len() {
+        let (e, rec, nl, _) = entry_at(b, pos)?;
+        if e == 0 && rec >= need {
+            return Ok(Some((true, pos)));
+        } else if e != 0 && rec >= rec_size(nl) + need {
+            return Ok(Some((false, pos)));
+        }
+        pos += rec;
+    }
+    Ok(None)
+}
+
+/// Largest entry a block could still take (see [`slot_in_block`]).
+fn block_gap(b: &[u8]) -> Result<u16, FsError> {
+    let mut pos = 0;
+    let mut gap = 0;
+    while pos < b.len() {
+        let (e, rec, nl, _) = entry_at(b, pos)?;
+        let g = if e == 0 { rec } else { rec - rec_size(nl).min(rec) };
+        gap = gap.max(g);
+        pos += rec;
+    }
+    Ok(gap as u16)
 }
 
 impl<D: BlockDevice> Ext2<D> {
@@ -105,24 +143,62 @@ impl<D: BlockDevice> Ext2<D> {
         Ok(n)
     }
 
-    /// Linear search for `name` in directory `dir`.
-    fn dir_find(&mut self, dir: &Inode, name: &[u8]) -> Result<Option<Found>, FsError> {
+    /// True when `dir` has an in-memory index (built now if it is large).
+    fn indexed(&mut self, dir_ino: u32, dir: &Inode) -> Result<bool, FsError> {
+        if !self.dindex.enabled() {
+            return Ok(false);
+        }
+        if self.dindex.has(dir_ino) {
+            return Ok(true);
+        }
+        let n = self.dir_blocks(dir)?;
+        if n < dindex::MIN_BLOCKS || n > u32::MAX as u64 {
+            return Ok(false);
+        }
+        let mut idx = dindex::DirIndex::new();
+        for l in 0..n {
+            let p = self.bmap(dir, l)?;
+            if p == 0 {
+                return Ok(false);
+            }
+            let b = self.cache.get(p as u64)?;
+            let mut pos = 0;
+            while pos < b.len() {
+                let (e, rec, nl, _) = entry_at(b, pos)?;
+                if e != 0 {
+                    idx.add(dindex::hash(&b[pos + 8..pos + 8 + nl]), l as u32);
+                }
+                pos += rec;
+            }
+            idx.push_gap(block_gap(b)?);
+        }
+        self.dindex.install(dir_ino, idx);
+        Ok(self.dindex.has(dir_ino))
+    }
+
+    /// Finds `name` in directory `dir` (indexed or linear).
+    fn dir_find(&mut self, dir_ino: u32, dir: &Inode, name: &[u8]) -> Result<Option<Found>, FsError> {
+        let hash = dindex::hash(name);
+        if self.indexed(dir_ino, dir)? {
+            for l in self.dindex.candidates(dir_ino, hash) {
+                let p = self.bmap(dir, l as u64)?;
+                if p == 0 {
+                    continue;
+                }
+                if let Some((ino, pos, prev)) = find_in_block(self.cache.get(p as u64)?, name)? {
+                    return Ok(Some(Found { ino, lblk: l as u64, phys: p, pos, prev, hash }));
+                }
+            }
+            return Ok(None);
+        }
         let n = self.dir_blocks(dir)?;
         for l in 0..n {
             let p = self.bmap(dir, l)?;
             if p == 0 {
                 continue;
             }
-            let b = self.cache.get(p as u64)?;
-            let mut pos = 0;
-            let mut prev = None;
-            while pos < b.len() {
-                let (ino, rec, nl, _) = entry_at(b, pos)?;
-                if ino != 0 && nl == name.len() && &b[pos + 8..pos + 8 + nl] == name {
-                    return Ok(Some(Found { ino, phys: p, pos, prev }));
-                }
-                prev = Some(pos);
-                pos += rec;
+            if let Some((ino, pos, prev)) = find_in_block(self.cache.get(p as u64)?, name)? {
+                return Ok(Some(Found { ino, lblk: l, phys: p, pos, prev, hash }));
             }
         }
         Ok(None)
@@ -131,6 +207,14 @@ impl<D: BlockDevice> Ext2<D> {
     /// Adds `name -> ino`; fails with `Exists` if the name is present.
     /// Reuses the first gap large enough before growing the directory.
     fn dir_insert(&mut self, dir_ino: u32, name: &[u8], ino: u32, ft: u8, now: u32) -> Result<(), FsError> {
+        let r = self.dir_insert_inner(dir_ino, name, ino, ft, now);
+        if r.is_err() {
+            self.dindex.drop_dir(dir_ino);
+        }
+        r
+    }
+
+    fn dir_insert_inner(&mut self, dir_ino: u32, name: &[u8], ino: u32, ft: u8, now: u32) -> Result<(), FsError> {
         check_name(name)?;
         let mut dir = self.read_inode(dir_ino)?;
         if !dir.is_dir() {
@@ -138,42 +222,51 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let need = rec_size(name.len());
         let n = self.dir_blocks(&dir)?;
-        let mut slot = None;
-        for l in 0..n {
-            let p = self.bmap(&dir, l)?;
-            if p == 0 {
-                continue;
+        // (logical block, physical block, reuse?, pos)
+        let mut slot: Option<(u64, u32, bool, usize)> = None;
+        if self.indexed(dir_ino, &dir)? {
+            if self.dir_find(dir_ino, &dir, name)?.is_some() {
+                return Err(FsError::Exists);
             }
-            let b = self.cache.get(p as u64)?;
-            let mut pos = 0;
-            while pos < b.len() {
-                let (e, rec, nl, _) = entry_at(b, pos)?;
-                if e != 0 && nl == name.len() && &b[pos + 8..pos + 8 + nl] == name {
+            if let Some(l) = self.dindex.first_gap(dir_ino, need) {
+                let p = self.bmap(&dir, l as u64)?;
+                if p != 0 {
+                    match slot_in_block(self.cache.get(p as u64)?, need)? {
+                        Some((reuse, pos)) => slot = Some((l as u64, p, reuse, pos)),
+                        None => return Err(FsError::Corrupt("directory index out of step")),
+                    }
+                }
+            }
+        } else {
+            for l in 0..n {
+                let p = self.bmap(&dir, l)?;
+                if p == 0 {
+                    continue;
+                }
+                let b = self.cache.get(p as u64)?;
+                if find_in_block(b, name)?.is_some() {
                     return Err(FsError::Exists);
                 }
                 if slot.is_none() {
-                    if e == 0 && rec >= need {
-                        slot = Some(Slot::Reuse(p, pos));
-                    } else if e != 0 && rec >= rec_size(nl) + need {
-                        slot = Some(Slot::Split(p, pos));
+                    if let Some((reuse, pos)) = slot_in_block(b, need)? {
+                        slot = Some((l, p, reuse, pos));
                     }
                 }
-                pos += rec;
             }
         }
         let bs = self.sb.block_size;
-        match slot {
-            Some(Slot::Reuse(p, pos)) => {
+        let (lblk, p) = match slot {
+            Some((l, p, reuse, pos)) => {
                 let b = self.cache.get_mut(p as u64, Class::Dir)?;
                 let rec = le16(b, pos + 4) as usize;
-                put_entry(b, pos, ino, rec, name, ft);
-            }
-            Some(Slot::Split(p, pos)) => {
-                let b = self.cache.get_mut(p as u64, Class::Dir)?;
-                let rec = le16(b, pos + 4) as usize;
-                let keep = rec_size(b[pos + 6] as usize);
-                put16(b, pos + 4, keep as u16);
-                put_entry(b, pos + keep, ino, rec - keep, name, ft);
+                if reuse {
+                    put_entry(b, pos, ino, rec, name, ft);
+                } else {
+                    let keep = rec_size(b[pos + 6] as usize);
+                    put16(b, pos + 4, keep as u16);
+                    put_entry(b, pos + keep, ino, rec - keep, name, ft);
+                }
+                (l, p)
             }
             None => {
                 if dir.size + bs as u64 > u32::MAX as u64 {
@@ -187,9 +280,13 @@ impl<D: BlockDevice> Ext2<D> {
                 let b = self.cache.zeroed(p as u64)?;
                 put_entry(b, 0, ino, bs, name, ft);
                 dir.size += bs as u64;
+                (n, p)
             }
-        }
-        // Linear entries invalidate any hash index: drop the flag (legal).
+        };
+        self.dindex.add_name(dir_ino, dindex::hash(name), lblk as u32);
+        let gap = block_gap(self.cache.get(p as u64)?)?;
+        self.dindex.set_gap(dir_ino, lblk as u32, gap);
+        // Linear entries invalidate any on-disk hash index: drop the flag (legal).
         dir.flags &= !EXT2_INDEX_FL;
         dir.mtime = now;
         dir.ctime = now;
@@ -206,6 +303,11 @@ impl<D: BlockDevice> Ext2<D> {
                 put16(b, pp + 4, (prec + rec) as u16);
             }
             None => put32(b, f.pos, 0),
+        }
+        self.dindex.remove_name(dir_ino, f.hash, f.lblk as u32);
+        match block_gap(self.cache.get(f.phys as u64)?) {
+            Ok(gap) => self.dindex.set_gap(dir_ino, f.lblk as u32, gap),
+            Err(_) => self.dindex.drop_dir(dir_ino),
         }
         let mut dir = self.read_inode(dir_ino)?;
         dir.flags &= !EXT2_INDEX_FL;
@@ -262,7 +364,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !dir.is_dir() {
             return Err(FsError::NotDir);
         }
-        match self.dir_find(&dir, name)? {
+        match self.dir_find(dir_ino, &dir, name)? {
             Some(f) => {
                 self.inode_loc(f.ino)?;
                 Ok(f.ino)
@@ -310,7 +412,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !pi.is_dir() {
             return Err(FsError::NotDir);
         }
-        if self.dir_find(&pi, name)?.is_some() {
+        if self.dir_find(parent, &pi, name)?.is_some() {
             return Err(FsError::Exists);
         }
         let ino = self.alloc_inode(false, parent)?;
@@ -370,7 +472,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !pi.is_dir() {
             return Err(FsError::NotDir);
         }
-        if self.dir_find(&pi, name)?.is_some() {
+        if self.dir_find(parent, &pi, name)?.is_some() {
             return Err(FsError::Exists);
         }
         if pi.links >= LINK_MAX {
@@ -440,7 +542,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !pi.is_dir() {
             return Err(FsError::NotDir);
         }
-        let f = self.dir_find(&pi, name)?.ok_or(FsError::NotFound)?;
+        let f = self.dir_find(parent, &pi, name)?.ok_or(FsError::NotFound)?;
         let mut inode = self.read_inode(f.ino)?;
         if inode.is_dir() {
             return Err(FsError::IsDir);
@@ -462,7 +564,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !pi.is_dir() {
             return Err(FsError::NotDir);
         }
-        let f = self.dir_find(&pi, name)?.ok_or(FsError::NotFound)?;
+        let f = self.dir_find(parent, &pi, name)?.ok_or(FsError::NotFound)?;
         let mut inode = self.read_inode(f.ino)?;
         if inode.is_dir() {
             return Err(FsError::IsDir);
@@ -495,7 +597,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !pi.is_dir() {
             return Err(FsError::NotDir);
         }
-        let f = self.dir_find(&pi, name)?.ok_or(FsError::NotFound)?;
+        let f = self.dir_find(parent, &pi, name)?.ok_or(FsError::NotFound)?;
         let inode = self.read_inode(f.ino)?;
         if !inode.is_dir() {
             return Err(FsError::NotDir);
@@ -521,7 +623,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !spi.is_dir() {
             return Err(FsError::NotDir);
         }
-        let sf = self.dir_find(&spi, sname)?.ok_or(FsError::NotFound)?;
+        let sf = self.dir_find(sp, &spi, sname)?.ok_or(FsError::NotFound)?;
         let src = self.read_inode(sf.ino)?;
         let moving_dir = src.is_dir();
         let dpi = self.read_inode(dp)?;
@@ -547,7 +649,7 @@ impl<D: BlockDevice> Ext2<D> {
             }
         }
         let ft = src.file_type();
-        match self.dir_find(&dpi, dname)? {
+        match self.dir_find(dp, &dpi, dname)? {
             Some(df) => {
                 if df.ino == sf.ino {
                     return Ok(());
@@ -566,7 +668,7 @@ impl<D: BlockDevice> Ext2<D> {
                 self.dir_retarget(dp, &df, sf.ino, ft, now)?;
                 // The source entry may have moved if it shares the block; find again.
                 let spi = self.read_inode(sp)?;
-                let sf2 = self.dir_find(&spi, sname)?.ok_or(FsError::Corrupt("source vanished"))?;
+                let sf2 = self.dir_find(sp, &spi, sname)?.ok_or(FsError::Corrupt("source vanished"))?;
                 self.dir_remove(sp, &sf2, now)?;
                 if target.is_dir() {
                     self.release_inode(df.ino, target, now)?;
@@ -581,14 +683,14 @@ impl<D: BlockDevice> Ext2<D> {
             None => {
                 self.dir_insert(dp, dname, sf.ino, ft, now)?;
                 let spi = self.read_inode(sp)?;
-                let sf2 = self.dir_find(&spi, sname)?.ok_or(FsError::Corrupt("source vanished"))?;
+                let sf2 = self.dir_find(sp, &spi, sname)?.ok_or(FsError::Corrupt("source vanished"))?;
                 self.dir_remove(sp, &sf2, now)?;
             }
         }
         if moving_dir && sp != dp {
             // Repoint "..", move the parent link.
             let moved = self.read_inode(sf.ino)?;
-            let dotdot = self.dir_find(&moved, b"..")?.ok_or(FsError::Corrupt("directory without .."))?;
+            let dotdot = self.dir_find(sf.ino, &moved, b"..")?.ok_or(FsError::Corrupt("directory without .."))?;
             let b = self.cache.get_mut(dotdot.phys as u64, Class::Dir)?;
             put32(b, dotdot.pos, dp);
             let mut s = self.read_inode(sp)?;

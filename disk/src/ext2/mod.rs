@@ -14,6 +14,7 @@
 //! [`FsError::Corrupt`], never a panic.
 
 mod cache;
+mod dindex;
 mod dir;
 mod format;
 mod layout;
@@ -110,11 +111,14 @@ pub struct MountOptions {
     /// Recompute free counts from the bitmaps at mount (reads every bitmap
     /// block once; repairs counts left stale by a crash).
     pub recount: bool,
+    /// Most directory names kept in the in-memory indexes of large
+    /// directories (about 30 bytes each); 0 turns them off.
+    pub dir_index_entries: usize,
 }
 
 impl Default for MountOptions {
     fn default() -> Self {
-        MountOptions { cache_blocks: 1024, uid: 0, gid: 0, file_perm: 0o600, dir_perm: 0o700, recount: true }
+        MountOptions { cache_blocks: 1024, uid: 0, gid: 0, file_perm: 0o600, dir_perm: 0o700, recount: true, dir_index_entries: 100_000 }
     }
 }
 
@@ -139,6 +143,8 @@ pub struct Ext2<D: BlockDevice> {
     /// twice.
     pending_blocks: Vec<u32>,
     pending_inodes: Vec<(u32, bool)>,
+    /// In-memory indexes of large directories.
+    dindex: dindex::DirIndexes,
     /// `s_state` found at mount (bit 0: cleanly unmounted).
     mount_state: u16,
     /// We have written "not clean" into the superblock.
@@ -203,6 +209,7 @@ impl<D: BlockDevice> Ext2<D> {
             pending_inodes: Vec::new(),
             mount_state,
             marked_dirty: false,
+            dindex: dindex::DirIndexes::new(opts.dir_index_entries),
         };
         let root = fs.read_inode(ROOT_INO)?;
         if !root.is_dir() || root.links == 0 {
@@ -811,6 +818,9 @@ impl<D: BlockDevice> Ext2<D> {
             inode.file_acl = 0;
         }
         let dir = inode.is_dir();
+        if dir {
+            self.dindex.drop_dir(ino);
+        }
         inode.links = 0;
         inode.size = 0;
         inode.blocks512 = 0;

@@ -459,3 +459,34 @@ fn crash_at_any_write_is_repairable() {
     }
     std::fs::remove_file(&img).unwrap();
 }
+
+/// Delivery rate into a big INBOX (prints numbers; run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn bench_big_inbox() {
+    let mut dev = RamDevice::new(1024 * 2048);
+    format(&mut dev, &FormatOptions { block_size: 4096, now: T0, ..Default::default() }).unwrap();
+    let mut fs = Ext2::mount(dev).unwrap();
+    let mut m = store();
+    let body = vec![b'x'; 3000];
+    let t = std::time::Instant::now();
+    for round in 0..40u32 {
+        let staged: Vec<Staged> = (0..500).map(|_| m.stage(&mut fs, "b", "INBOX", &body, T0 + round).unwrap()).collect();
+        fs.flush().unwrap();
+        for s in staged {
+            m.commit(&mut fs, s, T0 + round).unwrap();
+        }
+        fs.flush().unwrap();
+        if round % 10 == 9 {
+            std::eprintln!("{} msgs: {:?} total, {} flushes", (round + 1) * 500, t.elapsed(), fs.device().flushes);
+        }
+    }
+    let t = std::time::Instant::now();
+    let mut l = m.list(&mut fs, "b", "INBOX", T0).unwrap();
+    std::eprintln!("list {}: {:?}", l.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    let flags = vec![Flags::SEEN; 1000];
+    m.set_flags_many(&mut fs, "b", "INBOX", &mut l[..1000], &flags, T0).unwrap();
+    fs.flush().unwrap();
+    std::eprintln!("flag 1000: {:?}", t.elapsed());
+}
