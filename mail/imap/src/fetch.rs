@@ -5,59 +5,55 @@
 use alloc::vec::Vec;
 
 use crate::command::{FetchAttr, Section, SectionText};
-use crate::mime::{self, Addr, Part};
+use crate::mime::{self, Address, Body, Message};
 use crate::resp::Out;
 
 fn upper(v: &[u8]) -> Vec<u8> {
     v.to_ascii_uppercase()
 }
 
-/// RFC 3501 7.4.2 ENVELOPE.
-pub fn envelope(out: &mut Out, msg: &[u8], part: &Part) {
-    let header = &msg[part.header.clone()];
-    let get = |n: &str| mime::header_value(header, n);
+/// RFC 3501 7.4.2 ENVELOPE of message entity `idx` (0 = the message).
+pub fn envelope(out: &mut Out, m: &Message<'_>, idx: usize) {
+    let Some(e) = m.envelope(idx) else {
+        out.s("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
+        return;
+    };
     out.s("(");
-    out.nstring(get("Date").as_deref()).s(" ");
-    out.nstring(get("Subject").as_deref()).s(" ");
-    let from = get("From");
-    addr_list(out, from.as_deref());
-    out.s(" ");
-    // RFC 3501 7.4.2: Sender and Reply-To default to From.
-    addr_list(out, get("Sender").or_else(|| from.clone()).as_deref());
-    out.s(" ");
-    addr_list(out, get("Reply-To").or_else(|| from.clone()).as_deref());
-    for n in ["To", "Cc", "Bcc"] {
-        out.s(" ");
-        addr_list(out, get(n).as_deref());
+    out.nstring(e.date.as_deref()).s(" ");
+    out.nstring(e.subject.as_deref()).s(" ");
+    for (i, list) in [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc].into_iter().enumerate() {
+        if i > 0 {
+            out.s(" ");
+        }
+        addr_list(out, list);
     }
     out.s(" ");
-    out.nstring(get("In-Reply-To").as_deref()).s(" ");
-    out.nstring(get("Message-ID").as_deref());
+    out.nstring(e.in_reply_to.as_deref()).s(" ");
+    out.nstring(e.message_id.as_deref());
     out.s(")");
 }
 
-fn addr_list(out: &mut Out, v: Option<&[u8]>) {
-    let addrs = v.map(mime::parse_addresses).unwrap_or_default();
+fn addr_list(out: &mut Out, addrs: &[Address]) {
     if addrs.is_empty() {
         out.s("NIL");
         return;
     }
     out.s("(");
-    for a in &addrs {
+    for a in addrs {
         match a {
-            Addr::Mailbox { name, route, local, domain } => {
+            Address::Mailbox(mb) => {
                 out.s("(");
-                out.nstring(name.as_deref()).s(" ");
-                out.nstring(route.as_deref()).s(" ");
+                out.nstring(mb.raw_name.as_deref()).s(" NIL ");
                 // RFC 3501 7.4.2: NIL host means group syntax, so an
                 // address without a domain gets a placeholder (as Dovecot).
-                out.string(if local.is_empty() { b"MISSING_MAILBOX" } else { local }).s(" ");
-                out.string(domain.as_deref().unwrap_or(b"MISSING_DOMAIN")).s(")");
+                let local = if mb.local.is_empty() { "MISSING_MAILBOX" } else { mb.local.as_str() };
+                let domain = if mb.domain.is_empty() { "MISSING_DOMAIN" } else { mb.domain.as_str() };
+                out.string(local.as_bytes()).s(" ").string(domain.as_bytes()).s(")");
             }
-            Addr::GroupStart(name) => {
-                out.s("(NIL NIL ").string(name).s(" NIL)");
+            Address::GroupStart(name) => {
+                out.s("(NIL NIL ").string(name.as_bytes()).s(" NIL)");
             }
-            Addr::GroupEnd => {
+            Address::GroupEnd => {
                 out.s("(NIL NIL NIL NIL)");
             }
         }
@@ -65,88 +61,96 @@ fn addr_list(out: &mut Out, v: Option<&[u8]>) {
     out.s(")");
 }
 
-fn params(out: &mut Out, p: &mime::Params) {
-    if p.params.is_empty() {
+fn params(out: &mut Out, p: &mail_mime::Params) {
+    if p.raw.is_empty() {
         out.s("NIL");
         return;
     }
     out.s("(");
-    for (i, (k, v)) in p.params.iter().enumerate() {
+    for (i, rp) in p.raw.iter().enumerate() {
         if i > 0 {
             out.s(" ");
         }
-        out.string(&upper(k)).s(" ").string(v);
+        out.string(&upper(rp.name.as_bytes())).s(" ").string(&rp.value);
     }
     out.s(")");
 }
 
-/// body-fld-lines: the number of line breaks, as Dovecot counts them
-/// (a final line without a break does not count).
-fn count_lines(b: &[u8]) -> usize {
-    b.iter().filter(|&&c| c == b'\n').count()
-}
-
-/// RFC 3501 7.4.2 BODY / BODYSTRUCTURE; `ext` adds the extension data.
-pub fn body_structure(out: &mut Out, msg: &[u8], part: &Part, ext: bool) {
-    let header = &msg[part.header.clone()];
-    let get = |n: &str| mime::header_value(header, n);
-    let ct = get("Content-Type").map(|v| mime::parse_params(&v)).unwrap_or_default();
-    if part.is_multipart() && !part.children.is_empty() {
-        out.s("(");
-        for c in &part.children {
-            body_structure(out, msg, c, ext);
+/// RFC 3501 7.4.2 BODY / BODYSTRUCTURE of entity `idx`; `ext` adds the
+/// extension data.
+pub fn body_structure(out: &mut Out, m: &Message<'_>, idx: usize, ext: bool) {
+    let p = &m.parts[idx];
+    let ct = &p.content_type;
+    if let Body::Multipart { children, .. } = &p.kind {
+        if !children.is_empty() {
+            out.s("(");
+            for &c in children {
+                body_structure(out, m, c, ext);
+            }
+            out.s(" ").string(&upper(ct.sub.as_bytes()));
+            if ext {
+                out.s(" ");
+                params(out, &ct.params);
+                ext_tail(out, p);
+            }
+            out.s(")");
+            return;
         }
-        out.s(" ").string(&upper(&part.subtype));
+    }
+    if mime::is_boundaryless_multipart(p) {
+        out.s("((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0");
+        if ext {
+            out.s(" NIL NIL NIL NIL");
+        }
+        out.s(") ").string(&upper(ct.sub.as_bytes()));
         if ext {
             out.s(" ");
-            params(out, &ct);
-            ext_tail(out, header);
+            params(out, &ct.params);
+            ext_tail(out, p);
         }
         out.s(")");
         return;
     }
+    // A multipart without usable parts is described as text/plain.
+    let (main, sub) = if p.is_multipart() { ("text", "plain") } else { (ct.main.as_str(), ct.sub.as_str()) };
     out.s("(");
-    out.string(&upper(&part.mtype)).s(" ").string(&upper(&part.subtype)).s(" ");
-    if ct.params.is_empty() && part.mtype == b"text" {
+    out.string(&upper(main.as_bytes())).s(" ").string(&upper(sub.as_bytes())).s(" ");
+    if (ct.params.raw.is_empty() || p.is_multipart()) && main == "text" {
+        // Dovecot (and RFC 2045 5.2's default) name the charset.
         out.s("(\"CHARSET\" \"US-ASCII\")");
     } else {
-        params(out, &ct);
+        params(out, &ct.params);
     }
     out.s(" ");
-    out.nstring(get("Content-ID").as_deref()).s(" ");
-    out.nstring(get("Content-Description").as_deref()).s(" ");
-    let enc = get("Content-Transfer-Encoding").map(|v| upper(mime::trim(&v))).unwrap_or_else(|| b"7BIT".to_vec());
-    out.string(&enc).s(" ");
-    let body = &msg[part.body.clone()];
+    out.nstring(p.content_id().as_deref()).s(" ");
+    out.nstring(p.description().as_deref()).s(" ");
+    out.string(&upper(&p.encoding_name())).s(" ");
+    let body = m.body_raw(idx);
     out.num(body.len());
-    if part.is_message() {
-        if let Some(m) = &part.message {
-            out.s(" ");
-            envelope(out, msg, m);
-            out.s(" ");
-            body_structure(out, msg, m, ext);
-            out.s(" ").num(count_lines(body));
-        }
-    } else if part.mtype == b"text" {
-        out.s(" ").num(count_lines(body));
+    if let Body::Message { child } = p.kind {
+        out.s(" ");
+        envelope(out, m, child);
+        out.s(" ");
+        body_structure(out, m, child, ext);
+        out.s(" ").num(mime::count_lines(body));
+    } else if main == "text" {
+        out.s(" ").num(mime::count_lines(body));
     }
     if ext {
         out.s(" ");
-        out.nstring(get("Content-MD5").as_deref());
-        ext_tail(out, header);
+        out.nstring(p.md5().as_deref());
+        ext_tail(out, p);
     }
     out.s(")");
 }
 
 /// body-fld-dsp SP body-fld-lang SP body-fld-loc.
-fn ext_tail(out: &mut Out, header: &[u8]) {
-    let get = |n: &str| mime::header_value(header, n);
+fn ext_tail(out: &mut Out, p: &mail_mime::Part<'_>) {
     out.s(" ");
-    match get("Content-Disposition") {
+    match &p.disposition {
         Some(d) => {
-            let p = mime::parse_params(&d);
-            out.s("(").string(&upper(&p.value)).s(" ");
-            params(out, &p);
+            out.s("(").string(&upper(d.kind.as_bytes())).s(" ");
+            params(out, &d.params);
             out.s(")");
         }
         None => {
@@ -154,28 +158,27 @@ fn ext_tail(out: &mut Out, header: &[u8]) {
         }
     }
     out.s(" ");
-    match get("Content-Language") {
-        Some(l) => {
-            let langs: Vec<&[u8]> = l.split(|&c| c == b',').map(mime::trim).filter(|s| !s.is_empty()).collect();
-            if langs.len() == 1 {
-                out.string(langs[0]);
-            } else {
-                out.s("(");
-                for (i, x) in langs.iter().enumerate() {
-                    if i > 0 {
-                        out.s(" ");
-                    }
-                    out.string(x);
-                }
-                out.s(")");
-            }
-        }
-        None => {
+    let langs = p.languages();
+    match langs.len() {
+        0 => {
             out.s("NIL");
+        }
+        1 => {
+            out.string(langs[0].as_bytes());
+        }
+        _ => {
+            out.s("(");
+            for (i, x) in langs.iter().enumerate() {
+                if i > 0 {
+                    out.s(" ");
+                }
+                out.string(x.as_bytes());
+            }
+            out.s(")");
         }
     }
     out.s(" ");
-    out.nstring(get("Content-Location").as_deref());
+    out.nstring(p.location().as_deref());
 }
 
 /// The response name of a section, e.g. `BODY[1.HEADER.FIELDS (FROM)]<0>`.

@@ -1,7 +1,6 @@
 //! RFC 3501 6.4.4 SEARCH evaluation for one message.
 
 use crate::command::SearchKey;
-use crate::datetime;
 use crate::mime;
 use crate::store::{MessageMeta, Uid};
 use crate::types::{SeqSet, SystemFlag};
@@ -14,27 +13,23 @@ pub struct Ctx<'a> {
     /// Largest sequence number / UID in the mailbox (for `*`).
     pub max_seq: u32,
     pub max_uid: Uid,
-    /// The message text (CRLF), when the key needs it.
-    pub msg: Option<&'a [u8]>,
+    /// The parsed message, when the key needs the content.
+    pub msg: Option<&'a mime::Message<'a>>,
     /// RFC 5182: the saved search result (`$`), as ascending UIDs.
     pub saved: &'a [Uid],
 }
 
-fn header_matches(msg: &[u8], name: &str, needle: &[u8]) -> bool {
-    let (h, _) = mime::split_header(msg);
-    mime::fields(&msg[..h]).iter().any(|f| {
-        f.name.eq_ignore_ascii_case(name.as_bytes()) && mime::contains_ci(&mime::unfold(f.value), needle)
-    })
+fn header_matches(msg: Option<&mime::Message<'_>>, name: &str, needle: &[u8]) -> bool {
+    msg.map_or(false, |m| mime::header_matches(m, name, needle))
 }
 
-/// The day of the Date: header. RFC 3501 is silent about messages
-/// without a (valid) Date; like Dovecot we treat them as sent on
-/// 1-Jan-1970, so SENTBEFORE matches them.
-fn sent_day(msg: &[u8]) -> i64 {
-    let (h, _) = mime::split_header(msg);
-    mime::header_value(&msg[..h], "Date")
-        .and_then(|d| datetime::parse_rfc5322(&d))
-        .map_or(0, |t| t.div_euclid(86400))
+/// The day of the Date: header, in the header's own zone (RFC 3501
+/// 6.4.4: "disregarding time and timezone"). RFC 3501 is silent about
+/// messages without a (valid) Date; like Dovecot we treat them as sent
+/// on 1-Jan-1970, so SENTBEFORE matches them.
+fn sent_day(msg: Option<&mime::Message<'_>>) -> i64 {
+    msg.and_then(|m| m.date())
+        .map_or(0, |d| (d.timestamp + i64::from(d.offset_minutes) * 60).div_euclid(86400))
 }
 
 fn in_set(set: &SeqSet, ctx: &Ctx, uid: bool) -> bool {
@@ -48,7 +43,7 @@ fn in_set(set: &SeqSet, ctx: &Ctx, uid: bool) -> bool {
 pub fn matches(key: &SearchKey, ctx: &Ctx) -> bool {
     use SearchKey::*;
     let f = &ctx.meta.flags;
-    let msg = ctx.msg.unwrap_or(&[]);
+    let msg = ctx.msg;
     let day = ctx.meta.internal_date.div_euclid(86400);
     match key {
         All => true,
@@ -56,10 +51,7 @@ pub fn matches(key: &SearchKey, ctx: &Ctx) -> bool {
         Answered => f.has(SystemFlag::Answered),
         Bcc(s) => header_matches(msg, "Bcc", s),
         Before(d) => day < *d,
-        Body(s) => {
-            let (_, b) = mime::split_header(msg);
-            mime::contains_ci(&msg[b..], s)
-        }
+        Body(s) => msg.map_or(false, |m| mime::body_matches(m, s)),
         Cc(s) => header_matches(msg, "Cc", s),
         Deleted => f.has(SystemFlag::Deleted),
         Draft => f.has(SystemFlag::Draft),
@@ -84,7 +76,7 @@ pub fn matches(key: &SearchKey, ctx: &Ctx) -> bool {
         Since(d) => day >= *d,
         Smaller(n) => ctx.meta.size < *n,
         Subject(s) => header_matches(msg, "Subject", s),
-        Text(s) => mime::contains_ci(msg, s),
+        Text(s) => msg.map_or(false, |m| mime::text_search(m, s)),
         To(s) => header_matches(msg, "To", s),
         Uid(s) => in_set(s, ctx, true),
         Unanswered => !f.has(SystemFlag::Answered),

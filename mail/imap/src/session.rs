@@ -21,7 +21,7 @@ use crate::base64;
 use crate::command::*;
 use crate::fetch;
 use crate::framer::{Frame, Framer, Limits};
-use crate::mime;
+use crate::mime::{self, Binary};
 use crate::parser::{self, ParseError};
 use crate::resp::Out;
 use crate::search;
@@ -1364,13 +1364,14 @@ impl Session {
             }
             let data = if need { store.read_message(&name, slot.meta.uid).ok() } else { None };
             let crlf = data.as_deref().map(mime::to_crlf);
+            let parsed = crlf.as_deref().map(mime::parse);
             let ctx = search::Ctx {
                 seq: i as u32 + 1,
                 meta: &slot.meta,
                 recent: sel.recent.contains(&slot.meta.uid),
                 max_seq,
                 max_uid,
-                msg: crlf.as_deref(),
+                msg: parsed.as_ref(),
                 saved: &sel.saved,
             };
             if search::matches(&s.key, &ctx) {
@@ -1518,38 +1519,38 @@ impl Session {
                     }
                     FetchAttr::Envelope => {
                         o.s("ENVELOPE ");
-                        fetch::envelope(&mut o, msg_bytes, tree.as_ref().unwrap());
+                        fetch::envelope(&mut o, tree.as_ref().unwrap(), 0);
                     }
                     FetchAttr::Body => {
                         o.s("BODY ");
-                        fetch::body_structure(&mut o, msg_bytes, tree.as_ref().unwrap(), false);
+                        fetch::body_structure(&mut o, tree.as_ref().unwrap(), 0, false);
                     }
                     FetchAttr::BodyStructure => {
                         o.s("BODYSTRUCTURE ");
-                        fetch::body_structure(&mut o, msg_bytes, tree.as_ref().unwrap(), true);
+                        fetch::body_structure(&mut o, tree.as_ref().unwrap(), 0, true);
                     }
                     FetchAttr::Rfc822 => {
                         o.s("RFC822 ").literal(msg_bytes);
                     }
                     FetchAttr::Rfc822Header => {
-                        let (h, _) = mime::split_header(msg_bytes);
-                        o.s("RFC822.HEADER ").literal(&msg_bytes[..h]);
+                        let h = tree.as_ref().unwrap().root().header.range.clone();
+                        o.s("RFC822.HEADER ").literal(&msg_bytes[h]);
                     }
                     FetchAttr::Rfc822Text => {
-                        let (_, b) = mime::split_header(msg_bytes);
-                        o.s("RFC822.TEXT ").literal(&msg_bytes[b..]);
+                        let b = tree.as_ref().unwrap().root().body.clone();
+                        o.s("RFC822.TEXT ").literal(&msg_bytes[b]);
                     }
                     FetchAttr::Section { section, partial, .. } => {
                         fetch::section_name(&mut o, "BODY", section, *partial);
                         o.s(" ");
-                        let bytes = mime::section_bytes(msg_bytes, tree.as_ref().unwrap(), section).unwrap_or_default();
+                        let bytes = mime::section_bytes(tree.as_ref().unwrap(), section).unwrap_or_default();
                         o.literal(fetch::apply_partial(&bytes, *partial));
                     }
                     FetchAttr::Binary { part, partial, .. } => {
                         let sec = Section { part: part.clone(), text: None };
                         fetch::section_name(&mut o, "BINARY", &sec, *partial);
                         o.s(" ");
-                        let bytes = match binary_bytes(msg_bytes, tree.as_ref().unwrap(), part) {
+                        let bytes = match mime::binary(tree.as_ref().unwrap(), part) {
                             Binary::Data(b) => b,
                             // A part that does not exist is empty (as Dovecot).
                             Binary::NoPart => Vec::new(),
@@ -1569,7 +1570,7 @@ impl Session {
                         o.s("BINARY.SIZE[");
                         o.s(&part.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("."));
                         o.s("] ");
-                        let n = match binary_bytes(msg_bytes, tree.as_ref().unwrap(), part) {
+                        let n = match mime::binary(tree.as_ref().unwrap(), part) {
                             Binary::Data(b) => b.len(),
                             Binary::NoPart => 0,
                             Binary::UnknownCte => {
@@ -1737,24 +1738,3 @@ fn join_uids(v: &[Uid]) -> String {
     v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
 }
 
-enum Binary {
-    Data(Vec<u8>),
-    NoPart,
-    UnknownCte,
-}
-
-/// RFC 3516 BINARY[part]: the decoded content of a leaf part (the whole
-/// message for an empty part path).
-fn binary_bytes(msg: &[u8], tree: &mime::Part, part: &[u32]) -> Binary {
-    if part.is_empty() {
-        return Binary::Data(msg.to_vec());
-    }
-    match mime::find_part(tree, part) {
-        None => Binary::NoPart,
-        Some(p) if p.is_multipart() => Binary::NoPart,
-        Some(p) => match mime::decode_body(msg, p) {
-            Some(d) => Binary::Data(d),
-            None => Binary::UnknownCte,
-        },
-    }
-}

@@ -46,6 +46,8 @@ pub fn tls_config() -> Config {
 
 pub struct Run {
     pub out: String,
+    /// The raw output (literals may hold 8-bit data).
+    pub bytes: Vec<u8>,
     pub closed: bool,
     pub starttls: bool,
 }
@@ -93,7 +95,7 @@ pub fn drive(s: &mut Session, st: &mut MemStore, input: &[u8], chunk: usize) -> 
         }
     }
     out.extend(s.take_output());
-    Run { out: String::from_utf8_lossy(&out).into_owned(), closed, starttls }
+    Run { out: String::from_utf8_lossy(&out).into_owned(), bytes: out, closed, starttls }
 }
 
 pub fn run(s: &mut Session, st: &mut MemStore, input: &str) -> String {
