@@ -1,5 +1,10 @@
 #!/bin/sh
-# Tools the image tool's tests compare against (tests/config_cmds.rs):
-# dkimpy signs and verifies with the DKIM records `unimail dns` prints.
+# Reference tools the image tool's tests compare against (tests/config_cmds.rs):
+# dkimpy signs/verifies with the DKIM records `unimail dns` prints, pyspf
+# evaluates its SPF records, named-checkzone (bind9-utils) parses its zone lines.
 set -e
 python3 -c 'import dkim' 2>/dev/null || pip install dkimpy
+python3 -c 'import spf' 2>/dev/null || pip install pyspf dnspython
+command -v named-checkzone >/dev/null || {
+    apt-get install -y bind9-utils || { apt-get update && apt-get install -y bind9-utils; }
+}
