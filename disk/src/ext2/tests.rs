@@ -61,6 +61,11 @@ pub(crate) fn fsck(p: &PathBuf) {
     );
 }
 
+/// e2fsck on an image that is still mounted by us (after a flush).
+fn fsck_mounted(p: &PathBuf) {
+    fsck(p)
+}
+
 pub(crate) fn debugfs(p: &PathBuf, req: &str) -> Vec<u8> {
     let o = Command::new("debugfs").arg("-R").arg(req).arg(p).output().expect("debugfs");
     assert!(o.status.success());
@@ -165,6 +170,11 @@ fn basic_1k() {
     basic(1024);
 }
 
+#[test]
+fn basic_2k() {
+    basic(2048);
+}
+
 fn big_files(bs: u32) {
     if !have_tools() {
         return;
@@ -193,6 +203,27 @@ fn big_files(bs: u32) {
     assert_eq!(&buf, b"far away");
     assert_eq!(fs.read_at(sp, triple - 8, &mut buf).unwrap(), 8);
     assert_eq!(buf, [0; 8]);
+    // A second run of blocks further into the triple-indirect tree, then
+    // truncations that trim inside it (partial level-3 and level-2 trims).
+    let far = triple + (apb * apb + 3 * apb + 2) * bs as u64;
+    fs.write_at(sp, far, b"further", 12).unwrap();
+    fs.flush().unwrap();
+    fsck_mounted(&img);
+    fs.truncate(sp, triple + (apb * apb + 1) * bs as u64, 13).unwrap();
+    assert_eq!(fs.read_at(sp, triple, &mut buf).unwrap(), 8);
+    assert_eq!(&buf, b"far away");
+    fs.flush().unwrap();
+    fsck_mounted(&img);
+    fs.truncate(sp, triple + 3, 13).unwrap();
+    assert_eq!(fs.read_at(sp, triple, &mut buf).unwrap(), 3);
+    fs.write_at(sp, triple + 3, b"X", 13).unwrap();
+    assert_eq!(fs.read_at(sp, triple, &mut buf).unwrap(), 4);
+    assert_eq!(&buf[..4], b"farX");
+    fs.truncate(sp, triple + 8, 13).unwrap();
+    fs.write_at(sp, triple + 4, b" away", 13).unwrap();
+    assert_eq!(fs.read_at(sp, triple, &mut buf).unwrap(), 8);
+    assert_eq!(&buf, b"farX awa");
+    fs.truncate(sp, triple + 8, 13).unwrap();
     fs.flush().unwrap();
     drop(fs);
     fsck(&img);
