@@ -106,6 +106,16 @@ impl AuthResults {
         self
     }
 
+    /// arc= (RFC 8617 7) with the number of ARC sets as a comment.
+    pub fn arc(&mut self, o: &crate::dkim::arc::ArcOutcome) -> &mut Self {
+        let mut r = format!("arc={}", o.result.as_str());
+        if o.instances > 0 {
+            r.push_str(&format!(" (i={})", o.instances));
+        }
+        self.results.push(r);
+        self
+    }
+
     /// dmarc= with the policy and disposition as a comment.
     pub fn dmarc(&mut self, o: &DmarcOutcome) -> &mut Self {
         let mut r = format!("dmarc={}", o.result.as_str());
@@ -173,6 +183,8 @@ mod tests {
              \tdkim=pass header.d=example.com header.i=@example.com header.s=sel header.a=ed25519-sha256 header.b=\"AbC/dEf+\";\r\n\
              \tdmarc=pass (p=reject dis=none) header.from=example.com\r\n"
         );
+        let arc = crate::dkim::arc::ArcOutcome { result: crate::dkim::arc::ArcResult::Pass, instances: 2, sealers: alloc::vec![], reason: None };
+        assert!(AuthResults::new("mx").arc(&arc).to_header().contains("\tarc=pass (i=2)\r\n"));
         let none = AuthResults::new("mx.example.org").dkim(&[]).to_header();
         assert_eq!(none, "Authentication-Results: mx.example.org;\r\n\tdkim=none\r\n");
         assert_eq!(AuthResults::new("mx").to_header(), "Authentication-Results: mx; none\r\n");

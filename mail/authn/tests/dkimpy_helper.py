@@ -8,6 +8,9 @@ stdin: JSON {"keys": {"<s>._domainkey.<d>": "<TXT record>"}, "jobs": [...]}
    "key": <path to PEM>, "algo": "rsa-sha256"|"ed25519-sha256",
    "canon": "relaxed/relaxed", "headers": [..] or null}
                                       -> {"sig": <base64 of the header field>}
+  {"op": "arc_sign", "msg": .., "selector", "domain", "key", "srv_id"}
+                                      -> {"sig": <base64 of the 3 ARC fields>}
+  {"op": "arc_verify", "msg": ..}     -> "pass" | "fail" | "none"
 stdout: JSON list, one entry per job. DNS is answered from "keys" only
 (dkimpy's dnsfunc hook); nothing goes to the network.
 """
@@ -66,6 +69,16 @@ def main():
                 include_headers=[h.encode() for h in hdrs] if hdrs else None,
             )
             out.append({"sig": base64.b64encode(sig).decode()})
+        elif job["op"] == "arc_sign":
+            # ARC sealing (RFC 8617); needs an Authentication-Results field
+            # whose authserv-id is srv_id in the message.
+            key = open(job["key"], "rb").read()
+            hdrs = dkim.arc_sign(msg, job["selector"].encode(), job["domain"].encode(),
+                                 key, job["srv_id"].encode())
+            out.append({"sig": base64.b64encode(b"".join(hdrs)).decode()})
+        elif job["op"] == "arc_verify":
+            cv, _, _ = dkim.arc_verify(msg, dnsfunc=dnsfunc)
+            out.append(cv.decode() if cv else "fail")  # None: chain unparsable
         else:
             raise SystemExit("unknown op %r" % job["op"])
     json.dump(out, sys.stdout)

@@ -3,7 +3,7 @@
 # compare against, and fetches the pyspf RFC 7208 test suite (not kept in the
 # repo) into the cache directory.
 #   - pyspf sdist (PyPI) -> rfc7208-tests.yml, converted to JSON
-#   - dkimpy + PyNaCl (PyPI) for DKIM interop (RSA and Ed25519)
+#   - dkimpy + PyNaCl + authres (PyPI) for DKIM and ARC interop
 #   - pysrs (PyPI package "pysrs", module SRS) for the SRS format check
 #   - Debian postsrsd (1.x daemon, TCP lookup tables) for the SRS interop test
 #   - Debian publicsuffix (build input of src/dmarc/psl_data.rs regeneration)
@@ -15,8 +15,8 @@ PY="${PYTHON:-python3}"
 if ! "$PY" -c 'import yaml' >/dev/null 2>&1; then
     "$PY" -m pip install -q pyyaml
 fi
-if ! "$PY" -c 'import dkim, nacl' >/dev/null 2>&1; then
-    "$PY" -m pip install -q dkimpy pynacl
+if ! "$PY" -c 'import dkim, nacl, authres' >/dev/null 2>&1; then
+    "$PY" -m pip install -q dkimpy pynacl authres
 fi
 if ! "$PY" -c 'import SRS' >/dev/null 2>&1; then
     "$PY" -m pip install -q pysrs

@@ -1,6 +1,7 @@
 //! DKIM: RFC 6376 signatures, with RFC 8301 (no rsa-sha1, RSA >= 1024 bits)
 //! and RFC 8463 (Ed25519-SHA256).
 
+pub mod arc;
 pub mod canon;
 mod hash;
 pub mod key;

@@ -50,7 +50,7 @@ pub struct Signature {
 /// Upper bound on h= entries (bounded work).
 pub const MAX_SIGNED_HEADERS: usize = 128;
 
-fn text(v: &[u8]) -> Result<&str, &'static str> {
+pub(crate) fn text(v: &[u8]) -> Result<&str, &'static str> {
     core::str::from_utf8(v).map_err(|_| "non-UTF-8 tag value")
 }
 
@@ -62,12 +62,12 @@ fn number(v: &[u8]) -> Result<u64, &'static str> {
     text(v)?.parse().map_err(|_| "number out of range")
 }
 
-fn b64(v: &[u8]) -> Result<Vec<u8>, &'static str> {
+pub(crate) fn b64(v: &[u8]) -> Result<Vec<u8>, &'static str> {
     let clean = tags::strip_fws(v);
     Base64::decode_vec(text(&clean)?).map_err(|_| "bad base64")
 }
 
-fn dns_name_ok(d: &str) -> bool {
+pub(crate) fn dns_name_ok(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
         && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
@@ -75,6 +75,26 @@ fn dns_name_ok(d: &str) -> bool {
 
 /// Parse the value of a DKIM-Signature field (after the colon).
 pub fn parse(value: &[u8]) -> Result<Signature, &'static str> {
+    parse_kind(value, false).map(|(s, _)| s)
+}
+
+/// Parse an ARC-Message-Signature (RFC 8617 4.1.2): DKIM-Signature syntax
+/// without v=, and i= is the ARC instance number. Returns the instance.
+pub fn parse_ams(value: &[u8]) -> Result<(Signature, u32), &'static str> {
+    parse_kind(value, true).map(|(s, i)| (s, i.unwrap_or(0)))
+}
+
+/// `i=` of an ARC header field: 1..=50 (RFC 8617 4.2.1).
+pub fn arc_instance(v: &[u8]) -> Result<u32, &'static str> {
+    let n = number(v)?;
+    if (1..=50).contains(&n) {
+        Ok(n as u32)
+    } else {
+        Err("ARC instance out of range")
+    }
+}
+
+fn parse_kind(value: &[u8], ams: bool) -> Result<(Signature, Option<u32>), &'static str> {
     let t = tags::parse(value)?;
     let req = |n: &str| tags::get(&t, n).ok_or(match n {
         "v" => "missing v=",
@@ -85,9 +105,10 @@ pub fn parse(value: &[u8]) -> Result<Signature, &'static str> {
         "h" => "missing h=",
         _ => "missing s=",
     });
-    if req("v")? != b"1" {
+    if !ams && req("v")? != b"1" {
         return Err("unsupported v=");
     }
+    let instance = if ams { Some(arc_instance(tags::get(&t, "i").ok_or("missing i=")?)?) } else { None };
     let algorithm = match req("a")? {
         b"rsa-sha256" => Algorithm::RsaSha256,
         b"rsa-sha1" => Algorithm::RsaSha1,
@@ -135,7 +156,7 @@ pub fn parse(value: &[u8]) -> Result<Signature, &'static str> {
     if !headers.iter().any(|h| h == "from") {
         return Err("h= does not include From");
     }
-    let identity = match tags::get(&t, "i") {
+    let identity = match tags::get(&t, "i").filter(|_| !ams) {
         Some(i) => {
             let i = String::from(text(i)?);
             let dom = i.rsplit_once('@').ok_or("i= has no '@'")?.1.to_ascii_lowercase();
@@ -161,7 +182,7 @@ pub fn parse(value: &[u8]) -> Result<Signature, &'static str> {
             return Err("x= not after t=");
         }
     }
-    Ok(Signature {
+    Ok((Signature {
         algorithm,
         signature,
         body_hash,
@@ -175,7 +196,7 @@ pub fn parse(value: &[u8]) -> Result<Signature, &'static str> {
         timestamp,
         expiration,
         b_prefix,
-    })
+    }, instance))
 }
 
 /// The raw DKIM-Signature field with the b= value (and its surrounding

@@ -252,7 +252,7 @@ fn check_hashes(sig: Signature, headers: &[RawHeader<'_>], field: usize, bh: [u8
     Item::NeedKey { sig, digest }
 }
 
-fn key_name(sig: &Signature) -> String {
+pub(crate) fn key_name(sig: &Signature) -> String {
     format!("{}._domainkey.{}", sig.selector, sig.domain)
 }
 
@@ -294,7 +294,7 @@ impl DkimSession {
     }
 }
 
-fn finish(sig: &Signature, digest: &[u8; 32], ans: &DnsAnswer) -> DkimResult {
+pub(crate) fn finish(sig: &Signature, digest: &[u8; 32], ans: &DnsAnswer) -> DkimResult {
     let txts = match ans {
         DnsAnswer::TempFail => return result(sig, DkimStatus::TempError, Some("key lookup failed")),
         DnsAnswer::NxDomain | DnsAnswer::NoData => {
