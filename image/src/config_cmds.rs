@@ -882,6 +882,27 @@ fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<Stri
         if mode == "testing" {
             let _ = writeln!(w, "; (mode testing: {host}'s certificate is not CA-issued; senders enforcing MTA-STS would refuse it)");
         }
+        let _ = writeln!(w, "; Thunderbird autoconfig: serve this at https://autoconfig.{d}/mail/config-v1.1.xml");
+        for line in autoconfig(d, host, ls).lines() {
+            let _ = writeln!(w, ";   {line}");
+        }
     }
     Ok(z)
+}
+
+/// Thunderbird's autoconfig file (config-v1.1.xml): implicit TLS where it
+/// is on (RFC 8314 3), else STARTTLS. Login is the full address.
+fn autoconfig(domain: &str, host: &str, ls: &mail_config::Listeners) -> String {
+    let server = |tag: &str, kind: &str, tls: Option<u16>, starttls: Option<u16>| match (tls, starttls) {
+        (Some(p), _) | (None, Some(p)) => format!(
+            "  <{tag} type=\"{kind}\">\n    <hostname>{host}</hostname>\n    <port>{p}</port>\n    <socketType>{}</socketType>\n    <authentication>password-cleartext</authentication>\n    <username>%EMAILADDRESS%</username>\n  </{tag}>\n",
+            if tls.is_some() { "SSL" } else { "STARTTLS" }
+        ),
+        (None, None) => String::new(),
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<clientConfig version=\"1.1\">\n<emailProvider id=\"{domain}\">\n  <domain>{domain}</domain>\n  <displayName>{domain}</displayName>\n{}{}</emailProvider>\n</clientConfig>\n",
+        server("incomingServer", "imap", ls.imaps, ls.imap),
+        server("outgoingServer", "smtp", ls.submissions, ls.submission),
+    )
 }

@@ -282,6 +282,13 @@ fn dns_prints_the_records() {
     let sts = txt_value(records(&z, "_mta-sts.example.org.", "TXT")[0]);
     assert!(sts.starts_with("v=STSv1; id=") && tag(&sts, "id").chars().all(|c| c.is_ascii_alphanumeric()), "{sts}");
     assert!(z.contains(";   mode: testing") && z.contains(";   mx: mx.example.org"), "{z}");
+    // Thunderbird autoconfig: well-formed XML naming implicit-TLS ports.
+    let xml: String = z.lines().filter_map(|l| l.strip_prefix(";   ")).filter(|l| l.starts_with('<') || l.starts_with(' ')).collect::<Vec<_>>().join("\n");
+    assert!(xml.contains("<port>993</port>") && xml.contains("<port>465</port>"), "{xml}");
+    if have_tool("python3", "python3", &["-c", ""]) {
+        let o = Command::new("python3").args(["-c", "import sys, xml.dom.minidom as m; m.parseString(sys.argv[1])", &xml]).output().unwrap();
+        assert!(o.status.success(), "autoconfig XML: {}\n{xml}", out(&o));
+    }
     assert_eq!(records(&z, "_submissions._tcp.example.org.", "SRV"), ["0 1 465 mx.example.org."]);
     assert_eq!(records(&z, "_submission._tcp.example.org.", "SRV"), ["10 1 587 mx.example.org."]);
     assert_eq!(records(&z, "_imaps._tcp.example.org.", "SRV"), ["0 1 993 mx.example.org."]);
