@@ -92,6 +92,43 @@ pub struct VacationReply {
     pub days: u32,
 }
 
+impl VacationReply {
+    /// The reply as an RFC 5322 message (CRLF line ends), ready for the
+    /// outbound queue with the null envelope sender (RFC 5230 5.1 /
+    /// RFC 3834 3.3). `own` is used when no `:from` was given; `date` is an
+    /// RFC 5322 date and `message_id` a fresh `<id@host>`, both from the
+    /// caller (no clock or randomness here).
+    pub fn compose(&self, own: &str, date: &str, message_id: &str) -> String {
+        let clean = |s: &str| s.replace(['\r', '\n'], " ");
+        let mut m = String::new();
+        m.push_str(&format!("From: {}\r\n", clean(self.from.as_deref().unwrap_or(own))));
+        m.push_str(&format!("To: <{}>\r\n", clean(&self.to)));
+        m.push_str(&format!("Subject: {}\r\n", clean(&self.subject)));
+        m.push_str(&format!("Date: {}\r\n", clean(date)));
+        m.push_str(&format!("Message-ID: {}\r\n", clean(message_id)));
+        if let Some(id) = &self.in_reply_to {
+            // RFC 5230 5.5 / RFC 3834 3.1.4
+            m.push_str(&format!("In-Reply-To: {}\r\nReferences: {}\r\n", clean(id), clean(id)));
+        }
+        // RFC 3834 5: marks the reply as automatic so no one answers it.
+        m.push_str("Auto-Submitted: auto-replied (vacation)\r\n");
+        m.push_str("Precedence: bulk\r\n");
+        m.push_str("MIME-Version: 1.0\r\n");
+        let body = self.reason.replace("\r\n", "\n").replace('\n', "\r\n");
+        if self.mime {
+            // RFC 5230 4.7 :mime: the reason carries its own MIME header.
+            m.push_str(&body);
+        } else {
+            m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+            m.push_str(&body);
+        }
+        if !m.ends_with("\r\n") {
+            m.push_str("\r\n");
+        }
+        m
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Store in the default mailbox (INBOX), explicit or implicit keep.

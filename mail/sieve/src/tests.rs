@@ -783,3 +783,27 @@ fn sequences_like_pigeonhole() {
     let o = evaluate_sequence(&[], &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "c@d.org"), &RunLimits::default());
     assert_eq!(o.actions, vec![keep()]);
 }
+
+#[test]
+fn vacation_compose() {
+    let plain = "From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: hi\r\nMessage-ID: <m1@x>\r\n\r\nbody\r\n";
+    let o = run_on("require \"vacation\"; vacation \"Away\\nback Monday\";", plain, &mut Env::new("alice@example.org", "bob@example.com"));
+    let Action::Vacation(v) = &o.actions[0] else { panic!() };
+    let m = v.compose("bob@example.com", "Sun, 22 Nov 2026 06:00:00 +0000", "<r1@mx.example.com>");
+    assert_eq!(
+        m,
+        "From: bob@example.com\r\nTo: <alice@example.org>\r\nSubject: Auto: hi\r\n\
+         Date: Sun, 22 Nov 2026 06:00:00 +0000\r\nMessage-ID: <r1@mx.example.com>\r\n\
+         In-Reply-To: <m1@x>\r\nReferences: <m1@x>\r\nAuto-Submitted: auto-replied (vacation)\r\n\
+         Precedence: bulk\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\nAwaynback Monday\r\n"
+    );
+    // The composed reply parses, and header injection through :subject is defused.
+    let o = run_on("require \"vacation\"; vacation :subject \"a\r\nBcc: x@y\" :mime text:\nContent-Type: text/plain\n\nM\n.\n;", plain, &mut Env::new("alice@example.org", "bob@example.com"));
+    let Action::Vacation(v) = &o.actions[0] else { panic!() };
+    let m = v.compose("bob@example.com", "d", "<i>");
+    let parsed = MimeMessage::parse(m.as_bytes());
+    assert!(parsed.header("bcc").is_empty());
+    assert_eq!(parsed.header("content-type"), vec!["text/plain"]);
+    assert_eq!(parsed.body(&BodyTransform::Text), vec!["M\r\n"]);
+}
