@@ -760,7 +760,16 @@ impl<'a> P<'a> {
             date = Some(datetime::parse_date_time(&d).ok_or("Invalid date-time")?);
             self.sp()?;
         }
-        let message = self.literal(true)?;
+        // RFC 6855 4: after ENABLE UTF8=ACCEPT, `UTF8 (literal8)`.
+        let message = if self.keyword("UTF8") {
+            self.sp()?;
+            self.expect(b'(', "Expected (")?;
+            let m = self.literal(true)?;
+            self.expect(b')', "Expected )")?;
+            m
+        } else {
+            self.literal(true)?
+        };
         Ok(CommandBody::Append { mailbox, flags, date, message })
     }
 

@@ -49,6 +49,9 @@ pub struct Config {
     pub max_auth_failures: u32,
     /// Unprocessed input the session buffers at most (see [`Session::feed`]).
     pub max_input: usize,
+    /// Keywords a message may carry (Maildir maps them to the 26 letters
+    /// a-z, as Dovecot does); more are refused with NO [LIMIT].
+    pub max_keywords: usize,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             create_special_use: true,
             max_auth_failures: 3,
             max_input: 256 * 1024,
+            max_keywords: 26,
         }
     }
 }
@@ -1182,6 +1186,9 @@ impl Session {
         for fl in flags {
             f.add_named(fl);
         }
+        if f.keywords().len() > self.cfg.max_keywords {
+            return no_code("LIMIT", "Too many keywords");
+        }
         match store.append(&name, &f, date, msg) {
             // RFC 4315 3: APPENDUID.
             Ok((validity, uid)) => ok_code(format!("APPENDUID {} {}", validity, uid), "APPEND completed"),
@@ -1298,7 +1305,9 @@ impl Session {
         if let SeqSet::Ranges(r) = set {
             // RFC 9051 6.4: a message sequence number beyond the mailbox
             // is a client error.
-            if r.iter().any(|r| (r.lo != STAR && r.lo > n) || (r.hi != STAR && r.hi > n)) {
+            // `*` in an empty mailbox names no message either (Dovecot
+            // answers BAD too).
+            if n == 0 || r.iter().any(|r| (r.lo != STAR && r.lo > n) || (r.hi != STAR && r.hi > n)) {
                 return Err(bad("Invalid message sequence number"));
             }
         }
@@ -1612,6 +1621,7 @@ impl Session {
             self.condstore = true;
         }
         let condstore = self.condstore;
+        let max_keywords = self.cfg.max_keywords;
         let State::Selected(sel) = &mut self.state else { return bad("No mailbox selected") };
         if sel.read_only {
             return no_code("READ-ONLY", "Mailbox is read-only");
@@ -1639,6 +1649,10 @@ impl Session {
                 StoreMode::Replace => f = given.clone(),
                 StoreMode::Add => f.union(&given),
                 StoreMode::Remove => f.subtract(&given),
+            }
+            if f.keywords().len() > max_keywords {
+                self.out.extend_from_slice(&o.buf);
+                return no_code("LIMIT", "Too many keywords");
             }
             let uid = slot.meta.uid;
             if f != slot.meta.flags {

@@ -362,6 +362,11 @@ fn append_forms() {
         CommandBody::Append { message, .. } => assert_eq!(message, b"a\0b"),
         o => panic!("{:?}", o),
     }
+    match p("a APPEND INBOX UTF8 (~{3+}\r\nabc)\r\n") {
+        CommandBody::Append { message, .. } => assert_eq!(message, b"abc"),
+        o => panic!("{:?}", o),
+    }
+    assert!(parse_command(b"a APPEND INBOX UTF8 (~{3+}\r\nabc\r\n").is_err());
     assert!(parse_command(b"a APPEND INBOX \"bad date\" {1}\r\nx\r\n").is_err());
     assert!(parse_command(b"a APPEND INBOX hello\r\n").is_err());
 }

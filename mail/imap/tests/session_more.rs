@@ -160,3 +160,29 @@ fn copy_preserves_flags_and_date() {
     assert_eq!(dst[0].internal_date, src[0].internal_date);
     assert_eq!(st.read_message("Archive", 1).unwrap(), MSG1);
 }
+
+#[test]
+fn keyword_limit_and_star_on_empty_mailbox() {
+    let mut st = MemStore::new();
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH * FLAGS\r\nb FETCH 1:* FLAGS\r\nc UID FETCH 1:* FLAGS\r\nd SEARCH 1:*\r\n");
+    assert!(out.contains("a BAD") && out.contains("b BAD") && out.contains("c OK") && out.contains("* SEARCH\r\nd OK"), "{}", out);
+    let kws: Vec<String> = (0..27).map(|i| format!("k{}", i)).collect();
+    let out = run(&mut s, &mut st, &format!("e APPEND INBOX ({}) {{1+}}\r\nx\r\n", kws.join(" ")));
+    assert!(out.contains("e NO [LIMIT]"), "{}", out);
+    run(&mut s, &mut st, "f APPEND INBOX {1+}\r\nx\r\n");
+    let out = run(&mut s, &mut st, &format!("g STORE 1 +FLAGS ({})\r\n", kws[..26].join(" ")));
+    assert!(out.contains("g OK"), "{}", out);
+    let out = run(&mut s, &mut st, "h STORE 1 +FLAGS (one-more)\r\n");
+    assert!(out.contains("h NO [LIMIT]"), "{}", out);
+}
+
+#[test]
+fn utf8_append_after_enable() {
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    let msg = "Subject: Grüße\r\n\r\nhi\r\n";
+    let out = run(&mut s, &mut st, &format!("a ENABLE UTF8=ACCEPT\r\nb APPEND INBOX UTF8 (~{{{}+}}\r\n{})\r\n", msg.len(), msg));
+    assert!(out.contains("b OK [APPENDUID"), "{}", out);
+    assert_eq!(st.read_message("INBOX", 1).unwrap(), msg.as_bytes());
+}
