@@ -23,6 +23,8 @@ pub struct App {
     dns: Option<DnsClient>,
     /// Diagnostic queries from `diag.resolve=` still in flight.
     diag_queries: Vec<(QueryId, String, String)>,
+    smtp: Option<crate::smtp::SmtpService>,
+    mail: Option<(mail_config::Config, crate::storage::MailFs)>,
     ready: String,
 }
 
@@ -31,6 +33,8 @@ impl App {
         phy: VirtioPhy,
         boot: &bootcfg::BootConfig,
         tls: Option<Arc<rustls::ServerConfig>>,
+        config: mail_config::Config,
+        mailfs: Option<crate::storage::MailFs>,
     ) -> Result<App, String> {
         let mac = phy.mac();
         let mut cfg = StackConfig::new(mac, crate::rand::u64());
@@ -46,7 +50,7 @@ impl App {
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
         );
-        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), ready: String::new() };
+        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, mail: None, ready: String::new() };
         if !boot.dns.is_empty() {
             let resolver = Resolver::new(ResolverConfig::new(boot.dns.clone()), alloc::boxed::Box::new(|| crate::rand::u64() as u32));
             app.dns = Some(DnsClient::new(resolver));
@@ -70,6 +74,16 @@ impl App {
             let l = app.stack.listen(7, 4).map_err(|e| alloc::format!("echo: listen on port 7: {e}"))?;
             app.echo = Some((l, BTreeMap::new()));
             app.announce("echo", 7, boot);
+        }
+        match (mailfs, config.listeners.smtp) {
+            (Some(mut fs), Some(port)) => {
+                let svc = crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs)?;
+                app.smtp = Some(svc);
+                app.mail = Some((config, fs));
+                app.announce("smtp", port, boot);
+            }
+            (None, Some(_)) => log::warn!("smtp: no mail disk attached: not listening"),
+            _ => {}
         }
         if boot.diag.iter().any(|d| d == "tls-echo") {
             let cfg = tls.ok_or_else(|| String::from("diag=tls-echo needs a TLS certificate in the config"))?;
@@ -102,6 +116,9 @@ impl App {
             active |= self.run_echo();
             active |= self.run_tls_echo();
             active |= self.run_dns(now);
+            if let (Some(smtp), Some((cfg, fs))) = (self.smtp.as_mut(), self.mail.as_mut()) {
+                active |= smtp.poll(&mut self.stack, cfg, fs, now);
+            }
             if active {
                 last_active = now;
             }

@@ -17,6 +17,7 @@ mod power;
 mod rand;
 mod virtio;
 mod serial;
+mod smtp;
 mod storage;
 mod time;
 mod tls;
@@ -150,7 +151,7 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         Ok(t) => t,
         Err(e) => fatal(format_args!("{e}")),
     };
-    let app = match app::App::new(phy, &cfg, tls) {
+    let app = match app::App::new(phy, &cfg, tls, loaded.config, mailfs.take()) {
         Ok(a) => a,
         Err(e) => fatal(format_args!("{e}")),
     };

@@ -1,0 +1,516 @@
+//! The MX service: `mail-smtp` sessions on port 25, recipients routed by the
+//! config, messages streamed into each local recipient's Maildir `tmp/` as
+//! they arrive, and group commit: all messages completed in one pass of the
+//! poll loop share one flush, are renamed into `new/`, flushed again, and
+//! only then answered `250` (DESIGN.md rule 4, "acknowledged means durable").
+
+use alloc::collections::BTreeSet;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::net::IpAddr;
+use disk::maildir::{Maildir, Staged};
+use mail_config::{Config as MailConfig, RouteError, Target};
+use mail_smtp::delivery::{loop_reply, trace_block, HopCounter, TraceInfo};
+use mail_smtp::{Enhanced, Envelope, Event, Mailbox, Reply, Server, TlsInfo};
+use net::tls::{TlsError, TlsLimits, TlsStream};
+use net::{ConnId, ListenerId, NetError, Stack};
+
+use crate::nic::VirtioPhy;
+use crate::storage::MailFs;
+
+/// Unconsumed input kept per session; `feed` takes what it can.
+const MAX_INBUF: usize = 16 * 1024;
+/// Hop limit (Postfix's hopcount_limit).
+const MAX_HOPS: usize = 50;
+
+enum Link {
+    Plain(ConnId),
+    Tls(TlsStream),
+}
+
+impl Link {
+    fn conn(&self) -> ConnId {
+        match self {
+            Link::Plain(c) => *c,
+            Link::Tls(t) => t.conn(),
+        }
+    }
+}
+
+/// One recipient mailbox of the current transaction.
+struct Rcpt {
+    /// `<domain>/<local>`: the Maildir owner.
+    user: String,
+    /// The envelope address, for Delivered-To.
+    envelope: Mailbox,
+}
+
+struct Session {
+    link: Link,
+    server: Server,
+    peer: IpAddr,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    rcpts: Vec<Rcpt>,
+    staged: Vec<Staged>,
+    hops: HopCounter,
+    /// A disk problem while staging: the answer to give at end of data.
+    failed: Option<Reply>,
+    /// Complete and staged, waiting for the group commit.
+    complete: Option<Envelope>,
+    queue_id: String,
+    last_activity: u64,
+    tls_info: Option<TlsInfo>,
+    handshaking: bool,
+    closing: bool,
+    dead: bool,
+}
+
+pub struct SmtpService {
+    listener: ListenerId,
+    sessions: Vec<Session>,
+    template: mail_smtp::Config,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    maildir: Maildir,
+    max_sessions: usize,
+    idle_ms: u64,
+    next_id: u64,
+    pub delivered: u64,
+}
+
+fn user_path(a: &mail_config::Address) -> String {
+    alloc::format!("{}/{}", a.domain(), a.local())
+}
+
+fn temp_fail() -> Reply {
+    Reply::new(452, Enhanced(4, 3, 1), "Insufficient system storage")
+}
+
+impl SmtpService {
+    pub fn new(
+        stack: &mut Stack<VirtioPhy>,
+        cfg: &MailConfig,
+        port: u16,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        fs: &mut MailFs,
+    ) -> Result<Self, String> {
+        let listener = stack.listen(port, 8).map_err(|e| alloc::format!("smtp: listen on port {port}: {e}"))?;
+        let mut t = mail_smtp::Config::new(&cfg.hostname);
+        t.banner = String::from("ESMTP unimail");
+        t.max_message_size = cfg.limits.message_size;
+        t.max_recipients = cfg.limits.recipients as usize;
+        t.max_errors = cfg.limits.errors;
+        t.starttls = tls.is_some();
+        let now = crate::time::unix_time() as u32;
+        let maildir = Maildir::new("/mail", &cfg.hostname, crate::rand::u64() as u32, Default::default());
+        for u in &cfg.users {
+            maildir
+                .create_user(fs, &user_path(&u.address), now, now)
+                .map_err(|e| alloc::format!("mail disk: creating the Maildir of {}: {e:?}", u.address))?;
+        }
+        disk::FileSystem::flush(fs).map_err(|e| alloc::format!("mail disk: flush: {e:?}"))?;
+        Ok(SmtpService {
+            listener,
+            sessions: Vec::new(),
+            template: t,
+            tls,
+            maildir,
+            max_sessions: cfg.limits.connections as usize,
+            idle_ms: cfg.limits.smtp_idle_timeout.as_millis() as u64,
+            next_id: crate::rand::u64() & 0xffff_ffff,
+            delivered: 0,
+        })
+    }
+
+    /// One pass: accept, read, run sessions, group-commit, write.
+    pub fn poll(&mut self, stack: &mut Stack<VirtioPhy>, cfg: &MailConfig, fs: &mut MailFs, now: u64) -> bool {
+        let mut active = false;
+        while let Some(c) = stack.accept(self.listener) {
+            active = true;
+            let peer = match stack.peer(c) {
+                Ok(ep) => ip_of(ep.addr),
+                Err(_) => {
+                    stack.abort(c);
+                    continue;
+                }
+            };
+            let mut server = Server::new(self.template.clone());
+            if self.sessions.len() >= self.max_sessions {
+                log::warn!("smtp: {peer}: too many connections ({}), refused", self.sessions.len());
+                server.shutdown();
+            }
+            self.sessions.push(Session {
+                link: Link::Plain(c),
+                server,
+                peer,
+                inbuf: Vec::new(),
+                outbuf: Vec::new(),
+                rcpts: Vec::new(),
+                staged: Vec::new(),
+                hops: HopCounter::new(),
+                failed: None,
+                complete: None,
+                queue_id: String::new(),
+                last_activity: now,
+                tls_info: None,
+                handshaking: false,
+                closing: false,
+                dead: false,
+            });
+        }
+
+        for i in 0..self.sessions.len() {
+            active |= self.run_session(i, stack, cfg, fs, now);
+        }
+
+        // Group commit: one flush for everything staged, renames, one flush,
+        // then the 250s.
+        let ready: Vec<usize> = (0..self.sessions.len()).filter(|&i| self.sessions[i].complete.is_some()).collect();
+        if !ready.is_empty() {
+            active = true;
+            let ok = disk::FileSystem::flush(fs).is_ok();
+            let now_s = crate::time::unix_time() as u32;
+            let mut results = Vec::with_capacity(ready.len());
+            for &i in &ready {
+                let s = &mut self.sessions[i];
+                let mut res = ok;
+                for st in s.staged.drain(..) {
+                    if res {
+                        if let Err(e) = self.maildir.commit(fs, st, now_s) {
+                            log::error!("smtp: {}: commit failed: {e:?}", s.queue_id);
+                            res = false;
+                        }
+                    } else {
+                        let _ = self.maildir.abort(fs, st, now_s);
+                    }
+                }
+                results.push(res);
+            }
+            let flushed = disk::FileSystem::flush(fs).is_ok();
+            for (&i, res) in ready.iter().zip(results) {
+                let s = &mut self.sessions[i];
+                let env = s.complete.take().unwrap();
+                let reply = if res && flushed {
+                    self.delivered += 1;
+                    let sender = match &env.sender {
+                        mail_smtp::ReversePath::Null => String::new(),
+                        mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
+                    };
+                    log::info!(
+                        "smtp: {} from=<{}> rcpts={} size={} delivered to {} mailboxes",
+                        s.queue_id,
+                        sender,
+                        env.recipients.len(),
+                        env.size,
+                        s.rcpts.len()
+                    );
+                    Reply::queued(&s.queue_id)
+                } else {
+                    log::error!("smtp: {}: not delivered: disk error", s.queue_id);
+                    temp_fail()
+                };
+                s.rcpts.clear();
+                let _ = s.server.answer_message(reply);
+                Self::pump_output(s, stack);
+            }
+        }
+
+        let before = self.sessions.len();
+        self.sessions.retain(|s| !s.dead);
+        active | (before != self.sessions.len())
+    }
+
+    fn run_session(&mut self, i: usize, stack: &mut Stack<VirtioPhy>, cfg: &MailConfig, fs: &mut MailFs, now: u64) -> bool {
+        let mut active = false;
+        let s = &mut self.sessions[i];
+        if s.dead {
+            return false;
+        }
+        // Read.
+        if s.inbuf.len() < MAX_INBUF && !s.closing {
+            let mut buf = [0u8; 4096];
+            let room = (MAX_INBUF - s.inbuf.len()).min(buf.len());
+            let r = match &mut s.link {
+                Link::Plain(c) => stack.recv(*c, &mut buf[..room]).map_err(TlsError::Net),
+                Link::Tls(t) => t.read(stack, &mut buf[..room]),
+            };
+            match r {
+                Ok(0) => {
+                    s.closing = true;
+                }
+                Ok(n) => {
+                    s.inbuf.extend_from_slice(&buf[..n]);
+                    s.last_activity = now;
+                    active = true;
+                }
+                Err(TlsError::Net(NetError::WouldBlock)) => {}
+                Err(e) => {
+                    log::info!("smtp: {}: connection ended: {e}", s.peer);
+                    s.closing = true;
+                }
+            }
+        }
+        // TLS handshake finished?
+        if s.handshaking {
+            if let Link::Tls(t) = &s.link {
+                if !t.is_handshaking() {
+                    s.handshaking = false;
+                    let info = match t.session().negotiated() {
+                        Some((v, c)) => TlsInfo { version: alloc::format!("{v:?}").replace("TLSv1_", "TLSv1."), cipher: alloc::format!("{c:?}") },
+                        None => TlsInfo { version: "TLS".into(), cipher: "unknown".into() },
+                    };
+                    s.tls_info = Some(info.clone());
+                    let _ = s.server.tls_established(info);
+                    active = true;
+                }
+            }
+        }
+        // Feed and handle events until nothing moves.
+        loop {
+            let mut progressed = false;
+            if !s.handshaking && !s.inbuf.is_empty() {
+                let used = s.server.feed(&s.inbuf);
+                if used > 0 {
+                    s.inbuf.drain(..used);
+                    progressed = true;
+                }
+            }
+            while let Some(ev) = s.server.poll_event() {
+                progressed = true;
+                match ev {
+                    Event::CheckRecipient(m) => {
+                        let reply = Self::route(s, cfg, &m);
+                        let _ = s.server.answer_recipient(reply);
+                    }
+                    Event::CheckSender { .. } => {
+                        let _ = s.server.answer_sender(Reply::sender_ok());
+                    }
+                    Event::MessageStart => {
+                        self.next_id += 1;
+                        s.queue_id = alloc::format!("{:08X}", self.next_id & 0xffff_ffff);
+                        s.hops = HopCounter::new();
+                        s.failed = None;
+                        Self::stage_start(&mut self.maildir, s, &self.template.hostname, fs);
+                    }
+                    Event::Data(chunk) => {
+                        s.hops.feed(&chunk);
+                        if s.failed.is_none() {
+                            for st in s.staged.iter_mut() {
+                                if let Err(e) = self.maildir.stage_write(fs, st, &chunk) {
+                                    log::error!("smtp: {}: writing tmp/: {e:?}", s.queue_id);
+                                    s.failed = Some(temp_fail());
+                                    break;
+                                }
+                            }
+                            if s.failed.is_some() {
+                                Self::abort_staged(&self.maildir, s, fs);
+                            }
+                        }
+                    }
+                    Event::MessageComplete(env) => {
+                        if let Some(r) = s.failed.take() {
+                            Self::abort_staged(&self.maildir, s, fs);
+                            let _ = s.server.answer_message(r);
+                        } else if s.hops.is_loop(MAX_HOPS) {
+                            log::warn!("smtp: {}: mail loop (over {MAX_HOPS} Received headers)", s.queue_id);
+                            Self::abort_staged(&self.maildir, s, fs);
+                            let _ = s.server.answer_message(loop_reply());
+                        } else {
+                            s.complete = Some(env);
+                        }
+                    }
+                    Event::MessageAborted(reason) => {
+                        log::info!("smtp: {}: message aborted: {reason:?}", s.queue_id);
+                        Self::abort_staged(&self.maildir, s, fs);
+                        s.rcpts.clear();
+                    }
+                    Event::StartTls => {
+                        // The 220 goes out in clear, then the handshake.
+                        s.outbuf.extend_from_slice(&s.server.take_output());
+                        Self::flush_plain(s, stack);
+                        let c = s.link.conn();
+                        match self.tls.as_ref().map(|cfg| TlsStream::server(c, cfg.clone(), TlsLimits::default())) {
+                            Some(Ok(t)) => {
+                                s.link = Link::Tls(t);
+                                s.handshaking = true;
+                                // RFC 3207 4: discard anything pipelined after STARTTLS.
+                                s.inbuf.clear();
+                            }
+                            _ => s.closing = true,
+                        }
+                    }
+                    Event::Authenticate(_) => {
+                        let _ = s.server.answer_auth(mail_smtp::AuthAnswer::TempFail);
+                    }
+                    Event::Close => s.closing = true,
+                    Event::Helo { .. } => {}
+                }
+            }
+            if !progressed || s.complete.is_some() {
+                break;
+            }
+        }
+        // Idle timeout.
+        if !s.closing && now.saturating_sub(s.last_activity) > self.idle_ms {
+            log::info!("smtp: {}: idle timeout", s.peer);
+            s.server.timeout();
+            s.last_activity = now;
+        }
+        active |= Self::pump_output(s, stack);
+        if s.server.is_closed() || s.closing {
+            s.closing = true;
+            if s.outbuf.is_empty() && s.complete.is_none() {
+                Self::abort_staged(&self.maildir, s, fs);
+                match &mut s.link {
+                    Link::Plain(c) => stack.close(*c),
+                    Link::Tls(t) => {
+                        let _ = t.close(stack);
+                    }
+                }
+                s.dead = true;
+                active = true;
+            }
+        }
+        active
+    }
+
+    fn route(s: &mut Session, cfg: &MailConfig, m: &Mailbox) -> Reply {
+        let addr = m.to_string();
+        match cfg.resolve(&addr) {
+            Ok(targets) => {
+                if targets.iter().any(|t| matches!(t, Target::External(_))) {
+                    // Forwarding needs the outbound queue (not built yet):
+                    // a temporary refusal loses nothing.
+                    return Reply::new(451, Enhanced(4, 3, 0), "Forwarding to external addresses is not available yet");
+                }
+                let mut users = BTreeSet::new();
+                for r in &s.rcpts {
+                    users.insert(r.user.clone());
+                }
+                for t in targets {
+                    if let Target::LocalUser { user, .. } = t {
+                        let p = user_path(&user);
+                        if users.insert(p.clone()) {
+                            s.rcpts.push(Rcpt { user: p, envelope: m.clone() });
+                        }
+                    }
+                }
+                Reply::rcpt_ok()
+            }
+            Err(RouteError::NotLocal) => Reply::new(550, Enhanced(5, 7, 1), "Relay access denied"),
+            Err(RouteError::Unknown) => Reply::user_unknown(),
+            Err(RouteError::BadAddress) => Reply::new(501, Enhanced(5, 1, 3), "Bad recipient address syntax"),
+            Err(RouteError::TooMany) => Reply::new(452, Enhanced(4, 5, 3), "Too many recipients"),
+            Err(e) => {
+                log::warn!("smtp: routing {addr}: {e:?}");
+                Reply::new(554, Enhanced(5, 4, 6), "Alias expansion loop")
+            }
+        }
+    }
+
+    fn stage_start(maildir: &mut Maildir, s: &mut Session, host: &str, fs: &mut MailFs) {
+        let facts = s.server.facts();
+        let now = crate::time::unix_time();
+        let Some(env) = s.server.envelope().cloned() else { return };
+        for r in &s.rcpts {
+            let info = TraceInfo {
+                sender: &env.sender,
+                client_ip: s.peer,
+                client_rdns: None,
+                helo: &facts.helo,
+                esmtp: facts.esmtp,
+                tls: s.tls_info.as_ref(),
+                auth_user: None,
+                smtputf8: env.smtputf8,
+                our_host: host,
+                queue_id: &s.queue_id,
+                unix_time: now as i64,
+            };
+            let head = trace_block(&info, &r.envelope);
+            let st = maildir.stage_begin(fs, &r.user, "INBOX", now as u32).and_then(|mut st| {
+                maildir.stage_write(fs, &mut st, head.as_bytes()).map(|_| st)
+            });
+            match st {
+                Ok(st) => s.staged.push(st),
+                Err(e) => {
+                    log::error!("smtp: {}: staging for {}: {e:?}", s.queue_id, r.user);
+                    s.failed = Some(temp_fail());
+                    break;
+                }
+            }
+        }
+        if s.failed.is_some() {
+            Self::abort_staged(maildir, s, fs);
+        }
+    }
+
+    fn abort_staged(maildir: &Maildir, s: &mut Session, fs: &mut MailFs) {
+        let now = crate::time::unix_time() as u32;
+        for st in s.staged.drain(..) {
+            let _ = maildir.abort(fs, st, now);
+        }
+    }
+
+    fn flush_plain(s: &mut Session, stack: &mut Stack<VirtioPhy>) {
+        if let Link::Plain(c) = &s.link {
+            while !s.outbuf.is_empty() {
+                match stack.send(*c, &s.outbuf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        s.outbuf.drain(..n);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves reply bytes from the state machine to the connection.
+    fn pump_output(s: &mut Session, stack: &mut Stack<VirtioPhy>) -> bool {
+        let out = s.server.take_output();
+        let mut active = !out.is_empty();
+        s.outbuf.extend_from_slice(&out);
+        match &mut s.link {
+            Link::Plain(c) => {
+                while !s.outbuf.is_empty() {
+                    match stack.send(*c, &s.outbuf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            s.outbuf.drain(..n);
+                            active = true;
+                        }
+                        Err(NetError::WouldBlock) => break,
+                        Err(_) => {
+                            s.outbuf.clear();
+                            s.closing = true;
+                        }
+                    }
+                }
+            }
+            Link::Tls(t) => {
+                while !s.outbuf.is_empty() {
+                    match t.write(stack, &s.outbuf) {
+                        Ok(n) => {
+                            s.outbuf.drain(..n);
+                            active = true;
+                        }
+                        Err(TlsError::Net(NetError::WouldBlock)) => break,
+                        Err(_) => {
+                            s.outbuf.clear();
+                            s.closing = true;
+                        }
+                    }
+                }
+                let _ = t.pump(stack);
+            }
+        }
+        active
+    }
+}
+
+fn ip_of(a: net::smoltcp::wire::IpAddress) -> IpAddr {
+    match a {
+        net::smoltcp::wire::IpAddress::Ipv4(v) => IpAddr::V4(v),
+        net::smoltcp::wire::IpAddress::Ipv6(v) => IpAddr::V6(v),
+    }
+}
