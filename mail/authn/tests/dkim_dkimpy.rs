@@ -39,8 +39,8 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
     ));
     v.push((
         "trailing-whitespace",
-        format!("From: Ada <ada@example.com>  \r\nTo:   grace@example.org\t\r\nSubject:  spaced   out  \r\n\r\nline with spaces   \r\n\ttabbed\t\t\r\n  \r\n\r\n\r\n")
-            .into_bytes(),
+        b"From: Ada <ada@example.com>  \r\nTo:   grace@example.org\t\r\nSubject:  spaced   out  \r\n\r\nline with spaces   \r\n\ttabbed\t\t\r\n  \r\n\r\n\r\n"
+            .to_vec(),
     ));
     let mut eight = Vec::new();
     eight.extend_from_slice("From: Zoë <zoe@example.com>\r\nTo: grace@example.org\r\nSubject: Grüße aus Köln\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n".as_bytes());

@@ -27,10 +27,13 @@ fn trim(mut s: &[u8]) -> &[u8] {
     s
 }
 
+/// A parsed tag list: (name, value) pairs in order.
+pub type TagList<'a> = Vec<(&'a [u8], &'a [u8])>;
+
 /// Parse `tag-spec *( ";" tag-spec ) [ ";" ]`. Values keep inner FWS (callers
 /// strip it where the grammar allows it, e.g. base64). Errors: missing '=',
 /// bad tag name, duplicate tag.
-pub fn parse(input: &[u8]) -> Result<Vec<(&[u8], &[u8])>, &'static str> {
+pub fn parse(input: &[u8]) -> Result<TagList<'_>, &'static str> {
     let mut out: Vec<(&[u8], &[u8])> = Vec::new();
     let specs: Vec<&[u8]> = input.split(|&b| b == b';').collect();
     let n = specs.len();

@@ -109,6 +109,7 @@ pub fn verify(message: &[u8], now: u64) -> DkimSession {
 }
 
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // at most MAX_SIGNATURES of them
 enum SigState {
     Done(DkimResult),
     /// Body hashing in progress for the signature in header field `field`.

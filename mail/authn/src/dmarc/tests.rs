@@ -64,7 +64,8 @@ fn pass_fail_matrix() {
     let pass = DkimStatus::Pass;
     let fail = DkimStatus::Fail;
     // (from, spf, dkim, result, disposition)
-    let cases: Vec<(&str, Option<(SpfResult, &str)>, Vec<DkimResult>, DmarcResult, Disposition)> = vec![
+    type Case<'a> = (&'a str, Option<(SpfResult, &'a str)>, Vec<DkimResult>, DmarcResult, Disposition);
+    let cases: Vec<Case<'_>> = vec![
         ("example.com", Some((SpfResult::Pass, "example.com")), vec![], DmarcResult::Pass, Disposition::None),
         ("example.com", Some((SpfResult::Pass, "bounce.example.com")), vec![], DmarcResult::Pass, Disposition::None),
         ("example.com", Some((SpfResult::Pass, "other.net")), vec![], DmarcResult::Fail, Disposition::Reject),

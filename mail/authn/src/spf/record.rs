@@ -363,7 +363,7 @@ pub(crate) fn check_macro_body(b: &[u8], exp_letters: bool) -> Result<(), ParseE
         }
     }
     rest = &rest[digits..];
-    if let Some((&b'r', r)) | Some((&b'R', r)) = rest.split_first().map(|(c, r)| (c, r)) {
+    if let Some((&b'r', r)) | Some((&b'R', r)) = rest.split_first() {
         rest = r;
     }
     if !rest.iter().all(|c| matches!(c, b'.' | b'-' | b'+' | b',' | b'/' | b'_' | b'=')) {
