@@ -575,6 +575,24 @@ impl Maildir {
         Ok(d)
     }
 
+    /// Removes files in `tmp/` older than 36 hours (the Maildir rule):
+    /// leftovers of deliveries cut short by a crash. Returns how many.
+    pub fn clean_tmp<F: FileSystem>(&self, fs: &mut F, user: &str, folder: &str, now: u32) -> Result<usize> {
+        let tmp = format!("{}/tmp", self.folder_dir(user, folder)?);
+        let mut removed = 0;
+        for (name, ino, kind) in self.names_in(fs, &tmp, self.limits.max_messages)? {
+            if kind != FileType::File {
+                continue;
+            }
+            let st = fs.stat_ino(ino)?;
+            if st.mtime.saturating_add(36 * 3600) < now && st.ctime.saturating_add(36 * 3600) < now {
+                fs.unlink(&format!("{tmp}/{name}"), now)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     // ---- reading and changing messages ------------------------------------
 
     /// Every message in the folder, by UID. Files without a UID get one

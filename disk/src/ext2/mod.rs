@@ -519,6 +519,17 @@ impl<D: BlockDevice> Ext2<D> {
     }
 
     fn alloc_inode(&mut self, dir: bool, parent: u32) -> Result<u32, FsError> {
+        match self.alloc_inode_once(dir, parent) {
+            // As for blocks: inodes freed in this batch after a flush.
+            Err(FsError::NoInodes) if !self.pending_inodes.is_empty() => {
+                self.flush()?;
+                self.alloc_inode_once(dir, parent)
+            }
+            r => r,
+        }
+    }
+
+    fn alloc_inode_once(&mut self, dir: bool, parent: u32) -> Result<u32, FsError> {
         if self.sb.free_inodes == 0 {
             return Err(FsError::NoInodes);
         }

@@ -125,6 +125,23 @@ fn group_commit_flushes_once_per_phase() {
 }
 
 #[test]
+fn stale_tmp_files_are_cleaned() {
+    let mut fs = ram_fs(8);
+    let mut m = store();
+    let _old = m.stage(&mut fs, "t", "INBOX", b"cut short", T0).unwrap();
+    let _new = m.stage(&mut fs, "t", "INBOX", b"in flight", T0 + 40 * 3600).unwrap();
+    assert_eq!(m.clean_tmp(&mut fs, "t", "INBOX", T0 + 40 * 3600).unwrap(), 1);
+    let mut names = Vec::new();
+    fs.read_dir("/mail/t/Maildir/tmp", |e| {
+        names.push(String::from(e.name_str().unwrap()));
+        true
+    })
+    .unwrap();
+    assert_eq!(names.len(), 1);
+    assert!(names[0].starts_with("1700144000."), "{names:?}");
+}
+
+#[test]
 fn streaming_stage_and_size_limit() {
     let mut fs = ram_fs(16);
     let mut m = Maildir::new("/mail", "h", 7, Limits { max_message: 1000, ..Limits::default() });
