@@ -1,4 +1,4 @@
-//! The network stack: one smoltcp [`Interface`] over one [`phy::Device`], its
+//! The network stack: one smoltcp [`Interface`] over one [`Device`], its
 //! [`SocketSet`], TCP listeners with a backlog of pre-opened sockets,
 //! connection handles, outbound connects bound to the configured source
 //! address, and UDP sockets (used by the DNS glue).
