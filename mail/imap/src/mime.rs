@@ -20,13 +20,15 @@ pub fn parse(msg: &[u8]) -> Message<'_> {
 /// The bytes of BODY[section] (before any partial range). `None` for a
 /// section that does not exist; the session then sends an empty string,
 /// as Dovecot does.
-pub fn section_bytes(m: &Message<'_>, section: &Section) -> Option<Vec<u8>> {
+pub fn section_bytes<'m>(m: &Message<'m>, section: &Section) -> Option<Cow<'m, [u8]>> {
     let path = leaf_path(m, &section.part);
     if !path.is_empty() && m.resolve(&path).map_or(false, |i| is_boundaryless_multipart(&m.parts[i])) {
         // Dovecot shows such a part as an empty text/plain child.
-        return Some(Vec::new());
+        return Some(Cow::Borrowed(&[]));
     }
-    let range = |spec| m.section(&path, spec).map(|r| m.raw[r].to_vec());
+    // Ranges borrow the message: no copy before the literal is written.
+    let raw: &'m [u8] = m.raw;
+    let range = |spec| m.section(&path, spec).map(|r| Cow::Borrowed(&raw[r]));
     match &section.text {
         None => range(MimeSection::Full),
         Some(SectionText::Header) => range(MimeSection::Header),
@@ -34,11 +36,11 @@ pub fn section_bytes(m: &Message<'_>, section: &Section) -> Option<Vec<u8>> {
         Some(SectionText::Mime) => range(MimeSection::Mime),
         Some(SectionText::HeaderFields(names)) => {
             let n: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
-            m.header_fields(&path, &n, false)
+            m.header_fields(&path, &n, false).map(Cow::Owned)
         }
         Some(SectionText::HeaderFieldsNot(names)) => {
             let n: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
-            m.header_fields(&path, &n, true)
+            m.header_fields(&path, &n, true).map(Cow::Owned)
         }
     }
 }
@@ -175,7 +177,7 @@ mod tests {
     #[test]
     fn sections() {
         let m = parse(MULTI);
-        let s = |part: Vec<u32>, text| section_bytes(&m, &Section { part, text }).unwrap();
+        let s = |part: Vec<u32>, text| section_bytes(&m, &Section { part, text }).unwrap().into_owned();
         assert_eq!(s(vec![1], None), b"hello");
         assert_eq!(s(vec![2, 1], None), b"inner text");
         assert_eq!(s(vec![2, 2], None), b"<b>x</b>");

@@ -49,6 +49,9 @@ pub struct Config {
     pub max_auth_failures: u32,
     /// Unprocessed input the session buffers at most (see [`Session::feed`]).
     pub max_input: usize,
+    /// Output the session buffers before asking the caller to write it
+    /// ([`Action::Write`]); one message's response may exceed it.
+    pub max_output: usize,
     /// Keywords a message may carry (Maildir maps them to the 26 letters
     /// a-z, as Dovecot does); more are refused with NO [LIMIT].
     pub max_keywords: usize,
@@ -73,6 +76,7 @@ impl Default for Config {
             max_auth_failures: 3,
             max_input: 256 * 1024,
             max_keywords: 26,
+            max_output: 256 * 1024,
         }
     }
 }
@@ -91,6 +95,9 @@ pub enum Action {
     StartTls,
     /// Write the pending output, then close the connection.
     Close,
+    /// The output buffer reached `Config::max_output`: write it, then call
+    /// [`Session::process`] again (a long FETCH continues in batches).
+    Write,
 }
 
 /// The caller's verdict on an [`Action::Authenticate`] request.
@@ -152,6 +159,21 @@ enum Mode {
     AuthPending { tag: String, req: Option<Action>, user: String },
     AuthAnswered { tag: String, user: String, result: AuthResult },
     Idle { tag: String },
+    /// A FETCH in progress: resumed after the caller drained the output
+    /// (responses are produced in bounded batches).
+    Fetching(alloc::boxed::Box<FetchJob>),
+}
+
+#[derive(Debug)]
+struct FetchJob {
+    tag: String,
+    uid: bool,
+    items: Vec<FetchAttr>,
+    changed_since: Option<u64>,
+    /// Slot indexes still to answer, from `pos` on.
+    idx: Vec<usize>,
+    pos: usize,
+    unknown_cte: bool,
 }
 
 /// Tagged completion of a command.
@@ -346,6 +368,22 @@ impl Session {
                     self.finish_auth(store, &tag, user, result);
                     continue;
                 }
+                Mode::Fetching(_) => {
+                    if self.out.len() >= self.cfg.max_output {
+                        return Action::Write;
+                    }
+                    let Mode::Fetching(mut job) = core::mem::replace(&mut self.mode, Mode::Commands) else {
+                        unreachable!()
+                    };
+                    match self.fetch(store, &mut job) {
+                        Some(done) => {
+                            let (tag, uid) = (job.tag.clone(), job.uid);
+                            self.complete(store, &tag, done, uid, "FETCH");
+                        }
+                        None => self.mode = Mode::Fetching(job),
+                    }
+                    continue;
+                }
                 Mode::Idle { .. } if self.changed => {
                     self.changed = false;
                     self.sync(store, true);
@@ -513,16 +551,22 @@ impl Session {
         let result = self.execute(store, &tag, cmd.body);
         match result {
             Exec::Done(d) => {
-                if matches!(self.state, State::Selected(_)) && d.status != "BAD" {
-                    self.sync(store, allow_expunge);
-                }
-                let d = if d.status == "OK" && d.text.is_empty() { ok(format!("{} completed", name)) } else { d };
-                self.tagged(&tag, &d);
+                self.complete(store, &tag, d, allow_expunge, name);
                 None
             }
             Exec::Pending => None,
             Exec::Action(a) => Some(a),
         }
+    }
+
+    /// Finishes a command: untagged updates first (RFC 3501 7), then the
+    /// tagged completion.
+    fn complete(&mut self, store: &mut dyn Store, tag: &str, d: Done, allow_expunge: bool, name: &str) {
+        if matches!(self.state, State::Selected(_)) && d.status != "BAD" {
+            self.sync(store, allow_expunge);
+        }
+        let d = if d.status == "OK" && d.text.is_empty() { ok(format!("{} completed", name)) } else { d };
+        self.tagged(tag, &d);
     }
 
     fn execute(&mut self, store: &mut dyn Store, tag: &str, body: CommandBody) -> Exec {
@@ -673,7 +717,18 @@ impl Session {
             }
             Expunge { uids } => Exec::Done(self.expunge(store, uids.as_ref())),
             Search(s) => Exec::Done(self.search(store, tag, s)),
-            Fetch { uid, set, items, changed_since } => Exec::Done(self.fetch(store, uid, &set, &items, changed_since)),
+            Fetch { uid, set, items, changed_since } => {
+                let idx = match self.resolve(&set, uid) {
+                    Ok(v) => v,
+                    Err(d) => return Exec::Done(d),
+                };
+                if changed_since.is_some() {
+                    self.condstore = true;
+                }
+                let job = FetchJob { tag: tag.to_string(), uid, items, changed_since, idx, pos: 0, unknown_cte: false };
+                self.mode = Mode::Fetching(alloc::boxed::Box::new(job));
+                Exec::Pending
+            }
             Store(s) => Exec::Done(self.store(store, s)),
             Copy { uid, set, mailbox } => Exec::Done(self.copy_move(store, uid, &set, &mailbox, false)),
             Move { uid, set, mailbox } => Exec::Done(self.copy_move(store, uid, &set, &mailbox, true)),
@@ -1449,20 +1504,26 @@ impl Session {
         ok("")
     }
 
-    fn fetch(&mut self, store: &mut dyn Store, uid: bool, set: &SeqSet, items: &[FetchAttr], changed_since: Option<u64>) -> Done {
-        let idx = match self.resolve(set, uid) {
-            Ok(v) => v,
-            Err(d) => return d,
-        };
-        if changed_since.is_some() {
-            self.condstore = true;
-        }
+    /// Answers messages of a FETCH until the output reaches
+    /// `max_output` (at least one per call); `Some` when done.
+    fn fetch(&mut self, store: &mut dyn Store, job: &mut FetchJob) -> Option<Done> {
+        let (uid, changed_since) = (job.uid, job.changed_since);
+        let items = &job.items[..];
+        let max_output = self.cfg.max_output;
         let condstore = self.condstore;
-        let State::Selected(sel) = &mut self.state else { return bad("No mailbox selected") };
+        let State::Selected(sel) = &mut self.state else { return Some(bad("No mailbox selected")) };
         let need_content = items.iter().any(fetch::needs_content);
-        let mut unknown_cte = false;
+        let mut unknown_cte = job.unknown_cte;
         let want_seen = !sel.read_only && items.iter().any(fetch::sets_seen);
-        for i in idx {
+        let mut answered = 0;
+        while job.pos < job.idx.len() {
+            if answered > 0 && self.out.len() >= max_output {
+                job.unknown_cte = unknown_cte;
+                return None;
+            }
+            let i = job.idx[job.pos];
+            job.pos += 1;
+            answered += 1;
             if sel.slots[i].gone {
                 continue;
             }
@@ -1553,6 +1614,7 @@ impl Session {
                         fetch::section_name(&mut o, "BODY", section, *partial);
                         o.s(" ");
                         let bytes = mime::section_bytes(tree.as_ref().unwrap(), section).unwrap_or_default();
+                        let bytes: &[u8] = &bytes;
                         o.literal(fetch::apply_partial(&bytes, *partial));
                     }
                     FetchAttr::Binary { part, partial, .. } => {
@@ -1607,9 +1669,9 @@ impl Session {
         }
         if unknown_cte {
             // RFC 3516 4.2: a transfer encoding we cannot decode.
-            return no_code("UNKNOWN-CTE", "Cannot decode the content transfer encoding");
+            return Some(no_code("UNKNOWN-CTE", "Cannot decode the content transfer encoding"));
         }
-        ok("")
+        Some(ok(""))
     }
 
     fn store(&mut self, store: &mut dyn Store, s: StoreCommand) -> Done {

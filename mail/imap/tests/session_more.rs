@@ -186,3 +186,36 @@ fn utf8_append_after_enable() {
     assert!(out.contains("b OK [APPENDUID"), "{}", out);
     assert_eq!(st.read_message("INBOX", 1).unwrap(), msg.as_bytes());
 }
+
+#[test]
+fn big_fetch_is_produced_in_bounded_batches() {
+    use mail_imap::{Action, Config};
+    let mut st = MemStore::new();
+    let body = "x".repeat(10_000);
+    for i in 0..50 {
+        st.deliver("INBOX", format!("Subject: m{}\r\n\r\n{}\r\n", i, body).as_bytes());
+    }
+    let mut s = Session::new(Config { max_output: 32 * 1024, ..tls_config() });
+    run(&mut s, &mut st, "a LOGIN bob secret\r\nb SELECT INBOX\r\n");
+    s.feed(b"c FETCH 1:* BODY.PEEK[]\r\nd NOOP\r\n");
+    let mut all = Vec::new();
+    let mut writes = 0;
+    loop {
+        match s.process(&mut st) {
+            Action::Write => {
+                let chunk = s.take_output();
+                // Never more than the mark plus one message response.
+                assert!(chunk.len() < 32 * 1024 + 11_000, "{}", chunk.len());
+                all.extend(chunk);
+                writes += 1;
+            }
+            Action::Wait => break,
+            a => panic!("{:?}", a),
+        }
+    }
+    all.extend(s.take_output());
+    let out = String::from_utf8(all).unwrap();
+    assert!(writes >= 10, "{}", writes);
+    assert_eq!(out.matches(" FETCH (BODY[] {").count(), 50);
+    assert!(out.contains("c OK FETCH completed\r\nd OK NOOP completed"), "{}", &out[out.len() - 200..]);
+}

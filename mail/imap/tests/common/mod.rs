@@ -74,6 +74,8 @@ pub fn drive(s: &mut Session, st: &mut MemStore, input: &[u8], chunk: usize) -> 
                         s.auth_result(if ok { AuthResult::Ok } else { AuthResult::Failed });
                     }
                     Action::Wait => break,
+                    // Output over the high-water mark: "write" it, go on.
+                    Action::Write => out.extend(s.take_output()),
                     Action::StartTls => {
                         starttls = true;
                         s.tls_started();

@@ -64,6 +64,12 @@ pub fn serve(mut conn: TcpStream, shared: Shared) {
                     let ok = user == "bob" && password == b"secret";
                     session.auth_result(if ok { AuthResult::Ok } else { AuthResult::Failed });
                 }
+                Action::Write => {
+                    let out = session.take_output();
+                    if conn.write_all(&out).is_err() {
+                        return;
+                    }
+                }
                 Action::Wait if !pending.is_empty() => continue,
                 Action::Wait => break,
                 Action::StartTls => unreachable!("STARTTLS is not offered"),
