@@ -671,6 +671,15 @@ impl<D: BlockDevice> Ext2<D> {
     fn bmap_alloc(&mut self, inode: &mut Inode, lblk: u64, goal: u32) -> Result<(u32, bool), FsError> {
         let (depth, idx) = self.map_path(lblk)?;
         let per = (self.sb.block_size / 512) as u32;
+        // Room for the worst case first, so running out of space never
+        // leaves a half-built branch of indirect blocks.
+        let worst = depth as u32 + 1;
+        if self.sb.free_blocks < worst && !self.pending_blocks.is_empty() {
+            self.flush()?;
+        }
+        if self.sb.free_blocks < worst {
+            return Err(FsError::NoSpace);
+        }
         let mut p = inode.block[idx[0]];
         let mut fresh = false;
         if p == 0 {
@@ -922,11 +931,17 @@ impl<D: BlockDevice> Ext2<D> {
             };
             goal = p + 1;
             let b = if fresh || (o == 0 && len == bs as usize) {
-                self.cache.zeroed(p as u64)?
+                self.cache.zeroed(p as u64)
             } else {
-                self.cache.get_mut(p as u64, class)?
+                self.cache.get_mut(p as u64, class)
             };
-            b[o..o + len].copy_from_slice(&data[done..done + len]);
+            match b {
+                Ok(b) => b[o..o + len].copy_from_slice(&data[done..done + len]),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
             done += len;
         }
         inode.size = inode.size.max(offset + done as u64);
