@@ -127,6 +127,21 @@ impl AuthResults {
         self
     }
 
+    /// RFC 8617 4.1.1: the same results as an ARC-Authentication-Results
+    /// field of instance `i` (ending in CRLF).
+    pub fn to_arc_header(&self, i: u32) -> String {
+        let mut s = format!("ARC-Authentication-Results: i={}; {}", i, value(&self.authserv_id));
+        if self.results.is_empty() {
+            s.push_str("; none");
+        }
+        for r in &self.results {
+            s.push_str(";\r\n\t");
+            s.push_str(r);
+        }
+        s.push_str("\r\n");
+        s
+    }
+
     /// The whole field, folded one result per line, ending in CRLF.
     pub fn to_header(&self) -> String {
         let mut s = format!("Authentication-Results: {}", value(&self.authserv_id));

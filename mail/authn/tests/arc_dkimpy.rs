@@ -102,3 +102,61 @@ fn arc_chains_from_dkimpy() {
     assert_eq!(ours(&hop2, &keys).1, 2);
     eprintln!("ARC dkimpy interop: {n} passed, 0 failed");
 }
+
+fn our_seal(msg: &[u8], domain: &str, keys: &HashMap<String, String>) -> Vec<u8> {
+    let rsa = SigningKey::from_pem(&std::fs::read_to_string(format!("{KEYS}/rsa2048.pkcs1.pem")).unwrap()).unwrap();
+    let sealer = arc::Sealer::new(domain, "arc", rsa);
+    // Verify what arrived, as the forwarder would, then seal.
+    let mut s = arc::verify(msg);
+    let chain = loop {
+        match s.poll() {
+            ArcStep::Query(q) => s.answer(match keys.get(&q.name) {
+                Some(r) => DnsAnswer::Records(vec![DnsRecord::Txt(r.as_bytes().to_vec())]),
+                None => DnsAnswer::NxDomain,
+            }),
+            ArcStep::Done(o) => break o,
+        }
+    };
+    let mut ar = mail_authn::auth_results::AuthResults::new(domain);
+    ar.arc(&chain);
+    let fields = sealer.seal(msg, 1_790_000_000, &chain, &ar).unwrap();
+    [fields.as_bytes(), msg].concat()
+}
+
+#[test]
+fn our_seals_verified_by_dkimpy() {
+    if !common::python_has("dkim") || !common::python_has("authres") {
+        common::run_setup();
+    }
+    if !common::python_has("dkim") || !common::python_has("authres") {
+        common::missing("dkimpy + authres (python3 modules dkim, authres)");
+        return;
+    }
+    let rsa = SigningKey::from_pem(&std::fs::read_to_string(format!("{KEYS}/rsa2048.pkcs1.pem")).unwrap()).unwrap();
+    let rec = rsa.dns_record().unwrap();
+    let mut keys = HashMap::new();
+    for d in ["lists.example.org", "fwd.example.net", "third.example"] {
+        keys.insert(format!("arc._domainkey.{d}"), rec.clone());
+    }
+    let msg = b"Authentication-Results: lists.example.org; spf=pass smtp.mailfrom=example.com\r\nFrom: a@example.com\r\nTo: list@lists.example.org\r\nSubject: hi\r\n\r\nbody\r\n";
+    // Ours first, dkimpy second, ours third.
+    let hop1 = our_seal(msg, "lists.example.org", &keys);
+    let hop2_in = [&b"Authentication-Results: fwd.example.net; arc=pass\r\n"[..], &hop1].concat();
+    let hop2 = seal(&keys, &hop2_in, "fwd.example.net");
+    let hop3 = our_seal(&hop2, "third.example", &keys);
+    let tampered = [&hop3[..], b"more\r\n"].concat();
+    let cases = [(&hop1, "pass", 1), (&hop2, "pass", 2), (&hop3, "pass", 3), (&tampered, "fail", 3)];
+    let jobs = cases.iter().map(|(m, _, _)| json!({"op": "arc_verify", "msg": Base64::encode_string(m)})).collect();
+    let theirs = helper(&keys, jobs);
+    for ((m, want, n), py) in cases.iter().zip(theirs) {
+        assert_eq!(py.as_str().unwrap(), *want, "dkimpy on hop {n}:\n{}", String::from_utf8_lossy(m));
+        let (r, i) = ours(m, &keys);
+        assert_eq!((r.as_str(), i), (*want, *n as u32));
+    }
+    // A failed chain is not sealed.
+    let failed = arc::ArcOutcome { result: ArcResult::Fail, instances: 1, sealers: vec![], reason: None };
+    let sealer = arc::Sealer::new("x.example", "arc", rsa);
+    let ar = mail_authn::auth_results::AuthResults::new("x.example");
+    assert!(sealer.seal(&tampered, 0, &failed, &ar).is_err());
+    eprintln!("ARC sealing interop: 8 passed, 0 failed");
+}

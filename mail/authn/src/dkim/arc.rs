@@ -1,12 +1,15 @@
-//! ARC verification (RFC 8617): the chain of ARC sets a forwarder adds
-//! (ARC-Authentication-Results, ARC-Message-Signature, ARC-Seal), checked
-//! sans-IO like DKIM. Sealing is not implemented.
+//! ARC (RFC 8617): the chain of ARC sets forwarders add
+//! (ARC-Authentication-Results, ARC-Message-Signature, ARC-Seal):
+//! verification, sans-IO like DKIM, and sealing ([`Sealer`]) when we
+//! forward.
 
 use super::canon::{self, BodyCanon, Canon, HeaderCollector, RawHeader};
 use super::hash::{self, LimitedHash};
 use super::sig::{self, Algorithm, Signature};
 use super::tags;
+use super::sign::{h_list, push_b_value, push_h_tag, SignError, SigningKey, DEFAULT_HEADERS, DEFAULT_OVERSIGN};
 use super::verify::{finish as check_key, key_name, DkimStatus};
+use crate::auth_results::AuthResults;
 use crate::dns::{DnsAnswer, DnsQuery, DnsType};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -256,22 +259,7 @@ impl ArcVerifier {
         // RFC 8617 5.1.1: each seal covers all sets up to its own, in
         // instance order, AAR then AMS then AS, relaxed canonicalization;
         // its own b= is empty and it has no final CRLF.
-        let find = |name: &[u8], i: u32| -> Option<&RawHeader<'_>> {
-            headers.iter().find(|h| {
-                h.name.eq_ignore_ascii_case(name)
-                    && {
-                        let v = value_of(h);
-                        let inst = if name == b"arc-authentication-results" {
-                            aar_instance(v).ok()
-                        } else if name == b"arc-message-signature" {
-                            sig::parse_ams(v).ok().map(|x| x.1)
-                        } else {
-                            parse_seal(v).ok().map(|x| x.0)
-                        };
-                        inst == Some(i)
-                    }
-            })
-        };
+        let find = |name: &[u8], i: u32| find_set(&headers, name, i);
         for (k, seal) in self.seals.into_iter().enumerate() {
             let inst = k as u32 + 1;
             let mut input = Vec::new();
@@ -292,6 +280,117 @@ impl ArcVerifier {
             checks.push(Check { sig: seal.sig, digest: hash::sha256(&input) });
         }
         ArcSession { checks, cache: Vec::new(), pending: None, n, sealers: self.sealers, outcome: None }
+    }
+}
+
+/// The ARC field `name` of instance `i`.
+fn find_set<'h, 'a>(headers: &'h [RawHeader<'a>], name: &[u8], i: u32) -> Option<&'h RawHeader<'a>> {
+    headers.iter().find(|h| {
+        if !h.name.eq_ignore_ascii_case(name) {
+            return false;
+        }
+        let v = value_of(h);
+        let inst = if name == b"arc-authentication-results" {
+            aar_instance(v).ok()
+        } else if name == b"arc-message-signature" {
+            sig::parse_ams(v).ok().map(|x| x.1)
+        } else {
+            parse_seal(v).ok().map(|x| x.0)
+        };
+        inst == Some(i)
+    })
+}
+
+/// Adds an ARC set (RFC 8617 5.1) when forwarding: AAR with this
+/// receiver's results, AMS over the message, AS over the whole chain.
+#[derive(Clone, Debug)]
+pub struct Sealer {
+    domain: String,
+    selector: String,
+    key: SigningKey,
+    headers: Vec<String>,
+    oversign: Vec<String>,
+}
+
+impl Sealer {
+    pub fn new(domain: &str, selector: &str, key: SigningKey) -> Self {
+        let mut headers: Vec<String> = DEFAULT_HEADERS.iter().map(|s| String::from(*s)).collect();
+        headers.push(String::from("dkim-signature"));
+        Sealer {
+            domain: domain.to_ascii_lowercase(),
+            selector: String::from(selector),
+            key,
+            headers,
+            oversign: DEFAULT_OVERSIGN.iter().map(|s| String::from(*s)).collect(),
+        }
+    }
+
+    /// Seal `message` as instance N+1. `chain` is the verification of the
+    /// ARC sets it arrived with (cv=none when there were none, pass when
+    /// they validated); a failed chain is not sealed (`ChainFailed`), the
+    /// message is then forwarded without ARC. `ar` supplies the results
+    /// copied into the ARC-Authentication-Results. Returns the three fields
+    /// (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results) to put
+    /// on top of the message.
+    pub fn seal(&self, message: &[u8], now: u64, chain: &ArcOutcome, ar: &AuthResults) -> Result<String, SignError> {
+        let cv = match chain.result {
+            ArcResult::None => "none",
+            ArcResult::Pass => "pass",
+            ArcResult::Fail => return Err(SignError::ChainFailed),
+        };
+        let n = chain.instances;
+        if n >= MAX_INSTANCES {
+            return Err(SignError::ChainFailed);
+        }
+        let i = n + 1;
+        let mut hc = HeaderCollector::new();
+        let body = match hc.feed(message) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                hc.eof();
+                &[][..]
+            }
+            Err(_) => return Err(SignError::HeaderTooLarge),
+        };
+        let (headers, _) = canon::split_headers(hc.bytes()).map_err(SignError::MalformedHeader)?;
+        let mut lh = LimitedHash::new(None);
+        let mut bc = BodyCanon::new(Canon::Relaxed);
+        bc.feed(body, &mut |b| lh.update(b));
+        bc.finish(&mut |b| lh.update(b));
+        let (bh, _) = lh.finish();
+
+        let aar = ar.to_arc_header(i);
+        let names = h_list(&headers, &self.headers, &self.oversign);
+        let mut ams = alloc::format!(
+            "ARC-Message-Signature: i={i}; a={}; c=relaxed/relaxed; d={}; s={};\r\n\tt={now};",
+            self.key.algo(),
+            self.domain,
+            self.selector
+        );
+        push_h_tag(&mut ams, &names);
+        ams.push_str(&alloc::format!("\r\n\tbh={};\r\n\tb=", super::key::b64(&bh)));
+        let input = hash::header_hash_input(Canon::Relaxed, &headers, &names, ams.as_bytes());
+        push_b_value(&mut ams, &self.key.sign_digest(&hash::sha256(&input))?);
+
+        let mut seal = alloc::format!(
+            "ARC-Seal: i={i}; a={}; cv={cv}; d={}; s={};\r\n\tt={now}; b=",
+            self.key.algo(),
+            self.domain,
+            self.selector
+        );
+        // RFC 8617 5.1.1: every earlier set in order, then ours.
+        let mut input = Vec::new();
+        for j in 1..i {
+            for name in [&b"arc-authentication-results"[..], b"arc-message-signature", b"arc-seal"] {
+                let h = find_set(&headers, name, j).ok_or(SignError::ChainFailed)?;
+                canon::header(Canon::Relaxed, h.raw, true, &mut input);
+            }
+        }
+        canon::header(Canon::Relaxed, aar.as_bytes(), true, &mut input);
+        canon::header(Canon::Relaxed, ams.as_bytes(), true, &mut input);
+        canon::header(Canon::Relaxed, seal.as_bytes(), false, &mut input);
+        push_b_value(&mut seal, &self.key.sign_digest(&hash::sha256(&input))?);
+        Ok([seal, ams, aar].concat())
     }
 }
 

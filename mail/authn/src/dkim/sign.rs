@@ -34,6 +34,8 @@ pub enum SignError {
     MalformedHeader(&'static str),
     NoFrom,
     Crypto,
+    /// ARC: the incoming chain failed (or is at 50 sets); not sealed.
+    ChainFailed,
 }
 
 /// A private key.
@@ -76,7 +78,7 @@ impl SigningKey {
         SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(seed))
     }
 
-    fn algo(&self) -> &'static str {
+    pub(crate) fn algo(&self) -> &'static str {
         match self {
             SigningKey::Rsa(_) => "rsa-sha256",
             SigningKey::Ed25519(_) => "ed25519-sha256",
@@ -96,7 +98,7 @@ impl SigningKey {
         })
     }
 
-    fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, SignError> {
+    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, SignError> {
         match self {
             SigningKey::Rsa(k) => k
                 .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest)
@@ -225,16 +227,7 @@ impl SignSession<'_> {
         if !headers.iter().any(|h| h.name.eq_ignore_ascii_case(b"from")) {
             return Err(SignError::NoFrom);
         }
-        // h=: each configured name once per occurrence, over-signed names
-        // once more (RFC 6376 5.4.2, 8.15).
-        let mut names: Vec<String> = Vec::new();
-        for n in &signer.headers {
-            let count = headers.iter().filter(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).count();
-            let extra = usize::from(signer.oversign.iter().any(|o| o == n));
-            for _ in 0..count + extra {
-                names.push(n.clone());
-            }
-        }
+        let names = h_list(&headers, &signer.headers, &signer.oversign);
         let mut out = Vec::new();
         for k in &signer.keys {
             let mut f = format!(
@@ -247,35 +240,60 @@ impl SignSession<'_> {
             if let Some(l) = signer.lifetime {
                 f.push_str(&format!(" x={};", now + l));
             }
-            f.push_str("\r\n\th=");
-            let mut line = 3;
-            for (i, n) in names.iter().enumerate() {
-                if i > 0 {
-                    f.push(':');
-                    line += 1;
-                }
-                if line + n.len() > 72 {
-                    f.push_str("\r\n\t ");
-                    line = 2;
-                }
-                f.push_str(n);
-                line += n.len();
-            }
-            f.push_str(&format!(";\r\n\tbh={};\r\n\tb=", b64(&bh)));
+            push_h_tag(&mut f, &names);
+            f.push_str(&format!("\r\n\tbh={};\r\n\tb=", b64(&bh)));
             let input = hash::header_hash_input(Canon::Relaxed, &headers, &names, f.as_bytes());
             let sig = k.key.sign_digest(&hash::sha256(&input))?;
-            let b = b64(&sig);
-            let mut first = true;
-            for chunk in b.as_bytes().chunks(72) {
-                if !first {
-                    f.push_str("\r\n\t ");
-                }
-                first = false;
-                f.push_str(core::str::from_utf8(chunk).unwrap_or(""));
-            }
-            f.push_str("\r\n");
+            push_b_value(&mut f, &sig);
             out.push(f);
         }
         Ok(out)
     }
+}
+
+/// h=: each configured name once per occurrence in the message, over-signed
+/// names once more (RFC 6376 5.4.2, 8.15).
+pub(crate) fn h_list(headers: &[canon::RawHeader<'_>], wanted: &[String], oversign: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for n in wanted {
+        let count = headers.iter().filter(|h| h.name.eq_ignore_ascii_case(n.as_bytes())).count();
+        let extra = usize::from(oversign.iter().any(|o| o == n));
+        for _ in 0..count + extra {
+            names.push(n.clone());
+        }
+    }
+    names
+}
+
+/// Append "\r\n\th=a:b:c;" folded before 72 columns.
+pub(crate) fn push_h_tag(f: &mut String, names: &[String]) {
+    f.push_str("\r\n\th=");
+    let mut line = 3;
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            f.push(':');
+            line += 1;
+        }
+        if line + n.len() > 72 {
+            f.push_str("\r\n\t ");
+            line = 2;
+        }
+        f.push_str(n);
+        line += n.len();
+    }
+    f.push(';');
+}
+
+/// Append the base64 signature folded in 72-column pieces, then CRLF.
+pub(crate) fn push_b_value(f: &mut String, sig: &[u8]) {
+    let b = b64(sig);
+    let mut first = true;
+    for chunk in b.as_bytes().chunks(72) {
+        if !first {
+            f.push_str("\r\n\t ");
+        }
+        first = false;
+        f.push_str(core::str::from_utf8(chunk).unwrap_or(""));
+    }
+    f.push_str("\r\n");
 }
