@@ -142,3 +142,45 @@ def test_smuggling_sequences_never_end_data():
             c.sendall(b"QUIT\r\n")
             assert f.readline().startswith(b"221")
         assert messages(img) == {}
+
+
+def test_disk_full_gives_452_and_nothing_half_delivered():
+    with tempfile.TemporaryDirectory() as d:
+        import smtp_util
+        img = smtp_util.mail_disk(d, size=4)
+        from vm import VM, free_port
+        port = free_port()
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net=f"user,hostfwd=tcp:127.0.0.1:{port}-:25",
+                disks=[(img, "mail", False)]) as vm:
+            vm.wait_ready()
+            s = smtplib.SMTP("127.0.0.1", port, timeout=120)
+            s.ehlo("client.example.org")
+            assert s.mail("big@example.org")[0] == 250
+            assert s.rcpt("demo@example.test")[0] == 250
+            code, msg = s.data(b"Subject: too big for the disk\r\n\r\n" + (b"z" * 998 + b"\r\n") * 6000)
+            assert code == 452 and msg.startswith(b"4.3.1"), (code, msg)
+            # The space is given back: a small message still goes through.
+            s.sendmail("small@example.org", ["demo@example.test"], b"Subject: small\r\n\r\nfits\r\n")
+            s.quit()
+            vm.wait_for("delivered to 1 mailboxes")
+        msgs = messages(img)
+        assert len(msgs) == 1 and b"Subject: small" in list(msgs.values())[0]
+        assert messages(img, MAILDIR + "/tmp") == {}
+        fsck_clean(img)
+
+
+def test_mail_loop_is_refused():
+    with tempfile.TemporaryDirectory() as d:
+        vm, port, img = guest(d)
+        with vm:
+            vm.wait_ready()
+            hops = b"".join(b"Received: from hop%d.example.org by hop%d.example.org; Sun, 22 Nov 2026 06:00:00 +0000\r\n" % (i, i + 1)
+                            for i in range(51))
+            s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+            s.ehlo("client.example.org")
+            assert s.mail("loop@example.org")[0] == 250
+            assert s.rcpt("demo@example.test")[0] == 250
+            code, msg = s.data(hops + b"Subject: looping\r\n\r\nround and round\r\n")
+            assert code == 554 and msg.startswith(b"5.4.6"), (code, msg)
+            s.quit()
+        assert messages(img) == {}
