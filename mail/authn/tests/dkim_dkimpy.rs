@@ -129,6 +129,39 @@ fn load_keys() -> (SigningKey, SigningKey, SigningKey) {
 }
 
 #[test]
+fn body_length_tag_from_dkimpy() {
+    if !common::python_has("dkim") {
+        common::run_setup();
+    }
+    if !common::python_has("dkim") {
+        common::missing("dkimpy (python3 module dkim)");
+        return;
+    }
+    let (rsa, _, _) = load_keys();
+    let mut keys = HashMap::new();
+    keys.insert("py-rsa._domainkey.example.com".to_string(), rsa.dns_record().unwrap());
+    let m = b"From: a@example.com\r\nTo: b@example.org\r\nSubject: l\r\n\r\nsigned part\r\n".to_vec();
+    let r = run_helper(
+        &keys,
+        vec![json!({"op": "sign", "msg": Base64::encode_string(&m), "selector": "py-rsa", "domain": "example.com",
+            "algo": "rsa-sha256", "canon": "relaxed/relaxed", "key": format!("{KEYS}/rsa2048.pkcs1.pem"), "length": true})],
+    )
+    .unwrap();
+    let sig = Base64::decode_vec(r[0]["sig"].as_str().unwrap()).unwrap();
+    assert!(String::from_utf8_lossy(&sig).contains("l="));
+    let full = [&sig[..], &m].concat();
+    assert_eq!(ours_verify(&full, &keys), [DkimStatus::Pass]);
+    // RFC 6376 8.2: content appended past l= is not covered.
+    assert_eq!(ours_verify(&[&full[..], b"appended\r\n"].concat(), &keys), [DkimStatus::Pass]);
+    // Changing the covered part is.
+    let changed = String::from_utf8(full.clone()).unwrap().replace("signed part", "signed qart");
+    assert_eq!(ours_verify(changed.as_bytes(), &keys), [DkimStatus::Fail]);
+    // Truncating below l= fails.
+    let short = String::from_utf8(full).unwrap().replace("signed part\r\n", "");
+    assert_eq!(ours_verify(short.as_bytes(), &keys), [DkimStatus::Fail]);
+}
+
+#[test]
 fn pem_loaders_agree() {
     let (rsa1, rsa8, _) = load_keys();
     assert_eq!(rsa1.dns_record().unwrap(), rsa8.dns_record().unwrap());

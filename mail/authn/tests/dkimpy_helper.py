@@ -67,6 +67,7 @@ def main():
                 canonicalize=(hc.encode(), bc.encode()),
                 signature_algorithm=job["algo"].encode(),
                 include_headers=[h.encode() for h in hdrs] if hdrs else None,
+                length=bool(job.get("length")),
             )
             out.append({"sig": base64.b64encode(sig).decode()})
         elif job["op"] == "arc_sign":

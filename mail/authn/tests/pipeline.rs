@@ -35,10 +35,7 @@ fn check(z: &Zone, ip: &str, mail_from: &str, msg: &[u8], random: u32) -> (SpfOu
             DkimStep::Done(r) => break r,
         }
     };
-    let from = String::from_utf8_lossy(msg)
-        .lines()
-        .find_map(|l| l.strip_prefix("From: ").map(|f| f.trim_end_matches('>').rsplit('@').next().unwrap().to_string()))
-        .unwrap();
+    let from = dmarc::from_domain(msg).unwrap();
     let mut m = dmarc::evaluate(&Inputs { from_domain: &from, spf: Some((spf.result, &spf.domain)), dkim: &dk, random });
     let dm = loop {
         match m.poll() {

@@ -1,6 +1,7 @@
 //! DMARC, RFC 7489: policy discovery (sans-IO), identifier alignment,
 //! result and disposition.
 
+mod from;
 pub mod psl;
 pub mod record;
 
@@ -10,6 +11,7 @@ use crate::spf::SpfResult;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+pub use from::{from_domain, FromError};
 pub use psl::organizational_domain;
 pub use record::{Alignment, DmarcRecord, Policy};
 
