@@ -507,3 +507,223 @@ fn bench_big_inbox() {
     fs.flush().unwrap();
     std::eprintln!("flag 1000: {:?}", t.elapsed());
 }
+
+/// Days-from-civil (proleptic Gregorian), for comparing Dovecot's dates.
+fn utc_epoch(s: &str) -> u32 {
+    let n: Vec<i64> = s.split(|c| c == '-' || c == ' ' || c == ':').map(|x| x.parse().unwrap()).collect();
+    let (y, m, d) = (n[0] - (n[1] <= 2) as i64, n[1], n[2]);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    (days * 86400 + n[3] * 3600 + n[4] * 60 + n[5]) as u32
+}
+
+fn have_doveadm() -> bool {
+    if std::path::Path::new("/usr/bin/doveadm").exists() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("doveadm (dovecot-core) missing and CI is set: run disk/tests/setup.sh");
+    }
+    std::eprintln!("!!!!! SKIPPING: dovecot-core not installed (run disk/tests/setup.sh) !!!!!");
+    false
+}
+
+/// A throwaway Dovecot configuration under `dir` (mail owned by "nobody":
+/// Dovecot refuses to open mail as root).
+fn dovecot_conf(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir.join("run")).unwrap();
+    let conf = dir.join("dovecot.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "mail_location = maildir:~/Maildir\nfirst_valid_uid = 0\nfirst_valid_gid = 0\nmail_uid = 65534\nmail_gid = 65534\n\
+             base_dir = {0}/run\nstate_dir = {0}/run\nlog_path = /dev/stderr\nssl = no\nprotocols =\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(dir).status().unwrap();
+    conf
+}
+
+fn doveadm(conf: &std::path::Path, home: &std::path::Path, user: &str, args: &[&str], stdin: Option<&[u8]>) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut c = Command::new("doveadm");
+    c.env("USER", user).env("HOME", home).env("TZ", "UTC").arg("-c").arg(conf).args(["-f", "tab"]).args(args);
+    c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    drop(child.stdin.take());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "doveadm {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Our listing against `doveadm fetch` for one folder.
+fn compare_with_dovecot(conf: &std::path::Path, home: &std::path::Path, user: &str, folder: &str, ours: &[MessageInfo]) {
+    let out = doveadm(conf, home, user, &["fetch", "uid flags size.physical date.received", "mailbox", folder, "all"], None);
+    let rows: Vec<Vec<&str>> = out.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), ours.len(), "{folder}: {out}");
+    for (row, msg) in rows.iter().zip(ours) {
+        assert_eq!(row[0], msg.uid.to_string(), "{folder}: {out}");
+        let mut want: Vec<&str> = Vec::new();
+        for (f, name) in [
+            (Flags::REPLIED, "\\Answered"),
+            (Flags::FLAGGED, "\\Flagged"),
+            (Flags::TRASHED, "\\Deleted"),
+            (Flags::SEEN, "\\Seen"),
+            (Flags::DRAFT, "\\Draft"),
+        ] {
+            if msg.flags.contains(f) {
+                want.push(name);
+            }
+        }
+        let mut got: Vec<&str> = row[1].split(' ').filter(|f| !f.is_empty() && *f != "\\Recent").collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{folder} uid {}: {out}", msg.uid);
+        assert_eq!(row[2], msg.size.to_string());
+        assert_eq!(utc_epoch(row[3]), msg.internal_date, "{folder}: {}", row[3]);
+    }
+}
+
+/// Dovecot itself (doveadm, from Debian's dovecot-core) reads a Maildir we
+/// wrote on an ext2 image: same UIDs, UIDVALIDITY, next UID, flags, sizes,
+/// received dates and folder list.
+#[test]
+fn dovecot_reads_what_we_wrote() {
+    use crate::block::FileDevice;
+    use crate::ext2::tests::{debugfs, fsck, have_tools, mkimg};
+    if !have_tools() {
+        return;
+    }
+    if !have_tools() || !have_doveadm() {
+        return;
+    }
+    let img = mkimg(4096, "32M", &[]);
+    let mut fs = Ext2::mount(FileDevice::open(&img).unwrap()).unwrap();
+    let mut m = store();
+    m.create_user(&mut fs, "alice", 1234, T0).unwrap();
+    m.create_folder(&mut fs, "alice", "Archive", 77, T0).unwrap();
+    m.create_folder(&mut fs, "alice", "Archive.2024", 78, T0).unwrap();
+    for i in 0..12u32 {
+        m.deliver(&mut fs, "alice", "INBOX", format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 7)).as_bytes(), T0 + i * 3600).unwrap();
+    }
+    let mut list = m.list(&mut fs, "alice", "INBOX", T0).unwrap();
+    m.set_flags(&mut fs, "alice", "INBOX", &mut list[0], Flags::SEEN.union(Flags::FLAGGED), T0).unwrap();
+    m.set_flags(&mut fs, "alice", "INBOX", &mut list[1], Flags::REPLIED.union(Flags::SEEN).union(Flags::DRAFT), T0).unwrap();
+    m.to_cur(&mut fs, "alice", "INBOX", &mut list[2], T0).unwrap();
+    m.expunge(&mut fs, "alice", "INBOX", &list[3], T0).unwrap();
+    m.move_message(&mut fs, "alice", "INBOX", &list[4], "Archive.2024", T0).unwrap();
+    m.subscribe(&mut fs, "alice", "Archive", T0).unwrap();
+    let ours = m.list(&mut fs, "alice", "INBOX", T0).unwrap();
+    let ours_archive = m.list(&mut fs, "alice", "Archive.2024", T0).unwrap();
+    let st = m.uid_state(&mut fs, "alice", "INBOX").unwrap();
+    fs.unmount().unwrap();
+    fsck(&img);
+
+    let dir = std::env::temp_dir().join(format!("disk-dovecot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    debugfs(&img, &format!("rdump /mail/alice {}", dir.display()));
+    let home = dir.join("alice");
+    assert!(home.join("Maildir/dovecot-uidlist").exists());
+    let conf = dovecot_conf(&dir);
+    compare_with_dovecot(&conf, &home, "alice", "INBOX", &ours);
+    compare_with_dovecot(&conf, &home, "alice", "Archive.2024", &ours_archive);
+    let status = doveadm(&conf, &home, "alice", &["mailbox", "status", "uidvalidity uidnext messages", "INBOX"], None);
+    let mut lines = status.lines();
+    let head: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let vals: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let get = |k: &str| vals[head.iter().position(|h| *h == k).unwrap()].to_string();
+    assert_eq!(get("uidvalidity"), st.uidvalidity.to_string());
+    assert_eq!(get("uidnext"), st.next_uid.to_string());
+    assert_eq!(get("messages"), ours.len().to_string());
+    let folders = doveadm(&conf, &home, "alice", &["mailbox", "list"], None);
+    let mut names: Vec<&str> = folders.lines().skip(1).collect();
+    names.sort();
+    assert_eq!(names, vec!["Archive", "Archive.2024", "INBOX"]);
+    let subs = doveadm(&conf, &home, "alice", &["mailbox", "list", "-s"], None);
+    assert_eq!(subs.lines().skip(1).collect::<Vec<_>>(), vec!["Archive"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_file(&img).unwrap();
+}
+
+/// The other way round: Dovecot writes a Maildir (deliveries, flags, a
+/// move, an expunge, a folder), `mke2fs -d` puts it on an ext2 image, we
+/// read it with the same UIDs and flags, change it, and Dovecot agrees.
+#[test]
+fn we_read_what_dovecot_wrote() {
+    use crate::block::FileDevice;
+    use crate::ext2::tests::{debugfs, fsck, have_tools};
+    if !have_tools() || !have_doveadm() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("disk-dovecot-rev-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let root = dir.join("root");
+    let home = root.join("bob");
+    std::fs::create_dir_all(&home).unwrap();
+    let conf = dovecot_conf(&dir);
+    let dv = |args: &[&str], stdin: Option<&[u8]>| doveadm(&conf, &home, "bob", args, stdin);
+    for i in 1..=5 {
+        dv(&["save", "-m", "INBOX"], Some(format!("Subject: m{i}\r\n\r\nbody {i}\r\n").as_bytes()));
+    }
+    dv(&["mailbox", "create", "Work.Sub"], None);
+    dv(&["flags", "add", "\\Seen \\Flagged", "mailbox", "INBOX", "uid", "2"], None);
+    dv(&["flags", "add", "\\Answered", "mailbox", "INBOX", "uid", "5"], None);
+    dv(&["move", "Work.Sub", "mailbox", "INBOX", "uid", "3"], None);
+    dv(&["expunge", "mailbox", "INBOX", "uid", "1"], None);
+    // Put the tree on an ext2 image.
+    let img = dir.join("disk.img");
+    let o = std::process::Command::new("mke2fs")
+        .args(["-t", "ext2", "-F", "-q", "-b", "1024", "-d"])
+        .arg(&root)
+        .arg(&img)
+        .arg("16M")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut fs = Ext2::mount(FileDevice::open(&img).unwrap()).unwrap();
+    let mut m = Maildir::new("/", "ours", 9, Limits::default());
+    let inbox = m.list(&mut fs, "bob", "INBOX", T0).unwrap();
+    assert_eq!(inbox.iter().map(|x| x.uid).collect::<Vec<_>>(), vec![2, 4, 5]);
+    assert_eq!(inbox[0].flags, Flags::SEEN.union(Flags::FLAGGED));
+    assert_eq!(inbox[2].flags, Flags::REPLIED);
+    compare_with_dovecot(&conf, &home, "bob", "INBOX", &inbox);
+    let work = m.list(&mut fs, "bob", "Work.Sub", T0).unwrap();
+    assert_eq!(work.len(), 1);
+    // Dovecot stores LF line ends.
+    assert_eq!(m.read_message(&mut fs, "bob", "Work.Sub", &work[0]).unwrap(), b"Subject: m3\n\nbody 3\n");
+    assert_eq!(m.folders(&mut fs, "bob").unwrap(), vec!["Work.Sub"]);
+    // Change it on our side, then ask Dovecot.
+    let d = m.deliver(&mut fs, "bob", "INBOX", b"Subject: ours\r\n\r\nhello\r\n", T0).unwrap();
+    assert_eq!(d.uid, dovecot_next(&conf, &home));
+    let mut inbox = m.list(&mut fs, "bob", "INBOX", T0).unwrap();
+    m.set_flags(&mut fs, "bob", "INBOX", &mut inbox[1], Flags::SEEN.union(Flags::DRAFT), T0).unwrap();
+    m.move_message(&mut fs, "bob", "INBOX", &inbox[2], "Work.Sub", T0).unwrap();
+    let inbox = m.list(&mut fs, "bob", "INBOX", T0).unwrap();
+    let work = m.list(&mut fs, "bob", "Work.Sub", T0).unwrap();
+    fs.unmount().unwrap();
+    fsck(&img);
+    let back = dir.join("back");
+    std::fs::create_dir_all(&back).unwrap();
+    debugfs(&img, &format!("rdump /bob {}", back.display()));
+    let home2 = back.join("bob");
+    std::process::Command::new("chown").args(["-R", "65534:65534"]).arg(&back).status().unwrap();
+    compare_with_dovecot(&conf, &home2, "bob", "INBOX", &inbox);
+    compare_with_dovecot(&conf, &home2, "bob", "Work.Sub", &work);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// UIDNEXT Dovecot reports for bob's INBOX before our delivery.
+fn dovecot_next(conf: &std::path::Path, home: &std::path::Path) -> u32 {
+    let out = doveadm(conf, home, "bob", &["mailbox", "status", "uidnext", "INBOX"], None);
+    out.lines().nth(1).unwrap().split('\t').last().unwrap().parse().unwrap()
+}
