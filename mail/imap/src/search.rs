@@ -88,3 +88,21 @@ pub fn matches(key: &SearchKey, ctx: &Ctx) -> bool {
         ModSeq(m) => ctx.meta.modseq >= *m,
     }
 }
+
+/// Converts the search strings of a key from `charset` to UTF-8
+/// (RFC 3501 6.4.4 CHARSET).
+pub fn convert_charset(key: &mut SearchKey, charset: mail_mime::Charset) {
+    use SearchKey::*;
+    match key {
+        Bcc(v) | Body(v) | Cc(v) | From(v) | Header(_, v) | Subject(v) | Text(v) | To(v) => {
+            *v = charset.decode(v).into_bytes();
+        }
+        And(list) => list.iter_mut().for_each(|k| convert_charset(k, charset)),
+        Not(k) => convert_charset(k, charset),
+        Or(a, b) => {
+            convert_charset(a, charset);
+            convert_charset(b, charset);
+        }
+        _ => {}
+    }
+}

@@ -129,12 +129,39 @@ struct Selected {
     saved: Vec<Uid>,
     /// RFC 9051 removed \Recent: not shown once IMAP4rev2 is enabled.
     show_recent: bool,
+    /// Keywords announced in FLAGS (RFC 3501 7.2.6: a new one means a
+    /// new FLAGS response).
+    keywords: Vec<String>,
 }
 
 impl Selected {
     fn max_uid(&self) -> Uid {
         self.slots.last().map_or(0, |s| s.meta.uid)
     }
+    /// RFC 3501 7.2.6: announces keywords not yet in the FLAGS list.
+    fn announce_keywords<'f>(&mut self, out: &mut Out, flags: impl Iterator<Item = &'f Flags>) {
+        let mut new = false;
+        for f in flags {
+            for k in f.keywords() {
+                if !self.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)) && self.keywords.len() < 256 {
+                    self.keywords.push(k.clone());
+                    new = true;
+                }
+            }
+        }
+        if new {
+            let mut list = String::from("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+            for k in &self.keywords {
+                list.push(' ');
+                list.push_str(k);
+            }
+            out.s("* FLAGS (").s(&list).s(")\r\n");
+            if !self.read_only {
+                out.s("* OK [PERMANENTFLAGS (").s(&list).s(" \\*)] Flags permitted\r\n");
+            }
+        }
+    }
+
     fn flags_out(&self, out: &mut Out, s: &Slot) {
         let mut st = String::new();
         s.meta.flags.write_list(&mut st, self.show_recent && self.recent.contains(&s.meta.uid));
@@ -897,7 +924,7 @@ impl Session {
             Err(e) => return store_err(e),
         };
         let recent: BTreeSet<Uid> = if read_only {
-            BTreeSet::new()
+            store.peek_recent(&name).unwrap_or_default().into_iter().collect()
         } else {
             store.claim_recent(&name).unwrap_or_default().into_iter().collect()
         };
@@ -918,18 +945,19 @@ impl Session {
             flags.push(' ');
             flags.push_str(k);
         }
+        // The order Dovecot uses (any order is valid).
         self.untagged(&format!("FLAGS ({})", flags));
+        if read_only {
+            self.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox");
+        } else {
+            self.untagged(&format!("OK [PERMANENTFLAGS ({} \\*)] Flags permitted", flags));
+        }
         self.untagged(&format!("{} EXISTS", list.len()));
         if !self.rev2 {
             self.untagged(&format!("{} RECENT", recent.len()));
             if let Some(p) = list.iter().position(|m| !m.flags.has(SystemFlag::Seen)) {
                 self.untagged(&format!("OK [UNSEEN {}] First unseen", p + 1));
             }
-        }
-        if read_only {
-            self.untagged("OK [PERMANENTFLAGS ()] Read-only mailbox");
-        } else {
-            self.untagged(&format!("OK [PERMANENTFLAGS ({} \\*)] Flags permitted", flags));
         }
         self.untagged(&format!("OK [UIDVALIDITY {}] UIDs valid", uid_validity));
         self.untagged(&format!("OK [UIDNEXT {}] Predicted next UID", uid_next));
@@ -954,7 +982,16 @@ impl Session {
         }
         let slots = list.into_iter().map(|meta| Slot { meta, gone: false }).collect();
         let show_recent = !self.rev2;
-        self.state = State::Selected(Selected { name, read_only, uid_validity, slots, recent, saved: Vec::new(), show_recent });
+        self.state = State::Selected(Selected {
+            name,
+            read_only,
+            uid_validity,
+            slots,
+            recent,
+            saved: Vec::new(),
+            show_recent,
+            keywords: kw,
+        });
         if read_only {
             ok_code("READ-ONLY", "EXAMINE completed")
         } else {
@@ -1193,7 +1230,19 @@ impl Session {
         o.s("* STATUS ");
         self.mbox_out(&mut o, name);
         o.s(" (");
-        for (i, it) in items.iter().enumerate() {
+        // In a fixed order, as Dovecot answers.
+        const ORDER: [StatusItem; 8] = [
+            StatusItem::Messages,
+            StatusItem::Recent,
+            StatusItem::UidNext,
+            StatusItem::UidValidity,
+            StatusItem::Unseen,
+            StatusItem::HighestModSeq,
+            StatusItem::Size,
+            StatusItem::Deleted,
+        ];
+        let items = ORDER.iter().filter(|x| items.contains(x));
+        for (i, it) in items.enumerate() {
             if i > 0 {
                 o.s(" ");
             }
@@ -1273,6 +1322,7 @@ impl Session {
             return;
         }
         let mut out = Out::default();
+        let recent_start = sel.recent.len();
         let old = core::mem::take(&mut sel.slots);
         let mut kept: Vec<Slot> = Vec::with_capacity(list.len());
         let mut expunged_seqs: Vec<u32> = Vec::new();
@@ -1310,19 +1360,25 @@ impl Session {
             out.s("* ").num(seq).s(" EXPUNGE\r\n");
         }
         sel.slots = kept;
-        if arrived || !expunged_seqs.is_empty() {
-            if arrived && !sel.read_only {
-                if let Ok(r) = store.claim_recent(&sel.name) {
-                    sel.recent.extend(r);
-                }
+        if arrived {
+            // EXAMINE must not take \Recent away from others: peek.
+            let r = if sel.read_only { store.peek_recent(&sel.name) } else { store.claim_recent(&sel.name) };
+            if let Ok(r) = r {
+                sel.recent.extend(r);
             }
-            if arrived {
-                out.s("* ").num(sel.slots.len()).s(" EXISTS\r\n");
-                if !self.rev2 {
-                    out.s("* ").num(sel.recent.len()).s(" RECENT\r\n");
-                }
-            }
+            out.s("* ").num(sel.slots.len()).s(" EXISTS\r\n");
         }
+        // RFC 3501 7.3.2: RECENT whenever the number changes (Dovecot also
+        // sends it after expunges of recent messages).
+        if !self.rev2 && (arrived || sel.recent.len() != recent_start) {
+            out.s("* ").num(sel.recent.len()).s(" RECENT\r\n");
+        }
+        let touched: Vec<Flags> = flag_changed
+            .iter()
+            .map(|&i| sel.slots[i].meta.flags.clone())
+            .chain(sel.slots[before..].iter().map(|s| s.meta.flags.clone()))
+            .collect();
+        sel.announce_keywords(&mut out, touched.iter());
         for i in flag_changed {
             out.s("* ").num(i + 1).s(" FETCH (UID ").num(sel.slots[i].meta.uid).s(" ");
             sel.flags_out(&mut out, &sel.slots[i]);
@@ -1399,20 +1455,32 @@ impl Session {
             }
         }
         let mut o = Out::default();
+        let recent_start = sel.recent.len();
         for &i in idx.iter().rev() {
             o.s("* ").num(i + 1).s(" EXPUNGE\r\n");
             let s = sel.slots.remove(i);
             sel.recent.remove(&s.meta.uid);
         }
+        if !self.rev2 && sel.recent.len() != recent_start {
+            o.s("* ").num(sel.recent.len()).s(" RECENT\r\n");
+        }
         self.out.extend_from_slice(&o.buf);
         ok("")
     }
 
-    fn search(&mut self, store: &mut dyn Store, tag: &str, s: SearchCommand) -> Done {
+    fn search(&mut self, store: &mut dyn Store, tag: &str, mut s: SearchCommand) -> Done {
         if let Some(cs) = &s.charset {
-            // RFC 3501 6.4.4 / RFC 9051: UTF-8 (and its subset US-ASCII).
-            if !cs.eq_ignore_ascii_case("UTF-8") && !cs.eq_ignore_ascii_case("US-ASCII") {
-                return no_code("BADCHARSET (UTF-8 US-ASCII)", "Unsupported charset");
+            // RFC 3501 6.4.4: UTF-8 (and US-ASCII) must be supported; the
+            // single-byte charsets mail-mime knows are converted to UTF-8.
+            match mail_mime::Charset::from_label(cs.as_bytes()) {
+                Some(mail_mime::Charset::Utf8) | Some(mail_mime::Charset::UsAscii) => {}
+                Some(c) => search::convert_charset(&mut s.key, c),
+                None => {
+                    return no_code(
+                        "BADCHARSET (UTF-8 US-ASCII ISO-8859-1 ISO-8859-15 WINDOWS-1252)",
+                        "Unsupported charset",
+                    )
+                }
             }
         }
         // Sequence numbers beyond the mailbox are not an error in SEARCH.
@@ -1694,6 +1762,9 @@ impl Session {
         }
         let mut modified: Vec<u32> = Vec::new();
         let mut o = Out::default();
+        if s.mode != StoreMode::Remove {
+            sel.announce_keywords(&mut o, core::iter::once(&given));
+        }
         for i in idx {
             if sel.slots[i].gone {
                 continue;
@@ -1785,7 +1856,7 @@ impl Session {
         };
         // RFC 4315 3: COPYUID (source set, destination set, same order).
         let code = if new.len() == uids.len() {
-            Some(format!("COPYUID {} {} {}", validity, join_uids(&uids), join_uids(&new)))
+            Some(format!("COPYUID {} {} {}", validity, uid_set(&uids), uid_set(&new)))
         } else {
             None
         };
@@ -1800,17 +1871,27 @@ impl Session {
         if let Some(c) = code {
             o.s("* OK [").s(&c).s("] Moved\r\n");
         }
+        let recent_start = sel.recent.len();
         for &i in idx.iter().rev() {
             o.s("* ").num(i + 1).s(" EXPUNGE\r\n");
             let s = sel.slots.remove(i);
             sel.recent.remove(&s.meta.uid);
+        }
+        if !self.rev2 && sel.recent.len() != recent_start {
+            o.s("* ").num(sel.recent.len()).s(" RECENT\r\n");
         }
         self.out.extend_from_slice(&o.buf);
         ok("MOVE completed")
     }
 }
 
-fn join_uids(v: &[Uid]) -> String {
-    v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+/// A UID list in compact form (`1:3,7`) when ascending, else as given:
+/// COPYUID's two sets must list corresponding UIDs in the same order.
+fn uid_set(v: &[Uid]) -> String {
+    if v.windows(2).all(|w| w[0] < w[1]) {
+        SeqSet::format(v)
+    } else {
+        v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
+    }
 }
 

@@ -100,6 +100,11 @@ pub trait Store {
     fn claim_recent(&mut self, _name: &str) -> Result<Vec<Uid>, StoreError> {
         Ok(Vec::new())
     }
+    /// The UIDs `claim_recent` would return, without claiming them (EXAMINE
+    /// must not change \Recent, RFC 3501 6.3.2).
+    fn peek_recent(&mut self, _name: &str) -> Result<Vec<Uid>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 struct MemMessage {
@@ -288,6 +293,11 @@ impl Store for MemStore {
         f.messages.retain(|m| !uids.contains(&m.meta.uid));
         f.modseq += 1;
         Ok(())
+    }
+    fn peek_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
+        let f = self.folder(name)?;
+        let from = f.recent_claimed;
+        Ok(f.messages.iter().map(|m| m.meta.uid).filter(|&u| u > from).collect())
     }
     fn claim_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
         let f = self.folder(name)?;

@@ -86,7 +86,7 @@ fn mbsync_like_pipelined_session() {
     assert!(out.contains("BODY[HEADER.FIELDS (X-TUID)] {18}\r\nX-TUID: abc123\r\n\r\n"), "{}", out);
     // The APPEND to the selected mailbox shows up as EXISTS.
     assert!(out.contains("* 4 EXISTS"));
-    assert!(out.contains("* 1 EXPUNGE\r\n11 OK"), "{}", out);
+    assert!(out.contains("* 1 EXPUNGE\r\n* 3 RECENT\r\n11 OK"), "{}", out);
     let (_, list) = st.list_messages("INBOX").unwrap();
     assert_eq!(list.iter().map(|m| m.uid).collect::<Vec<_>>(), [2, 3, 4]);
     assert!(list[1].flags.has(SystemFlag::Flagged));

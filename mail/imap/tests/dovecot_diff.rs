@@ -6,90 +6,14 @@
 //! unprivileged user. Skipped loudly if Dovecot is absent and CI is unset.
 
 mod common;
+#[path = "common/dovecot.rs"]
+mod dovecot;
+use dovecot::{parse, show, Tok};
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use mail_imap::{Config, MemStore, Session};
 
-const DOVECOT_IMAP: &str = "/usr/lib/dovecot/imap";
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Nil,
-    Str(Vec<u8>),
-    List(Vec<Tok>),
-}
-
-/// Parses IMAP response data (atoms, quoted strings, literals, lists).
-fn parse(b: &[u8], i: &mut usize) -> Tok {
-    while b[*i] == b' ' {
-        *i += 1;
-    }
-    match b[*i] {
-        b'(' => {
-            *i += 1;
-            let mut v = Vec::new();
-            loop {
-                while b[*i] == b' ' {
-                    *i += 1;
-                }
-                if b[*i] == b')' {
-                    *i += 1;
-                    return Tok::List(v);
-                }
-                v.push(parse(b, i));
-            }
-        }
-        b'"' => {
-            *i += 1;
-            let mut s = Vec::new();
-            while b[*i] != b'"' {
-                if b[*i] == b'\\' {
-                    *i += 1;
-                }
-                s.push(b[*i]);
-                *i += 1;
-            }
-            *i += 1;
-            Tok::Str(s)
-        }
-        b'{' | b'~' => {
-            if b[*i] == b'~' {
-                *i += 1;
-            }
-            let close = *i + b[*i..].iter().position(|&c| c == b'}').unwrap();
-            let n: usize = std::str::from_utf8(&b[*i + 1..close]).unwrap().parse().unwrap();
-            *i = close + 3;
-            let s = b[*i..*i + n].to_vec();
-            *i += n;
-            Tok::Str(s)
-        }
-        _ => {
-            let s = *i;
-            // Atoms; section names like BODY[HEADER.FIELDS (A B)]<0> are one token.
-            let mut depth = 0;
-            while *i < b.len() {
-                let c = b[*i];
-                if c == b'[' {
-                    depth += 1;
-                } else if c == b']' {
-                    depth -= 1;
-                } else if depth == 0 && (c == b' ' || c == b')' || c == b'(' || c == b'\r') {
-                    break;
-                }
-                *i += 1;
-            }
-            let a = b[s..*i].to_vec();
-            if a.eq_ignore_ascii_case(b"NIL") {
-                Tok::Nil
-            } else {
-                Tok::Str(a)
-            }
-        }
-    }
-}
 
 /// Lower-cases every string (BODYSTRUCTURE type names and parameter
 /// names are case-insensitive; Dovecot lower-cases, we upper-case).
@@ -214,60 +138,6 @@ fn script(msgs: &[(String, Vec<u8>)]) -> (Vec<u8>, Vec<u8>) {
     (append, q)
 }
 
-fn run_dovecot(append: &[u8], queries: &[u8]) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("mail-imap-dovecot-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    for sub in ["cur", "new", "tmp"] {
-        std::fs::create_dir_all(dir.join("Maildir").join(sub)).unwrap();
-    }
-    let conf = dir.join("dovecot.conf");
-    std::fs::write(&conf, format!("mail_location = maildir:{}/Maildir\nlog_path = {}/log\n", dir.display(), dir.display())).unwrap();
-    let root = Command::new("id").arg("-u").output().map_or(false, |o| o.stdout.starts_with(b"0\n"));
-    let mut cmd = if root {
-        // Dovecot refuses mail access as root: run as nobody.
-        Command::new("chown").args(["-R", "65534:65534", dir.to_str().unwrap()]).status().unwrap();
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", DOVECOT_IMAP]);
-        c
-    } else {
-        Command::new(DOVECOT_IMAP)
-    };
-    let mut child = cmd
-        .args(["-c", conf.to_str().unwrap()])
-        .env_clear()
-        .env("MAIL", format!("maildir:{}/Maildir", dir.display()))
-        .env("HOME", &dir)
-        .env("USER", "bob")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn dovecot imap");
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    // Wait for each APPEND's completion before sending the queries, so
-    // that Dovecot has assigned UIDs in order.
-    stdin.write_all(append).unwrap();
-    stdin.flush().unwrap();
-    let n = append.windows(8).filter(|w| w.starts_with(b" APPEND ")).count();
-    let mut done = 0;
-    let mut line = Vec::new();
-    while done < n {
-        line.clear();
-        stdout.read_until(b'\n', &mut line).unwrap();
-        assert!(!line.is_empty(), "dovecot exited early");
-        if line.starts_with(b"A") && line.windows(4).any(|w| w == b" OK ") {
-            done += 1;
-        }
-    }
-    stdin.write_all(queries).unwrap();
-    drop(stdin);
-    let mut out = Vec::new();
-    stdout.read_to_end(&mut out).unwrap();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-    out
-}
-
 fn run_ours(append: &[u8], queries: &[u8]) -> Vec<u8> {
     let mut st = MemStore::new();
     let mut s = Session::new_preauth(Config { create_special_use: false, ..Config::default() }, "bob");
@@ -278,16 +148,12 @@ fn run_ours(append: &[u8], queries: &[u8]) -> Vec<u8> {
 
 #[test]
 fn envelope_bodystructure_sections_and_search_match_dovecot() {
-    if !Path::new(DOVECOT_IMAP).exists() {
-        if std::env::var("CI").map_or(false, |v| !v.is_empty() && v != "false" && v != "0") {
-            panic!("Dovecot is required under CI (run mail/imap/tests/setup.sh)");
-        }
-        eprintln!("\n!!! SKIPPING dovecot differential test: {} not found !!!\n", DOVECOT_IMAP);
+    if !dovecot::available("dovecot differential test") {
         return;
     }
     let msgs = corpus();
     let (append, queries) = script(&msgs);
-    let theirs = run_dovecot(&append, &queries);
+    let theirs = dovecot::run("fetch", &append, &queries);
     let ours = run_ours(&append, &queries);
     let tf = fetches(&theirs);
     let of = fetches(&ours);
@@ -319,10 +185,3 @@ fn envelope_bodystructure_sections_and_search_match_dovecot() {
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
 
-fn show(t: &Tok) -> String {
-    match t {
-        Tok::Nil => "NIL".into(),
-        Tok::Str(s) => format!("{:?}", String::from_utf8_lossy(s)),
-        Tok::List(v) => format!("({})", v.iter().map(show).collect::<Vec<_>>().join(" ")),
-    }
-}
