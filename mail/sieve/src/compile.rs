@@ -36,9 +36,11 @@ pub enum Ext {
     Index = 1 << 13,
     /// RFC 5228 2.4.2.4
     EncodedCharacter = 1 << 14,
+    /// draft-ietf-sieve-regex-01 (as Pigeonhole implements it)
+    Regex = 1 << 15,
 }
 
-pub const ALL_EXTS: [(Ext, &str); 15] = [
+pub const ALL_EXTS: [(Ext, &str); 16] = [
     (Ext::Fileinto, "fileinto"),
     (Ext::Envelope, "envelope"),
     (Ext::Mailbox, "mailbox"),
@@ -54,6 +56,7 @@ pub const ALL_EXTS: [(Ext, &str); 15] = [
     (Ext::Date, "date"),
     (Ext::Index, "index"),
     (Ext::EncodedCharacter, "encoded-character"),
+    (Ext::Regex, "regex"),
 ];
 
 /// A set of extensions (bit set over [`Ext`]).
@@ -300,7 +303,7 @@ const MATCH_TAGS: [Spec; 7] = [
     ("is", Kind::Flag, None),
     ("contains", Kind::Flag, None),
     ("matches", Kind::Flag, None),
-    ("regex", Kind::Flag, None),
+    ("regex", Kind::Flag, Some(Ext::Regex)),
     ("value", Kind::Str, Some(Ext::Relational)),
     ("count", Kind::Str, Some(Ext::Relational)),
     ("comparator", Kind::Str, None),
@@ -448,9 +451,7 @@ impl Cx {
                 "is" => MatchType::Is,
                 "contains" => MatchType::Contains,
                 "matches" => MatchType::Matches,
-                // :regex would need a bounded regex engine; refused at
-                // compile time rather than run with unbounded cost.
-                "regex" => return Err(CompileError::new(*tp, "match type :regex is not supported")),
+                "regex" => MatchType::Regex,
                 "value" | "count" => {
                     let s = match v {
                         Some(Arg::Strings { items, .. }) => items[0].clone(),
@@ -481,7 +482,7 @@ impl Cx {
                 self.need(Ext::Numeric, at, "comparator \"i;ascii-numeric\"")?;
             }
             let mt = mt.unwrap_or(MatchType::Is);
-            if cmp == Comparator::AsciiNumeric && matches!(mt, MatchType::Contains | MatchType::Matches) {
+            if cmp == Comparator::AsciiNumeric && matches!(mt, MatchType::Contains | MatchType::Matches | MatchType::Regex) {
                 return Err(CompileError::new(at, "comparator \"i;ascii-numeric\" supports only :is, :value and :count"));
             }
         }
@@ -772,6 +773,12 @@ impl Cx {
     }
 
     fn test(&mut self, t: &TestNode) -> Result<Test, CompileError> {
+        let x = self.test_inner(t)?;
+        check_regex_keys(&x, t)?;
+        Ok(x)
+    }
+
+    fn test_inner(&mut self, t: &TestNode) -> Result<Test, CompileError> {
         let n = t.name.as_str();
         let leaf = |s: &Self| -> Result<(), CompileError> {
             if let Some(x) = t.tests.first() {
@@ -936,6 +943,33 @@ impl Cx {
             _ => return Err(CompileError::owned(t.pos, format!("unknown test '{n}'"))),
         })
     }
+}
+
+/// Literal `:regex` keys must compile (PUTSCRIPT rejects them early); keys
+/// with variables are compiled at run time.
+fn check_regex_keys(t: &Test, node: &TestNode) -> Result<(), CompileError> {
+    let (m, keys) = match t {
+        Test::Address { m, keys, .. }
+        | Test::Envelope { m, keys, .. }
+        | Test::Header { m, keys, .. }
+        | Test::Str { m, keys, .. }
+        | Test::HasFlag { m, keys, .. }
+        | Test::Body { m, keys, .. }
+        | Test::Date { m, keys, .. }
+        | Test::CurrentDate { m, keys, .. } => (m, keys),
+        _ => return Ok(()),
+    };
+    if m.mt != MatchType::Regex {
+        return Ok(());
+    }
+    for k in keys.iter().filter(|k| !k.contains("${")) {
+        if let Err(e) = crate::matching::regex_compile(k, m.cmp) {
+            let at = node.args.last().map(|a| a.pos()).unwrap_or(node.pos);
+            let first = e.lines().next().unwrap_or("");
+            return Err(CompileError::owned(at, format!("invalid regular expression \"{k}\": {first}")));
+        }
+    }
+    Ok(())
 }
 
 /// RFC 5260 4.2 date-part names.

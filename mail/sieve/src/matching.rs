@@ -58,6 +58,10 @@ pub enum MatchType {
     Value(Rel),
     /// RFC 5231 3.2
     Count(Rel),
+    /// draft-ietf-sieve-regex: POSIX-style extended regular expression,
+    /// searched anywhere in the value. Run by a Pike VM (regex-automata):
+    /// time linear in value length times pattern size, never exponential.
+    Regex,
 }
 
 /// RFC 4790 9.1.1: i;ascii-numeric takes the leading digits as an unsigned
@@ -224,11 +228,52 @@ pub fn match_cost(mt: MatchType, values: &[String], keys: &[String]) -> u64 {
     for v in values {
         for k in keys {
             let (v, k) = (v.len() as u64, k.len() as u64);
-            let pair = if mt == MatchType::Matches && k > 0 { v.saturating_mul(k) } else { v + k };
+            let pair = if matches!(mt, MatchType::Matches | MatchType::Regex) && k > 0 {
+                v.saturating_mul(k)
+            } else {
+                v + k
+            };
             c = c.saturating_add(pair + 1);
         }
     }
     c
+}
+
+/// Compiles a `:regex` key. Byte-oriented and without Unicode classes, so
+/// case-insensitivity (i;ascii-casemap) is ASCII-only like the comparator;
+/// the NFA size and nesting are bounded.
+pub fn regex_compile(pat: &str, cmp: Comparator) -> Result<regex_automata::nfa::thompson::pikevm::PikeVM, String> {
+    use regex_automata::nfa::thompson::{self, pikevm::PikeVM};
+    use regex_automata::util::syntax;
+    PikeVM::builder()
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .case_insensitive(cmp == Comparator::AsciiCasemap)
+                .nest_limit(32),
+        )
+        .thompson(thompson::Config::new().utf8(false).nfa_size_limit(Some(256 * 1024)))
+        .build(pat)
+        .map_err(|e| alloc::format!("{e}"))
+}
+
+fn regex_match(cmp: Comparator, pat: &str, text: &str, caps: Option<&mut Vec<String>>) -> bool {
+    let Ok(vm) = regex_compile(pat, cmp) else { return false };
+    let mut cache = vm.create_cache();
+    let mut c = vm.create_captures();
+    vm.captures(&mut cache, text.as_bytes(), &mut c);
+    if !c.is_match() {
+        return false;
+    }
+    if let Some(out) = caps {
+        out.clear();
+        for i in 0..c.group_len().min(10) {
+            let s = c.get_group(i).map(|sp| String::from_utf8_lossy(&text.as_bytes()[sp.start..sp.end]).into_owned());
+            out.push(s.unwrap_or_default());
+        }
+    }
+    true
 }
 
 /// Compares one value with one key (not for :count, which works on the
@@ -238,6 +283,7 @@ pub fn match_one(cmp: Comparator, mt: MatchType, value: &str, key: &str, caps: O
         MatchType::Is => cmp.order(value, key) == Ordering::Equal,
         MatchType::Contains => cmp.contains(value, key),
         MatchType::Matches => glob_match(cmp, key, value, caps),
+        MatchType::Regex => regex_match(cmp, key, value, caps),
         MatchType::Value(r) => r.holds(cmp.order(value, key)),
         MatchType::Count(_) => false,
     }
@@ -261,7 +307,7 @@ pub fn match_values(
     for v in values {
         for k in keys {
             if match_one(cmp, mt, v, k, Some(&mut tmp)) {
-                if mt == MatchType::Matches {
+                if matches!(mt, MatchType::Matches | MatchType::Regex) {
                     *caps = Some(core::mem::take(&mut tmp));
                 }
                 return true;
@@ -307,6 +353,20 @@ mod tests {
         // Hostile pattern stays fast.
         let long = "a".repeat(2000);
         assert!(!glob_match(c, "*a*a*a*a*a*a*a*a*b", &long, None));
+    }
+
+    #[test]
+    fn regex() {
+        let mut caps = Vec::new();
+        assert!(match_one(Comparator::AsciiCasemap, MatchType::Regex, "Re: [list] Hello", "\\[([a-z]+)\\] (h.*)$", Some(&mut caps)));
+        assert_eq!(caps, vec!["[list] Hello", "list", "Hello"]);
+        assert!(!match_one(Comparator::Octet, MatchType::Regex, "Hello", "^hello", None));
+        assert!(match_one(Comparator::Octet, MatchType::Regex, "a1b22", "^a[[:digit:]]b[0-9]{2}$", None));
+        assert!(regex_compile("(", Comparator::Octet).is_err());
+        assert!(regex_compile("a{1000}{1000}", Comparator::Octet).is_err(), "NFA size is bounded");
+        // Pathological for backtracking engines, linear here.
+        let long = "a".repeat(5000);
+        assert!(!match_one(Comparator::Octet, MatchType::Regex, &long, "^(a+)+b$", None));
     }
 
     #[test]

@@ -21,9 +21,7 @@
 //! store with the named folders created) and counts `vacation` only if
 //! Pigeonhole reports "sent vacation response".
 //!
-//! Deliberate differences, kept out of the corpus (and not covered: :regex,
-//! which we reject at compile time; RFC 2047-encoded headers, which the
-//! test Message does not decode):
+//! Deliberate differences, kept out of the corpus:
 //! * Pigeonhole 0.5.19's `:matches` accepts any value for a pattern where a
 //!   `?` is followed by literal text and a later `*` (`"?xyz*"` matches
 //!   "Hello Bob"); we follow RFC 5228 2.7.1 (unit test
