@@ -56,6 +56,20 @@ impl From<FsError> for MailError {
     }
 }
 
+impl core::fmt::Display for MailError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            MailError::Fs(e) => write!(f, "filesystem: {e}"),
+            MailError::InvalidUser => f.write_str("invalid user name"),
+            MailError::InvalidFolder => f.write_str("invalid folder name"),
+            MailError::NoSuchFolder => f.write_str("no such folder"),
+            MailError::FolderExists => f.write_str("folder exists"),
+            MailError::TooBig => f.write_str("over a configured limit"),
+            MailError::Gone => f.write_str("message no longer exists"),
+        }
+    }
+}
+
 type Result<T> = core::result::Result<T, MailError>;
 
 /// Bounds on what the store will hold in memory at once.
@@ -73,7 +87,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message: 64 << 20, max_messages: 200_000, max_folders: 1000, max_index_bytes: 32 << 20 }
+        Limits { max_message: 64 << 20, max_messages: 100_000, max_folders: 1000, max_index_bytes: 8 << 20 }
     }
 }
 

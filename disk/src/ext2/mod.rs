@@ -58,6 +58,27 @@ pub enum FsError {
     TooManyLinks,
 }
 
+impl core::fmt::Display for FsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FsError::Device(e) => write!(f, "device error: {e:?}"),
+            FsError::Corrupt(w) => write!(f, "filesystem damaged: {w}"),
+            FsError::Unsupported(w) => write!(f, "unsupported filesystem: {w}"),
+            FsError::NotFound => f.write_str("not found"),
+            FsError::Exists => f.write_str("already exists"),
+            FsError::NotDir => f.write_str("not a directory"),
+            FsError::IsDir => f.write_str("is a directory"),
+            FsError::NotEmpty => f.write_str("directory not empty"),
+            FsError::NoSpace => f.write_str("no space left"),
+            FsError::NoInodes => f.write_str("no free inodes"),
+            FsError::InvalidName => f.write_str("invalid name"),
+            FsError::InvalidArgument => f.write_str("invalid argument"),
+            FsError::TooBig => f.write_str("file too large"),
+            FsError::TooManyLinks => f.write_str("too many links"),
+        }
+    }
+}
+
 impl From<DevError> for FsError {
     fn from(e: DevError) -> Self {
         FsError::Device(e)
