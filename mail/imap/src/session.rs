@@ -562,19 +562,9 @@ impl Session {
             CommandBody::Search(s) => s.uid,
             _ => true,
         };
-        // See deliveries and other sessions' changes before acting, so
-        // that e.g. `UID FETCH 1:*` includes mail that just arrived.
-        if matches!(
-            cmd.body,
-            CommandBody::Fetch { .. }
-                | CommandBody::Store(_)
-                | CommandBody::Search(_)
-                | CommandBody::Copy { .. }
-                | CommandBody::Move { .. }
-        ) && matches!(self.state, State::Selected(_))
-        {
-            self.sync(store, allow_expunge);
-        }
+        // Changes by others are reported after the command, from a fresh
+        // listing (as Dovecot does): a command works on the snapshot the
+        // client knows, so sequence numbers mean what the client thinks.
         let result = self.execute(store, &tag, cmd.body);
         match result {
             Exec::Done(d) => {
@@ -1368,9 +1358,9 @@ impl Session {
             }
             out.s("* ").num(sel.slots.len()).s(" EXISTS\r\n");
         }
-        // RFC 3501 7.3.2: RECENT whenever the number changes (Dovecot also
-        // sends it after expunges of recent messages).
-        if !self.rev2 && (arrived || sel.recent.len() != recent_start) {
+        // RFC 3501 7.3.2: RECENT when the number changes (also after
+        // expunges of recent messages), as Dovecot does.
+        if !self.rev2 && sel.recent.len() != recent_start {
             out.s("* ").num(sel.recent.len()).s(" RECENT\r\n");
         }
         let touched: Vec<Flags> = flag_changed
@@ -1380,7 +1370,9 @@ impl Session {
             .collect();
         sel.announce_keywords(&mut out, touched.iter());
         for i in flag_changed {
-            out.s("* ").num(i + 1).s(" FETCH (UID ").num(sel.slots[i].meta.uid).s(" ");
+            // Unsolicited flag updates carry no UID (as Dovecot without
+            // QRESYNC); MODSEQ once CONDSTORE is on (RFC 7162 3.2).
+            out.s("* ").num(i + 1).s(" FETCH (");
             sel.flags_out(&mut out, &sel.slots[i]);
             if self.condstore {
                 out.s(" MODSEQ (").num(sel.slots[i].meta.modseq).s(")");

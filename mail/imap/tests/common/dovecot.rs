@@ -120,6 +120,109 @@ fn run_inner(name: &str, append: &[u8], cmds: &[Vec<u8>], serial: bool) -> Vec<u
     out
 }
 
+/// A Dovecot `imap` process on a shared Maildir, driven command by command.
+pub struct Proc {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+/// A fresh Maildir + config for [`Proc::spawn`]; removed on drop.
+pub struct Dir(pub std::path::PathBuf);
+
+impl Dir {
+    pub fn new(name: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("mail-imap-dovecot-{}-{}", name, std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir_all(dir.join("Maildir").join(sub)).unwrap();
+        }
+        std::fs::write(
+            dir.join("dovecot.conf"),
+            format!(
+                "mail_location = maildir:{d}/Maildir\nlog_path = {d}/log\nnamespace inbox {{\n  inbox = yes\n  separator = /\n}}\n",
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let root = Command::new("id").arg("-u").output().map_or(false, |o| o.stdout.starts_with(b"0\n"));
+        if root {
+            Command::new("chown").args(["-R", "65534:65534", dir.to_str().unwrap()]).status().unwrap();
+        }
+        Dir(dir)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Proc {
+    pub fn spawn(dir: &Dir) -> Proc {
+        let d = &dir.0;
+        let root = Command::new("id").arg("-u").output().map_or(false, |o| o.stdout.starts_with(b"0\n"));
+        let mut cmd = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", DOVECOT_IMAP]);
+            c
+        } else {
+            Command::new(DOVECOT_IMAP)
+        };
+        let mut child = cmd
+            .args(["-c", d.join("dovecot.conf").to_str().unwrap()])
+            .env_clear()
+            .env("MAIL", format!("maildir:{}/Maildir", d.display()))
+            .env("HOME", d)
+            .env("USER", "bob")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dovecot imap");
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = Vec::new();
+        stdout.read_until(b'\n', &mut line).unwrap(); // PREAUTH
+        Proc { child, stdin, stdout }
+    }
+
+    /// Sends one command and returns everything up to its tagged reply.
+    pub fn cmd(&mut self, c: &[u8]) -> Vec<u8> {
+        self.stdin.write_all(c).unwrap();
+        self.stdin.flush().unwrap();
+        let tag: Vec<u8> = c.iter().take_while(|&&b| b != b' ').copied().collect();
+        let mut out = Vec::new();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            self.stdout.read_until(b'\n', &mut line).unwrap();
+            if line.is_empty() {
+                break;
+            }
+            out.extend_from_slice(&line);
+            if let Some(n) = literal_len(&line) {
+                let mut buf = vec![0u8; n];
+                self.stdout.read_exact(&mut buf).unwrap();
+                out.extend_from_slice(&buf);
+                continue;
+            }
+            if line.starts_with(&tag) && line.get(tag.len()) == Some(&b' ') {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `{n}` at the end of a response line.
 fn literal_len(line: &[u8]) -> Option<usize> {
     let l = line.strip_suffix(b"\r\n").unwrap_or(line);
