@@ -260,6 +260,10 @@ pub fn regex_compile(pat: &str, cmp: Comparator) -> Result<regex_automata::nfa::
 
 fn regex_match(cmp: Comparator, pat: &str, text: &str, caps: Option<&mut Vec<String>>) -> bool {
     let Ok(vm) = regex_compile(pat, cmp) else { return false };
+    regex_run(&vm, text, caps)
+}
+
+fn regex_run(vm: &regex_automata::nfa::thompson::pikevm::PikeVM, text: &str, caps: Option<&mut Vec<String>>) -> bool {
     let mut cache = vm.create_cache();
     let mut c = vm.create_captures();
     vm.captures(&mut cache, text.as_bytes(), &mut c);
@@ -304,6 +308,20 @@ pub fn match_values(
         return keys.iter().any(|k| r.holds(cmp.order(&count, k)));
     }
     let mut tmp = Vec::new();
+    if mt == MatchType::Regex {
+        // Compile each key once, not once per value; a key that does not
+        // compile (built from variables at run time) matches nothing.
+        let vms: Vec<_> = keys.iter().filter_map(|k| regex_compile(k, cmp).ok()).collect();
+        for v in values {
+            for vm in &vms {
+                if regex_run(vm, v, Some(&mut tmp)) {
+                    *caps = Some(tmp);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
     for v in values {
         for k in keys {
             if match_one(cmp, mt, v, k, Some(&mut tmp)) {
