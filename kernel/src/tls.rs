@@ -28,9 +28,36 @@ fn kernel_getrandom(buf: &mut [u8]) -> Result<(), getrandom::Error> {
 }
 getrandom::register_custom_getrandom!(kernel_getrandom);
 
+/// `builtin:self-signed-cert`: a P-256 certificate for the host name made at
+/// boot from the CSPRNG (valid from a day ago for a year; not stored, so it
+/// changes at every boot — for the demo and first start only).
+fn builtin(l: &Loaded) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
+    let now = crate::time::unix_time();
+    let host = l.config.hostname.as_str();
+    for _ in 0..8 {
+        let mut secret = [0u8; 32];
+        crate::rand::fill(&mut secret);
+        match selfsigned::self_signed(&[host], now.saturating_sub(86_400), now + 365 * 86_400, secret) {
+            Ok(ss) => {
+                let chain = alloc::vec![rustls::pki_types::CertificateDer::from(ss.cert_der.clone())];
+                let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+                    ss.key_pkcs8_der.to_vec(),
+                ));
+                log::info!("tls: generated a self-signed certificate for {host}");
+                return certified_key(&provider(), chain, key).map_err(|e| alloc::format!("tls: built-in certificate: {e}"));
+            }
+            Err(selfsigned::Error::InvalidSecret) => continue,
+            Err(e) => return Err(alloc::format!("tls: built-in certificate: {e:?}")),
+        }
+    }
+    Err("tls: could not generate a key".into())
+}
+
 fn load_pair(l: &Loaded, p: &CertPair) -> Result<Option<Arc<rustls::sign::CertifiedKey>>, String> {
-    let (FileRef::Path(c), FileRef::Path(k)) = (&p.cert, &p.key) else {
-        return Ok(None);
+    let (c, k) = match (&p.cert, &p.key) {
+        (FileRef::Path(c), FileRef::Path(k)) => (c, k),
+        (FileRef::Builtin(_), FileRef::Builtin(_)) => return builtin(l).map(Some),
+        _ => return Err("tls: cert and key must both be files or both builtin:".into()),
     };
     let cert = l.files.get(c).ok_or_else(|| alloc::format!("tls: {c}: not loaded"))?;
     let key = l.files.get(k).ok_or_else(|| alloc::format!("tls: {k}: not loaded"))?;
@@ -39,8 +66,8 @@ fn load_pair(l: &Loaded, p: &CertPair) -> Result<Option<Arc<rustls::sign::Certif
     certified_key(&provider(), chain, key).map(Some).map_err(|e| alloc::format!("tls: {c} with {k}: {e}"))
 }
 
-/// Builds the server config. `Ok(None)` when no certificate is available
-/// (only built-in ones named, which this build cannot generate yet).
+/// Builds the server config (always `Some` today: without certificate
+/// files a self-signed one is generated).
 pub fn server(l: &Loaded) -> Result<Option<Arc<ServerConfig>>, String> {
     let mut r = SniResolver::new();
     let mut any = false;
@@ -57,8 +84,8 @@ pub fn server(l: &Loaded) -> Result<Option<Arc<ServerConfig>>, String> {
         }
     }
     if !any {
-        log::warn!("tls: no certificate files configured and built-in self-signed certificates are not implemented yet: TLS is off");
-        return Ok(None);
+        // CONFIG.md: without any [tls] section the kernel makes one.
+        r.set_default(builtin(l)?);
     }
     server_config(Arc::new(r), Arc::new(KernelTime)).map(Some).map_err(|e| alloc::format!("tls: {e}"))
 }

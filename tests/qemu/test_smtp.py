@@ -184,3 +184,23 @@ def test_mail_loop_is_refused():
             assert code == 554 and msg.startswith(b"5.4.6"), (code, msg)
             s.quit()
         assert messages(img) == {}
+
+
+def test_default_config_starttls_with_builtin_certificate():
+    """The embedded default names builtin:self-signed-cert: the kernel makes a
+    P-256 certificate for mail.example.test at boot."""
+    with tempfile.TemporaryDirectory() as d:
+        vm, port, img = guest(d)
+        with vm:
+            vm.wait_ready()
+            assert "generated a self-signed certificate for mail.example.test" in vm.log()
+            r = subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--to", "demo@example.test",
+                                "--from", "erin@example.org", "--tls", "--header", "Subject: builtin cert"],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and "TLS started" in r.stdout, r.stdout + r.stderr
+            vm.wait_for("delivered to 1 mailboxes")
+            cert = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-starttls", "smtp",
+                                   "-brief"], input="QUIT\n", capture_output=True, text=True, timeout=60)
+            assert "CN = mail.example.test" in cert.stdout + cert.stderr, cert.stdout + cert.stderr
+        (data,) = messages(img).values()
+        assert b"with ESMTPS id" in data
