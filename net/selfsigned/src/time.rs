@@ -112,7 +112,8 @@ mod tests {
         let mut prev = civil(0).unwrap();
         for day in 1..(430 * 366) {
             let cur = civil(day * 86_400).unwrap();
-            let leap = (prev.year % 4 == 0 && prev.year % 100 != 0) || prev.year % 400 == 0;
+            let y = prev.year;
+            let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
             let len = match prev.month {
                 2 if leap => 29,
                 2 => 28,
