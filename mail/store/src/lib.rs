@@ -1,0 +1,621 @@
+//! `mail_imap::Store` on a Dovecot-compatible Maildir++ ([`disk::maildir`])
+//! over any [`disk::FileSystem`], so the IMAP server and a host Dovecot (or
+//! `doveadm`, or a person with `ls`) see the same mailboxes.
+//!
+//! The kernel keeps one long-lived filesystem and [`Maildir`], and builds a
+//! [`MaildirStore`] around them for each `Session::process` call:
+//!
+//! ```ignore
+//! let mut st = MaildirStore::new(&mut fs, &mut maildir, "example.org/bob", now_unix);
+//! let action = session.process(&mut st);
+//! st.sync()?;               // a no-op unless built with .deferred()
+//! send(session.take_output());
+//! ```
+//!
+//! Layout and semantics (Dovecot `LAYOUT=maildir++`, `separator = /`):
+//!
+//! * INBOX is the Maildir root; `A/B` is the directory `.A.B` (names in
+//!   modified UTF-7, see [`names`]). Subscriptions: `<root>/subscriptions`.
+//! * UIDs and UIDVALIDITY live in each folder's `dovecot-uidlist`; new
+//!   folders take UIDVALIDITY from `<root>/dovecot-uidvalidity` (hex, as
+//!   Dovecot keeps it), always greater than any handed out before, so a
+//!   folder deleted and re-created in the same second still changes it.
+//! * Flags are the `:2,` letters; keywords use `dovecot-keywords` ([`flags`]).
+//! * RFC 3501 2.3.2 \Recent: a message is recent while it sits in `new/`;
+//!   `claim_recent` moves those to `cur/` (what SELECT does in Dovecot).
+//! * Sizes: RFC822.SIZE is the CRLF size. Dovecot's `,W=` is used when a
+//!   file name has it; otherwise `,S=`, which equals it for the files this
+//!   system writes (SMTP data is CRLF, and APPEND/COPY store CRLF).
+//! * Durability: every mutating call flushes before it returns `Ok`
+//!   (the session sends the tagged OK right after). With
+//!   [`MaildirStore::deferred`] the final flush is left to [`MaildirStore::sync`],
+//!   which the caller must run after `process` and before sending output:
+//!   a STORE on many messages then costs one flush instead of one each.
+#![no_std]
+#![forbid(unsafe_code)]
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+extern crate alloc;
+
+pub mod flags;
+pub mod names;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use disk::ext2::FsError;
+use disk::maildir::{Flags as DiskFlags, MailError, Maildir, MessageInfo};
+use disk::FileSystem;
+use mail_imap::store::{FolderStatus, MessageMeta, Store, StoreError, Uid};
+use mail_imap::Flags;
+
+pub use flags::Keywords;
+
+const UIDVALIDITY_FILE: &str = "dovecot-uidvalidity";
+/// Largest `dovecot-keywords` file read (26 short lines in practice).
+const MAX_KEYWORDS_FILE: usize = 8192;
+
+/// One folder's listing, kept for the length of one `process` call so a
+/// FETCH of n messages does not scan the directory n times.
+struct Listing {
+    folder: String,
+    msgs: Vec<MessageInfo>,
+}
+
+/// One user's mailboxes for the length of one IMAP command (or one
+/// `process` call): borrows the long-lived filesystem and [`Maildir`].
+pub struct MaildirStore<'a, F: FileSystem> {
+    fs: &'a mut F,
+    maildir: &'a mut Maildir,
+    user: &'a str,
+    now: u32,
+    defer: bool,
+    dirty: bool,
+    listing: Option<Listing>,
+    keywords: Option<(String, Keywords)>,
+}
+
+fn map_mail(e: MailError) -> StoreError {
+    match e {
+        MailError::NoSuchFolder | MailError::Gone => StoreError::NotFound,
+        MailError::FolderExists => StoreError::AlreadyExists,
+        MailError::InvalidFolder | MailError::InvalidUser => StoreError::NotAllowed,
+        MailError::TooBig => StoreError::OverQuota,
+        MailError::Fs(e) => map_fs(e),
+    }
+}
+
+fn map_fs(e: FsError) -> StoreError {
+    match e {
+        FsError::NotFound => StoreError::NotFound,
+        FsError::Exists => StoreError::AlreadyExists,
+        FsError::NoSpace | FsError::NoInodes | FsError::TooBig => StoreError::OverQuota,
+        FsError::InvalidName => StoreError::NotAllowed,
+        _ => StoreError::Failed,
+    }
+}
+
+/// Dovecot's `,W=<vsize>` (CRLF size) or else `,S=<size>` from a base name.
+fn vsize_from_name(base: &str) -> Option<u64> {
+    let fields = || base.split(',').skip(1);
+    fields()
+        .find_map(|f| f.strip_prefix("W="))
+        .or_else(|| fields().find_map(|f| f.strip_prefix("S=")))
+        .and_then(|v| v.parse().ok())
+}
+
+/// RFC 3501 6.3.11: an APPEND date outside what the file's 32-bit mtime
+/// can hold is clamped (before 1970 or after 2106).
+fn clamp_date(d: i64) -> u32 {
+    d.clamp(0, u32::MAX as i64) as u32
+}
+
+impl<'a, F: FileSystem> MaildirStore<'a, F> {
+    /// `user` as `Maildir` expects it (`<domain>/<local>` or a plain name);
+    /// `now`: unix time for new files, UIDVALIDITY and APPEND without date.
+    pub fn new(fs: &'a mut F, maildir: &'a mut Maildir, user: &'a str, now: u32) -> Self {
+        MaildirStore { fs, maildir, user, now, defer: false, dirty: false, listing: None, keywords: None }
+    }
+
+    /// Leaves the last flush of each mutating call to [`Self::sync`]. The
+    /// caller must then call `sync` after `Session::process` and before
+    /// sending its output (the tagged OK promises durability).
+    pub fn deferred(mut self) -> Self {
+        self.defer = true;
+        self
+    }
+
+    /// Makes every change so far durable (a no-op when nothing is pending).
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.dirty {
+            self.fs.flush().map_err(map_fs)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// True when changes wait for [`Self::sync`].
+    pub fn pending(&self) -> bool {
+        self.dirty
+    }
+
+    /// Creates the user's Maildir (INBOX) if missing; idempotent.
+    pub fn ensure_user(&mut self) -> Result<(), StoreError> {
+        let root = self.maildir.user_root(self.user).map_err(map_mail)?;
+        match self.fs.lookup(&format!("{root}/{}", "dovecot-uidlist")) {
+            Ok(_) => return Ok(()),
+            Err(FsError::NotFound) => {}
+            Err(e) => return Err(map_fs(e)),
+        }
+        let uv = self.next_uidvalidity()?;
+        self.maildir.create_user(self.fs, self.user, uv, self.now).map_err(map_mail)?;
+        self.done()
+    }
+
+    /// End of a mutating call: durable now, or at `sync`.
+    fn done(&mut self) -> Result<(), StoreError> {
+        self.dirty = true;
+        if self.defer {
+            Ok(())
+        } else {
+            self.sync()
+        }
+    }
+
+    fn invalidate(&mut self) {
+        self.listing = None;
+    }
+
+    /// A UIDVALIDITY never used before by this user: max(now, last + 1),
+    /// remembered in `dovecot-uidvalidity` (8 hex digits, Dovecot's format).
+    fn next_uidvalidity(&mut self) -> Result<u32, StoreError> {
+        let root = self.maildir.user_root(self.user).map_err(map_mail)?;
+        let path = format!("{root}/{UIDVALIDITY_FILE}");
+        let last = match self.fs.read_file(&path, 64) {
+            Ok(raw) => core::str::from_utf8(&raw).ok().and_then(|s| u32::from_str_radix(s.trim(), 16).ok()).unwrap_or(0),
+            Err(FsError::NotFound) => 0,
+            Err(e) => return Err(map_fs(e)),
+        };
+        let next = self.now.max(last.saturating_add(1)).max(1);
+        if self.fs.lookup(&root).is_err() {
+            // First use: the directory is made by create_user; the file
+            // follows on the next call (INBOX's own value is `next`).
+            self.maildir.create_user(self.fs, self.user, next, self.now).map_err(map_mail)?;
+        }
+        self.fs
+            .replace_file(&path, &format!("{path}.tmp"), format!("{next:08x}\n").as_bytes(), self.now)
+            .map_err(map_fs)?;
+        Ok(next)
+    }
+
+    fn folder_dir(&self, disk: &str) -> Result<String, StoreError> {
+        self.maildir.folder_dir(self.user, disk).map_err(map_mail)
+    }
+
+    /// The folder's keyword table (cached for this call).
+    fn keywords(&mut self, disk: &str) -> Result<&mut Keywords, StoreError> {
+        if self.keywords.as_ref().map(|(f, _)| f.as_str()) != Some(disk) {
+            let path = format!("{}/{}", self.folder_dir(disk)?, flags::KEYWORDS_FILE);
+            let k = match self.fs.read_file(&path, MAX_KEYWORDS_FILE) {
+                Ok(raw) => Keywords::parse(&String::from_utf8_lossy(&raw)),
+                Err(FsError::NotFound) => Keywords::default(),
+                Err(e) => return Err(map_fs(e)),
+            };
+            self.keywords = Some((String::from(disk), k));
+        }
+        Ok(&mut self.keywords.as_mut().unwrap().1)
+    }
+
+    /// Writes the keyword table if a keyword was added. Called before any
+    /// file gets the new letter, so a crash never leaves a letter unnamed.
+    fn save_keywords(&mut self) -> Result<(), StoreError> {
+        let Some((disk, k)) = self.keywords.as_mut() else { return Ok(()) };
+        if !k.dirty {
+            return Ok(());
+        }
+        let text = k.render();
+        k.dirty = false;
+        let disk = disk.clone();
+        let path = format!("{}/{}", self.folder_dir(&disk)?, flags::KEYWORDS_FILE);
+        self.fs.replace_file(&path, &format!("{path}.tmp"), text.as_bytes(), self.now).map_err(map_fs)
+    }
+
+    /// IMAP flags as letters for `disk`, the keyword file updated.
+    fn disk_flags(&mut self, disk: &str, f: &Flags) -> Result<DiskFlags, StoreError> {
+        let r = self.keywords(disk)?.to_disk(f);
+        if r.is_err() {
+            // Nothing was written; forget the partly extended table.
+            self.keywords = None;
+        }
+        let d = r?;
+        self.save_keywords()?;
+        Ok(d)
+    }
+
+    /// Letters of a message in `from` re-expressed for folder `to`.
+    fn remap(&mut self, from: &str, to: &str, f: DiskFlags) -> Result<DiskFlags, StoreError> {
+        let imap = self.keywords(from)?.to_imap(f);
+        self.disk_flags(to, &imap)
+    }
+
+    fn listing(&mut self, disk: &str) -> Result<&mut Vec<MessageInfo>, StoreError> {
+        if self.listing.as_ref().map(|l| l.folder.as_str()) != Some(disk) {
+            let msgs = self.maildir.list(self.fs, self.user, disk, self.now).map_err(map_mail)?;
+            self.listing = Some(Listing { folder: String::from(disk), msgs });
+        }
+        Ok(&mut self.listing.as_mut().unwrap().msgs)
+    }
+
+    fn find(&mut self, disk: &str, uid: Uid) -> Result<MessageInfo, StoreError> {
+        let l = self.listing(disk)?;
+        let i = l.binary_search_by_key(&uid, |m| m.uid).map_err(|_| StoreError::NotFound)?;
+        Ok(l[i].clone())
+    }
+
+    /// The listed messages among `uids`, in the order of `uids`.
+    fn pick(&mut self, disk: &str, uids: &[Uid]) -> Result<Vec<MessageInfo>, StoreError> {
+        let l = self.listing(disk)?;
+        Ok(uids.iter().filter_map(|u| l.binary_search_by_key(u, |m| m.uid).ok().map(|i| l[i].clone())).collect())
+    }
+
+    fn uidvalidity(&mut self, disk: &str) -> Result<u32, StoreError> {
+        Ok(self.maildir.uid_state(self.fs, self.user, disk).map_err(map_mail)?.uidvalidity)
+    }
+
+    fn meta(&mut self, disk: &str, m: &MessageInfo) -> Result<MessageMeta, StoreError> {
+        let flags = self.keywords(disk)?.to_imap(m.flags);
+        let size = vsize_from_name(m.base()).unwrap_or(m.size);
+        Ok(MessageMeta {
+            uid: m.uid,
+            flags,
+            size: size.min(u32::MAX as u64) as u32,
+            internal_date: m.internal_date as i64,
+            modseq: 0,
+        })
+    }
+
+    /// Copies `msgs` of `from` into `to` as new files (stage all, flush,
+    /// commit all, then give flagged ones their `cur/` names). Internal
+    /// dates are kept (the new files get the old mtime).
+    fn copy_files(&mut self, from: &str, msgs: &[MessageInfo], to: &str) -> Result<Vec<Uid>, StoreError> {
+        let mut staged = Vec::new();
+        let mut want = Vec::new();
+        for m in msgs {
+            let r = self
+                .maildir
+                .read_message(self.fs, self.user, from, m)
+                .and_then(|data| self.maildir.stage(self.fs, self.user, to, &data, m.internal_date));
+            match r {
+                Ok(st) => staged.push(st),
+                Err(e) => {
+                    for st in staged {
+                        let _ = self.maildir.abort(self.fs, st, self.now);
+                    }
+                    return Err(map_mail(e));
+                }
+            }
+            let f = self.remap(from, to, m.flags);
+            match f {
+                Ok(f) => want.push(f),
+                Err(e) => {
+                    for st in staged {
+                        let _ = self.maildir.abort(self.fs, st, self.now);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        self.fs.flush().map_err(map_fs)?;
+        let mut uids = Vec::new();
+        let mut flagged = Vec::new();
+        let mut fl = Vec::new();
+        for (st, (f, m)) in staged.into_iter().zip(want.into_iter().zip(msgs)) {
+            let size = st.size();
+            let d = self.maildir.commit(self.fs, st, self.now).map_err(map_mail)?;
+            uids.push(d.uid);
+            if f != DiskFlags::empty() {
+                flagged.push(MessageInfo {
+                    uid: d.uid,
+                    name: d.name,
+                    in_new: true,
+                    flags: DiskFlags::empty(),
+                    size,
+                    internal_date: m.internal_date,
+                });
+                fl.push(f);
+            }
+        }
+        if !flagged.is_empty() {
+            self.maildir.set_flags_many(self.fs, self.user, to, &mut flagged, &fl, self.now).map_err(map_mail)?;
+        }
+        Ok(uids)
+    }
+}
+
+impl<F: FileSystem> Store for MaildirStore<'_, F> {
+    fn list_folders(&mut self) -> Result<Vec<String>, StoreError> {
+        self.ensure_user()?;
+        let mut out = alloc::vec![String::from(names::INBOX)];
+        for f in self.maildir.folders(self.fs, self.user).map_err(map_mail)? {
+            out.push(names::from_disk(&f));
+        }
+        Ok(out)
+    }
+
+    fn create_folder(&mut self, name: &str) -> Result<(), StoreError> {
+        let disk = names::to_disk(name)?;
+        if disk == names::INBOX {
+            return Err(StoreError::AlreadyExists);
+        }
+        self.ensure_user()?;
+        let dir = self.folder_dir(&disk)?;
+        if self.fs.lookup(&dir).is_ok() {
+            return Err(StoreError::AlreadyExists);
+        }
+        let uv = self.next_uidvalidity()?;
+        self.maildir.create_folder(self.fs, self.user, &disk, uv, self.now).map_err(map_mail)?;
+        self.done()
+    }
+
+    fn delete_folder(&mut self, name: &str) -> Result<(), StoreError> {
+        let disk = names::to_disk(name)?;
+        if disk == names::INBOX {
+            return Err(StoreError::NotAllowed);
+        }
+        // RFC 3501 6.3.4: inferior names stay (in Maildir++ they are
+        // separate directories anyway).
+        self.maildir.delete_folder(self.fs, self.user, &disk, self.now).map_err(map_mail)?;
+        self.invalidate();
+        self.keywords = None;
+        self.done()
+    }
+
+    fn rename_folder(&mut self, from: &str, to: &str) -> Result<(), StoreError> {
+        let (src, dst) = (names::to_disk(from)?, names::to_disk(to)?);
+        if dst == names::INBOX {
+            return Err(StoreError::AlreadyExists);
+        }
+        self.invalidate();
+        self.keywords = None;
+        if src == names::INBOX {
+            // RFC 3501 6.3.5: renaming INBOX moves its messages into a new
+            // folder and leaves INBOX empty; its inferiors stay.
+            self.create_folder(to)?;
+            let mut msgs = self.listing(&src)?.clone();
+            for m in msgs.iter_mut() {
+                m.flags = self.remap(&src, &dst, m.flags)?;
+            }
+            let mut start = 0;
+            // Bounded batches: each is linked, flushed, then unlinked.
+            while start < msgs.len() {
+                let end = (start + 256).min(msgs.len());
+                self.maildir
+                    .move_messages(self.fs, self.user, &src, &msgs[start..end], &dst, self.now)
+                    .map_err(map_mail)?;
+                start = end;
+            }
+            self.invalidate();
+            return self.done();
+        }
+        // Directory renames are atomic; children (`A.x`) follow.
+        self.maildir.rename_folder(self.fs, self.user, &src, &dst, self.now).map_err(map_mail)?;
+        self.done()
+    }
+
+    fn subscriptions(&mut self) -> Result<Vec<String>, StoreError> {
+        let v = self.maildir.subscriptions(self.fs, self.user).map_err(map_mail)?;
+        Ok(v.iter().map(|n| names::from_disk(n)).collect())
+    }
+
+    fn set_subscribed(&mut self, name: &str, subscribed: bool) -> Result<(), StoreError> {
+        let disk = names::to_disk(name)?;
+        self.ensure_user()?;
+        if subscribed {
+            self.maildir.subscribe(self.fs, self.user, &disk, self.now).map_err(map_mail)?;
+        } else {
+            self.maildir.unsubscribe(self.fs, self.user, &disk, self.now).map_err(map_mail)?;
+        }
+        self.done()
+    }
+
+    fn folder_status(&mut self, name: &str) -> Result<FolderStatus, StoreError> {
+        let disk = names::to_disk(name)?;
+        if disk == names::INBOX {
+            self.ensure_user()?;
+        }
+        let msgs = self.listing(&disk)?;
+        let (mut messages, mut unseen, mut deleted, mut size) = (0u32, 0u32, 0u32, 0u64);
+        for m in msgs.iter() {
+            messages += 1;
+            unseen += u32::from(!m.flags.contains(DiskFlags::SEEN));
+            deleted += u32::from(m.flags.contains(DiskFlags::TRASHED));
+            size += vsize_from_name(m.base()).unwrap_or(m.size);
+        }
+        // After listing: files that arrived without a UID now have one.
+        let st = self.maildir.uid_state(self.fs, self.user, &disk).map_err(map_mail)?;
+        Ok(FolderStatus {
+            uid_validity: st.uidvalidity,
+            uid_next: st.next_uid,
+            messages,
+            unseen,
+            deleted,
+            size,
+            highest_modseq: 0,
+        })
+    }
+
+    fn list_messages(&mut self, name: &str) -> Result<(u32, Vec<MessageMeta>), StoreError> {
+        let disk = names::to_disk(name)?;
+        if disk == names::INBOX {
+            self.ensure_user()?;
+        }
+        // A fresh listing each time: the session diffs it against its
+        // snapshot to report deliveries and other sessions' changes.
+        self.invalidate();
+        let msgs = core::mem::take(self.listing(&disk)?);
+        let mut out = Vec::new();
+        out.try_reserve_exact(msgs.len()).map_err(|_| StoreError::Failed)?;
+        for m in &msgs {
+            out.push(self.meta(&disk, m)?);
+        }
+        self.listing.as_mut().unwrap().msgs = msgs;
+        let uv = self.uidvalidity(&disk)?;
+        Ok((uv, out))
+    }
+
+    fn read_message(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError> {
+        let disk = names::to_disk(name)?;
+        let m = self.find(&disk, uid)?;
+        match self.maildir.read_message(self.fs, self.user, &disk, &m) {
+            // Renamed meanwhile (flags changed by another session): list again.
+            Err(MailError::Gone) => {
+                self.invalidate();
+                let m = self.find(&disk, uid)?;
+                self.maildir.read_message(self.fs, self.user, &disk, &m).map_err(map_mail)
+            }
+            r => r.map_err(map_mail),
+        }
+    }
+
+    fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError> {
+        let disk = names::to_disk(name)?;
+        let m = self.find(&disk, uid)?;
+        let d = self.disk_flags(&disk, flags)?;
+        if d == m.flags && !m.in_new {
+            return Ok(());
+        }
+        let l = self.listing(&disk)?;
+        let i = l.binary_search_by_key(&uid, |m| m.uid).map_err(|_| StoreError::NotFound)?;
+        let mut msg = l[i].clone();
+        let r = self.maildir.set_flags(self.fs, self.user, &disk, &mut msg, d, self.now);
+        if r == Err(MailError::Gone) {
+            self.invalidate();
+            return Err(StoreError::NotFound);
+        }
+        r.map_err(map_mail)?;
+        if let Some(l) = self.listing.as_mut() {
+            l.msgs[i] = msg;
+        }
+        self.done()
+    }
+
+    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError> {
+        let disk = names::to_disk(name)?;
+        if disk == names::INBOX {
+            self.ensure_user()?;
+        }
+        let uv = self.uidvalidity(&disk)?;
+        let received = date.map(clamp_date).unwrap_or(self.now);
+        let d = self.disk_flags(&disk, flags)?;
+        // Stored with CRLF line ends so `,S=` is the RFC822.SIZE.
+        let data = mail_imap::mime::to_crlf(message);
+        let st = self.maildir.stage(self.fs, self.user, &disk, &data, received).map_err(map_mail)?;
+        let size = st.size();
+        if let Err(e) = self.fs.flush() {
+            let _ = self.maildir.abort(self.fs, st, self.now);
+            return Err(map_fs(e));
+        }
+        let dl = self.maildir.commit(self.fs, st, self.now).map_err(map_mail)?;
+        self.invalidate();
+        if d != DiskFlags::empty() {
+            // Flagged mail lives in cur/ (new/ files carry no info part).
+            let mut m = MessageInfo { uid: dl.uid, name: dl.name, in_new: true, flags: DiskFlags::empty(), size, internal_date: received };
+            self.maildir.set_flags(self.fs, self.user, &disk, &mut m, d, self.now).map_err(map_mail)?;
+        }
+        self.done()?;
+        Ok((uv, dl.uid))
+    }
+
+    fn copy(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError> {
+        let (src, dst) = (names::to_disk(from)?, names::to_disk(to)?);
+        let uv = self.uidvalidity(&dst)?;
+        let msgs = self.pick(&src, uids)?;
+        let out = self.copy_files(&src, &msgs, &dst)?;
+        if src == dst {
+            self.invalidate();
+        }
+        self.done()?;
+        Ok((uv, out))
+    }
+
+    /// RFC 6851: MOVE is a rename into the target's `cur/` (link, uidlist
+    /// line, flush, unlink) per message: never lost, never doubled after
+    /// the flush.
+    fn move_messages(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError> {
+        let (src, dst) = (names::to_disk(from)?, names::to_disk(to)?);
+        let uv = self.uidvalidity(&dst)?;
+        if src == dst {
+            let (_, new) = self.copy(from, uids, to)?;
+            self.expunge(from, uids)?;
+            return Ok((uv, new));
+        }
+        let mut msgs = self.pick(&src, uids)?;
+        for m in msgs.iter_mut() {
+            m.flags = self.remap(&src, &dst, m.flags)?;
+        }
+        let out = self.maildir.move_messages(self.fs, self.user, &src, &msgs, &dst, self.now);
+        self.invalidate();
+        let out = out.map_err(map_mail)?;
+        self.done()?;
+        Ok((uv, out))
+    }
+
+    fn expunge(&mut self, name: &str, uids: &[Uid]) -> Result<(), StoreError> {
+        let disk = names::to_disk(name)?;
+        let msgs = self.pick(&disk, uids)?;
+        // The uidlist keeps stale lines until Maildir::list compacts it
+        // (as Dovecot does); a name no longer on disk has no UID.
+        for m in &msgs {
+            match self.maildir.expunge(self.fs, self.user, &disk, m, self.now) {
+                Ok(()) | Err(MailError::Gone) => {}
+                Err(e) => {
+                    self.invalidate();
+                    return Err(map_mail(e));
+                }
+            }
+        }
+        self.invalidate();
+        self.done()
+    }
+
+    fn claim_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
+        let disk = names::to_disk(name)?;
+        let l = self.listing(&disk)?;
+        let idx: Vec<usize> = (0..l.len()).filter(|&i| l[i].in_new).collect();
+        if idx.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut msgs: Vec<MessageInfo> = idx.iter().map(|&i| l[i].clone()).collect();
+        let flags: Vec<DiskFlags> = msgs.iter().map(|m| m.flags).collect();
+        // new/<base> -> cur/<base>:2,<flags>, as Dovecot does on SELECT.
+        self.maildir.set_flags_many(self.fs, self.user, &disk, &mut msgs, &flags, self.now).map_err(map_mail)?;
+        let uids = msgs.iter().map(|m| m.uid).collect();
+        if let Some(l) = self.listing.as_mut() {
+            for (&i, m) in idx.iter().zip(msgs) {
+                l.msgs[i] = m;
+            }
+        }
+        self.done()?;
+        Ok(uids)
+    }
+
+    fn peek_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
+        let disk = names::to_disk(name)?;
+        Ok(self.listing(&disk)?.iter().filter(|m| m.in_new).map(|m| m.uid).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_from_names() {
+        assert_eq!(vsize_from_name("1.M1P2.h,S=100,W=104"), Some(104));
+        assert_eq!(vsize_from_name("1.M1P2.h,S=100"), Some(100));
+        assert_eq!(vsize_from_name("1.M1P2.h"), None);
+        assert_eq!(clamp_date(-5), 0);
+        assert_eq!(clamp_date(1 << 40), u32::MAX);
+    }
+}
