@@ -15,6 +15,28 @@
 //! are a pure function of the inputs. The DER writer is in [`der`] (our own,
 //! small); curve arithmetic and hashing come from RustCrypto and
 //! ed25519-dalek.
+//!
+//! Kernel glue, in outline (`fill` is the kernel CSPRNG, `now` the RTC):
+//!
+//! ```
+//! # let mut ctr = 0u8;
+//! # let mut fill = |b: &mut [u8; 32]| { ctr += 1; *b = [ctr; 32]; };
+//! # let now: u64 = 1_700_000_000;
+//! let cert = loop {
+//!     let mut secret = [0u8; 32];
+//!     fill(&mut secret);
+//!     match selfsigned::self_signed(&["mail.example.org"], now - 3600, now + 10 * 365 * 86_400, secret) {
+//!         Err(selfsigned::Error::InvalidSecret) => continue, // ~2^-32: draw again
+//!         other => break other.expect("hostnames come from the validated config"),
+//!     }
+//! };
+//! let mut seed = [0u8; 32];
+//! fill(&mut seed);
+//! let dkim = selfsigned::ed25519_dkim(seed);
+//! // builtin:self-signed-cert / -key / builtin:dkim-key
+//! let (_cert, _key, _dkim) = (cert.cert_der, cert.key_pkcs8_der, dkim.key_pkcs8_der);
+//! assert!(dkim.dns_txt.starts_with("v=DKIM1; k=ed25519; p="));
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 
