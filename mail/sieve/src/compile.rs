@@ -239,7 +239,7 @@ pub(crate) enum Cmd {
     /// RFC 5293 5
     AddHeader { last: bool, name: String, value: String },
     /// RFC 5293 6
-    DeleteHeader { m: Match, name: String, patterns: Option<Vec<String>> },
+    DeleteHeader { m: Match, name: String, patterns: Option<Vec<String>>, index: Option<Index> },
 }
 
 /// A compiled, validated script, ready to evaluate any number of times.
@@ -753,11 +753,8 @@ impl Cx {
             }
             "deleteheader" => {
                 self.need(Ext::Editheader, c.pos, n)?;
-                let spec: [Spec; 2] = [("index", Kind::Num, None), ("last", Kind::Flag, None)];
-                let p = self.split(n, c.pos, &c.args, &[&MATCH_TAGS, &spec])?;
-                if p.has("index") {
-                    return Err(CompileError::new(p.at, "deleteheader :index is not supported"));
-                }
+                let p = self.split(n, c.pos, &c.args, &[&MATCH_TAGS, &INDEX_TAGS])?;
+                let index = self.index_of(&p)?;
                 let m = self.match_of(&p)?;
                 let (name, patterns) = if p.pos.len() == 2 {
                     let v = self.positional(n, &p, &[Kind::Str, Kind::StrList])?;
@@ -766,7 +763,7 @@ impl Cx {
                     let v = self.positional(n, &p, &[Kind::Str])?;
                     (v[0][0].clone(), None)
                 };
-                Cmd::DeleteHeader { m, name, patterns }
+                Cmd::DeleteHeader { m, name, patterns, index }
             }
             _ => return Err(CompileError::owned(c.pos, format!("unknown command '{n}'"))),
         })

@@ -520,7 +520,7 @@ impl<'a> Run<'a> {
                 self.edited.insert(name.to_ascii_lowercase(), cur);
                 self.edits.push(HeaderEdit::Add { name, value, last: *last });
             }
-            Cmd::DeleteHeader { m, name, patterns } => {
+            Cmd::DeleteHeader { m, name, patterns, index } => {
                 let name = self.expand(name);
                 // RFC 5293 7: Received and Auto-Submitted are never deleted.
                 let l = name.to_ascii_lowercase();
@@ -530,11 +530,18 @@ impl<'a> Run<'a> {
                 let cur = self.header_values(&name);
                 let pats = patterns.as_ref().map(|p| self.ex_list(p));
                 let mut keep = Vec::new();
-                for v in cur {
-                    let hit = match &pats {
-                        None => true,
-                        Some(p) => p.iter().any(|k| match_one(m.cmp, m.mt, &v, k, None)),
-                    };
+                // RFC 5293 6 with RFC 5260 6: :index limits it to one occurrence.
+                let only = index.and_then(|ix| {
+                    let n = ix.n as usize;
+                    (n >= 1 && n <= cur.len()).then(|| if ix.last { cur.len() - n } else { n - 1 })
+                });
+                let limited = index.is_some();
+                for (i, v) in cur.into_iter().enumerate() {
+                    let hit = (!limited || only == Some(i))
+                        && match &pats {
+                            None => true,
+                            Some(p) => p.iter().any(|k| match_one(m.cmp, m.mt, &v, k, None)),
+                        };
                     if hit {
                         self.edits.push(HeaderEdit::Delete { name: name.clone(), value: v });
                     } else {

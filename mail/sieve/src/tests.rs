@@ -473,6 +473,18 @@ fn editheader() {
         ]
     );
     assert!(err_at("require \"editheader\"; addheader \"Bad:Name\" \"x\";").2.contains("invalid header name"));
+    // deleteheader :index / :last (with require "index").
+    let o = run_on(
+        "require [\"editheader\", \"index\", \"fileinto\"];\n\
+         addheader :last \"X-A\" \"1\"; addheader :last \"X-A\" \"2\"; addheader :last \"X-A\" \"3\";\n\
+         deleteheader :index 1 :last \"X-A\"; deleteheader :index 1 :contains \"X-A\" \"9\";\n\
+         if header :index 1 :last :is \"X-A\" \"2\" { fileinto \"LastIs2\"; }\n\
+         deleteheader :index 1 \"X-A\"; if header :is \"X-A\" \"2\" { fileinto \"Only2\"; }",
+        MSG,
+        &mut Env::new("a@b.org", "bob@example.com"),
+    );
+    assert_eq!(o.actions, vec![into("LastIs2"), into("Only2")]);
+    assert!(err_at("require \"editheader\"; deleteheader :index 1 \"X\";").2.contains("require \"index\""));
 }
 
 // --- Vacation (RFC 5230) -------------------------------------------------
