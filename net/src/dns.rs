@@ -181,7 +181,8 @@ pub struct Transmit {
     pub server: IpAddr,
     /// Send over TCP (with the 2-byte length prefix added by the glue).
     pub tcp: bool,
-    /// A new attempt: the glue should use a fresh socket / source port.
+    /// The DNS message. Each transmit is a new attempt: the glue uses a
+    /// fresh socket (new random source port, RFC 5452 9.2) for it.
     pub data: Vec<u8>,
 }
 
@@ -349,7 +350,13 @@ impl Resolver {
         let mut edns = Edns::new();
         edns.set_max_payload(self.cfg.udp_payload);
         m.set_edns(edns);
-        let data = m.to_vec().ok()?;
+        let data = match m.to_vec() {
+            Ok(d) => d,
+            Err(_) => {
+                self.finish_with(q, Answer::BadName);
+                return self.poll_transmit(now_ms);
+            }
+        };
         let timeout = if p.tcp { self.cfg.timeout_ms * 2 } else { self.cfg.timeout_ms };
         p.phase = Phase::Waiting { deadline: now_ms + timeout };
         let server = self.cfg.servers[p.server % self.cfg.servers.len()];

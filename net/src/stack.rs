@@ -54,10 +54,12 @@ pub struct StackConfig {
     /// A connection closed by us is forcibly freed after this long even if the
     /// peer never finishes the FIN exchange.
     pub close_linger_ms: u64,
-    /// Payload bytes and datagram slots of each UDP socket.
+    /// Payload bytes buffered by each UDP socket (each direction).
     pub udp_buffer: usize,
     /// Datagram slots of each UDP socket.
     pub udp_packets: usize,
+    /// UDP sockets open at once (the DNS client opens one per query).
+    pub max_udp_sockets: usize,
     /// Seed for smoltcp's initial sequence numbers and our ephemeral ports;
     /// the caller takes it from its entropy source.
     pub random_seed: u64,
@@ -81,6 +83,7 @@ impl StackConfig {
             close_linger_ms: 60_000,
             udp_buffer: 8 * 1024,
             udp_packets: 8,
+            max_udp_sockets: 64,
             random_seed,
         }
     }
@@ -638,6 +641,9 @@ impl<D: Device> Stack<D> {
 
     /// Open a UDP socket on `port` (0: a random ephemeral port).
     pub fn udp_bind(&mut self, port: u16) -> Result<UdpId, NetError> {
+        if self.udps.len() >= self.cfg.max_udp_sockets {
+            return Err(NetError::TooManySockets);
+        }
         let port = if port == 0 { self.ephemeral_port() } else { port };
         let n = self.cfg.udp_packets;
         let rx = udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; n], vec![0u8; self.cfg.udp_buffer]);
@@ -700,4 +706,61 @@ pub fn link_local_from_mac(mac: [u8; 6]) -> Ipv6Address {
         mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5],
     ];
     Ipv6Address::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eui64_link_local() {
+        // RFC 4291 appendix A: U/L bit flipped, ff:fe inserted in the middle.
+        let a = link_local_from_mac([0x02, 0x00, 0x5e, 0x10, 0x00, 0x01]);
+        assert_eq!(a, "fe80::5eff:fe10:1".parse::<Ipv6Address>().unwrap());
+        let b = link_local_from_mac([0x52, 0x54, 0x00, 0x12, 0x34, 0x56]);
+        assert_eq!(b, "fe80::5054:ff:fe12:3456".parse::<Ipv6Address>().unwrap());
+    }
+
+    #[test]
+    fn listen_rejects_bad_arguments_and_duplicates() {
+        let (a, _b) = crate::memwire::wire_pair(4);
+        let mut s = Stack::new(a, StackConfig::new([2, 0, 0, 0, 0, 1], 7), 0).unwrap();
+        assert_eq!(s.listen(0, 1).err(), Some(NetError::InvalidArgument));
+        assert_eq!(s.listen(25, 0).err(), Some(NetError::InvalidArgument));
+        let l = s.listen(25, 3).unwrap();
+        assert_eq!(s.listen(25, 1).err(), Some(NetError::AddressInUse));
+        assert_eq!(s.tcp_sockets(), 3);
+        s.unlisten(l);
+        assert_eq!(s.tcp_sockets(), 0);
+        // No address of the family configured: connect refuses to pick another.
+        let e = IpEndpoint::new(IpAddress::Ipv4(Ipv4Address::new(192, 0, 2, 1)), 25);
+        assert_eq!(s.connect(e).err(), Some(NetError::NoSourceAddress));
+    }
+
+    #[test]
+    fn udp_socket_limit() {
+        let (a, _b) = crate::memwire::wire_pair(4);
+        let mut c = StackConfig::new([2, 0, 0, 0, 0, 1], 7);
+        c.max_udp_sockets = 2;
+        let mut s = Stack::new(a, c, 0).unwrap();
+        let u1 = s.udp_bind(0).unwrap();
+        let _u2 = s.udp_bind(0).unwrap();
+        assert_eq!(s.udp_bind(0).err(), Some(NetError::TooManySockets));
+        s.udp_close(u1);
+        assert!(s.udp_bind(0).is_ok());
+        assert_eq!(s.udp_port(u1).err(), Some(NetError::InvalidHandle));
+    }
+
+    #[test]
+    fn ephemeral_ports_in_dynamic_range() {
+        let (a, _b) = crate::memwire::wire_pair(4);
+        let mut s = Stack::new(a, StackConfig::new([2, 0, 0, 0, 0, 1], 99), 0).unwrap();
+        let mut seen = alloc::collections::BTreeSet::new();
+        for _ in 0..32 {
+            let p = s.ephemeral_port();
+            assert!(p >= 49152);
+            seen.insert(p);
+        }
+        assert!(seen.len() > 28, "ports spread out");
+    }
 }
