@@ -219,3 +219,14 @@ fn big_fetch_is_produced_in_bounded_batches() {
     assert_eq!(out.matches(" FETCH (BODY[] {").count(), 50);
     assert!(out.contains("c OK FETCH completed\r\nd OK NOOP completed"), "{}", &out[out.len() - 200..]);
 }
+
+#[test]
+fn condstore_only_when_the_store_supports_it() {
+    let mut st = store_with_messages();
+    let mut s = Session::new(mail_imap::Config { tls_active: true, ..Default::default() });
+    let out = run(&mut s, &mut st, "a LOGIN bob secret\r\nb ENABLE CONDSTORE\r\nc SELECT INBOX (CONDSTORE)\r\nd SELECT INBOX\r\ne FETCH 1 (FLAGS) (CHANGEDSINCE 1)\r\nf STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)\r\n");
+    let caps = out.lines().find(|l| l.starts_with("a OK [CAPABILITY")).unwrap();
+    assert!(!caps.contains("CONDSTORE"), "{}", caps);
+    assert!(out.contains("* ENABLED\r\n") && out.contains("c BAD") && out.contains("d OK") && out.contains("e BAD") && out.contains("f BAD"), "{}", out);
+    assert!(!out.contains("HIGHESTMODSEQ"), "{}", out);
+}

@@ -63,6 +63,9 @@ impl Session {
             self.untagged("OK [CLOSED] Previous mailbox closed");
         }
         if condstore {
+            if !self.cfg.condstore {
+                return bad("CONDSTORE is not supported");
+            }
             self.condstore = true;
         }
         let name = match self.mbox_in(raw) {

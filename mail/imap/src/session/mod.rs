@@ -54,6 +54,10 @@ pub struct Config {
     pub max_auth_failures: u32,
     /// Unprocessed input the session buffers at most (see [`Session::feed`]).
     pub max_input: usize,
+    /// Offer CONDSTORE (RFC 7162). Only for a Store that keeps real
+    /// per-message MODSEQs (MemStore does); with `false` the capability is
+    /// not advertised and the session never turns it on.
+    pub condstore: bool,
     /// Output the session buffers before asking the caller to write it
     /// ([`Action::Write`]); one message's response may exceed it.
     pub max_output: usize,
@@ -82,6 +86,7 @@ impl Default for Config {
             max_input: 256 * 1024,
             max_keywords: 26,
             max_output: 256 * 1024,
+            condstore: false,
         }
     }
 }
@@ -502,8 +507,11 @@ impl Session {
         } else {
             c.push_str(
                 " NAMESPACE UIDPLUS UNSELECT CHILDREN MOVE SPECIAL-USE LIST-EXTENDED LIST-STATUS \
-                 ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT CONDSTORE",
+                 ESEARCH SEARCHRES STATUS=SIZE BINARY UTF8=ACCEPT",
             );
+            if self.cfg.condstore {
+                c.push_str(" CONDSTORE");
+            }
             c.push_str(&format!(" APPENDLIMIT={}", self.cfg.limits.max_append));
         }
         c
@@ -681,7 +689,7 @@ impl Session {
                             self.utf8 = true;
                             enabled.push("UTF8=ACCEPT");
                         }
-                        "CONDSTORE" if !self.condstore => {
+                        "CONDSTORE" if !self.condstore && self.cfg.condstore => {
                             self.condstore = true;
                             enabled.push("CONDSTORE");
                         }
@@ -745,6 +753,9 @@ impl Session {
                     Err(d) => return Exec::Done(d),
                 };
                 if changed_since.is_some() {
+                    if !self.cfg.condstore {
+                        return Exec::Done(bad("CONDSTORE is not supported"));
+                    }
                     self.condstore = true;
                 }
                 let job = FetchJob { tag: tag.to_string(), uid, items, changed_since, idx, pos: 0, unknown_cte: false };

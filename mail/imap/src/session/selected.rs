@@ -454,6 +454,9 @@ impl Session {
             Err(d) => return d,
         };
         if s.unchanged_since.is_some() {
+            if !self.cfg.condstore {
+                return bad("CONDSTORE is not supported");
+            }
             self.condstore = true;
         }
         let condstore = self.condstore;

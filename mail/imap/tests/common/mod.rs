@@ -41,7 +41,8 @@ JVBERi0xLjQKJcOkw7zDtsOf\r\n\
 pub const MSG3: &[u8] = b"From: list@lists.example\nTo: bob@example.com\nSubject: weekly digest\nDate: Wed, 02 Mar 2022 08:00:00 +0100\nX-Spam: yes\n\nline one\nline two\n";
 
 pub fn tls_config() -> Config {
-    Config { tls_active: true, ..Config::default() }
+    // MemStore keeps real MODSEQs, so CONDSTORE can be offered.
+    Config { tls_active: true, condstore: true, ..Config::default() }
 }
 
 pub struct Run {
