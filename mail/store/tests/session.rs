@@ -1,0 +1,238 @@
+//! Realistic IMAP dialogues through mail-imap's own session against the
+//! Maildir store on an in-RAM ext2 image, checking the files after each
+//! step: names, flags in names, uidlists, keyword files, and that UIDs
+//! survive a remount.
+
+mod common;
+use common::*;
+use mail_imap::Store;
+
+#[test]
+fn select_fetch_store_copy_move_expunge_append_and_remount() {
+    let mut env = ram_env(16);
+    let mut s = logged_in(&mut env);
+    // First login made INBOX and the special-use folders.
+    assert!(env.ls("").contains(&"cur".to_string()));
+    assert!(env.cat("dovecot-uidlist").starts_with("3 V"));
+    let out = run(&mut s, &mut env, "a LIST \"\" *\r\n");
+    assert!(out.contains("* LIST (\\HasNoChildren) \"/\" \"INBOX\""), "{out}");
+
+    // Three deliveries land in new/ with UIDs 1..3.
+    for m in [MSG1, MSG2, MSG1] {
+        env.deliver(m);
+    }
+    assert_eq!(env.ls("new").len(), 3);
+    assert_eq!(env.uidlist("").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2, 3]);
+
+    // EXAMINE only peeks at \Recent: nothing moves.
+    let out = run(&mut s, &mut env, "e EXAMINE INBOX\r\n");
+    assert!(out.contains("* 3 EXISTS") && out.contains("* 3 RECENT"), "{out}");
+    assert_eq!(env.ls("new").len(), 3);
+
+    // SELECT claims them: new/ -> cur/ with ":2,".
+    let out = run(&mut s, &mut env, "s SELECT INBOX\r\n");
+    assert!(out.contains("* 3 EXISTS") && out.contains("* 3 RECENT") && out.contains("s OK [READ-WRITE]"), "{out}");
+    let uv = uidvalidity(&out);
+    assert!(env.ls("new").is_empty());
+    assert_eq!(env.cur_flags("").iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(), ["2,", "2,", "2,"]);
+
+    let out = run(&mut s, &mut env, "f FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n");
+    assert!(out.contains(&format!("* 2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE {} INTERNALDATE \"14-Nov-2023 22:15:02 +0000\")", MSG2.len())), "{out}");
+    let out = run(&mut s, &mut env, "b FETCH 2 BODY[]\r\n");
+    assert!(out.contains(std::str::from_utf8(MSG2).unwrap()) && out.contains("FLAGS (\\Seen \\Recent)"), "{out}");
+    assert_eq!(env.flags_of("", 2).unwrap(), "2,S");
+
+    // STORE: system flags, $Forwarded as P, keywords via dovecot-keywords.
+    let out = run(&mut s, &mut env, "t STORE 1 +FLAGS (\\Flagged \\Answered $Forwarded Work $Junk)\r\n");
+    assert!(out.contains("t OK"), "{out}");
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,FPRab");
+    assert_eq!(env.cat("dovecot-keywords"), "0 Work\n1 $Junk\n");
+    let out = run(&mut s, &mut env, "t2 STORE 1 -FLAGS (Work)\r\nt3 FETCH 1 FLAGS\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Answered \\Flagged \\Recent $Forwarded $Junk))"), "{out}");
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,FPRb");
+
+    // COPY keeps flags (keywords re-lettered for the target) and dates.
+    let out = run(&mut s, &mut env, "c CREATE Archive/2024\r\nc2 COPY 1:2 Archive/2024\r\n");
+    assert!(out.contains("c OK") && out.contains("[COPYUID "), "{out}");
+    assert!(env.ls("").contains(&".Archive.2024".to_string()));
+    assert_eq!(env.uidlist(".Archive.2024/").len(), 2);
+    assert_eq!(env.flags_of(".Archive.2024/", 1).unwrap(), "2,FPRa");
+    assert_eq!(env.cat(".Archive.2024/dovecot-keywords"), "0 $Junk\n");
+    assert_eq!(env.flags_of(".Archive.2024/", 2).unwrap(), "2,S");
+    let out = run(&mut s, &mut env, "st STATUS Archive/2024 (MESSAGES UIDNEXT UNSEEN SIZE)\r\n");
+    assert!(out.contains(&format!("(MESSAGES 2 UIDNEXT 3 UNSEEN 1 SIZE {})", MSG1.len() + MSG2.len())), "{out}");
+
+    // MOVE: renamed into the target, gone from INBOX, UIDs in both lists.
+    let out = run(&mut s, &mut env, "m UID MOVE 3 Archive/2024\r\n");
+    assert!(out.contains("* 3 EXPUNGE") && out.contains("m OK"), "{out}");
+    let uva = uidvalidity(&run(&mut s, &mut env, "x STATUS Archive/2024 (UIDVALIDITY)\r\n"));
+    assert!(out.contains(&format!("[COPYUID {uva} 3 3]")), "{out}");
+    assert_eq!(env.cur_flags("").len(), 2);
+    assert_eq!(env.uidlist(".Archive.2024/").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2, 3]);
+
+    // EXPUNGE: \Deleted shows as T, then the file is gone.
+    let out = run(&mut s, &mut env, "d STORE 2 +FLAGS.SILENT (\\Deleted)\r\n");
+    assert!(out.contains("d OK"), "{out}");
+    assert_eq!(env.flags_of("", 2).unwrap(), "2,ST");
+    let out = run(&mut s, &mut env, "x EXPUNGE\r\n");
+    assert!(out.contains("* 2 EXPUNGE") && out.contains("x OK"), "{out}");
+    assert_eq!(env.cur_flags("").len(), 1);
+
+    // APPEND with flags and a date: straight into cur/, mtime = the date.
+    let lit = MSG3;
+    let out = run(&mut s, &mut env, &format!("p APPEND INBOX (\\Seen \\Draft Work) \"01-Jan-2020 12:00:00 +0000\" {{{}}}\r\n", lit.len()));
+    assert!(out.starts_with("+"), "{out}");
+    let out = run(&mut s, &mut env, &format!("{}\r\n", std::str::from_utf8(lit).unwrap()));
+    assert!(out.contains(&format!("p OK [APPENDUID {uv} 4]")), "{out}");
+    assert_eq!(env.flags_of("", 4).unwrap(), "2,DSa");
+    let crlf = String::from_utf8_lossy(MSG3).replace('\n', "\r\n");
+    let out = run(&mut s, &mut env, "f UID FETCH 4 (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])\r\n");
+    assert!(out.contains("INTERNALDATE \"01-Jan-2020 12:00:00 +0000\""), "{out}");
+    assert!(out.contains(&format!("RFC822.SIZE {}", crlf.len())) && out.contains(&crlf), "{out}");
+    let base = env.uidlist("").into_iter().find(|(u, _)| *u == 4).unwrap().1;
+    assert!(base.starts_with("1577880000.") && base.ends_with(&format!(",S={}", crlf.len())), "{base}");
+    let st = env.fs.stat(&format!("{ROOT}/cur/{base}:2,DSa")).unwrap();
+    assert_eq!(st.mtime, 1577880000);
+
+    // Appending without flags: new/, so \Recent for the next claimer.
+    let out = run(&mut s, &mut env, &format!("q APPEND Archive/2024 {{{}+}}\r\n{}\r\n", MSG1.len(), std::str::from_utf8(MSG1).unwrap()));
+    assert!(out.contains("q OK [APPENDUID") && out.contains(" 4]"), "{out}");
+    assert_eq!(env.ls(".Archive.2024/new").len(), 1);
+
+    let before: Vec<(u32, String)> = env.uidlist("");
+    let out = run(&mut s, &mut env, "z LOGOUT\r\n");
+    assert!(out.contains("z OK"), "{out}");
+
+    // Reboot: same UIDVALIDITY, UIDs and flags; UIDNEXT stays past the
+    // expunged and moved messages.
+    let mut env = env.remount();
+    assert_eq!(env.uidlist(""), before);
+    let mut s = logged_in(&mut env);
+    let out = run(&mut s, &mut env, "s SELECT INBOX\r\nf FETCH 1:* (UID FLAGS)\r\n");
+    assert_eq!(uidvalidity(&out), uv);
+    assert!(out.contains("* 2 EXISTS") && out.contains("[UIDNEXT 5]"), "{out}");
+    assert!(out.contains("* 1 FETCH (UID 1 FLAGS (\\Answered \\Flagged $Forwarded $Junk))"), "{out}");
+    assert!(out.contains("* 2 FETCH (UID 4 FLAGS (\\Seen \\Draft Work))"), "{out}");
+    let out = run(&mut s, &mut env, "s SELECT Archive/2024\r\n");
+    assert!(out.contains("* 4 EXISTS") && out.contains("* 1 RECENT") && out.contains("[UIDNEXT 5]"), "{out}");
+}
+
+#[test]
+fn idle_sees_deliveries_and_other_sessions() {
+    let mut env = ram_env(16);
+    env.defer = true;
+    env.deliver(MSG1);
+    let mut a = logged_in(&mut env);
+    let mut b = logged_in(&mut env);
+    let out = run(&mut a, &mut env, "s SELECT INBOX\r\ni IDLE\r\n");
+    assert!(out.contains("* 1 RECENT") && out.ends_with("+ idling\r\n"), "{out}");
+    // A delivery; the kernel pokes the session.
+    env.deliver(MSG2);
+    a.mailbox_changed();
+    let out = run(&mut a, &mut env, "");
+    assert_eq!(lines(&out), ["* 2 EXISTS", "* 2 RECENT"]);
+    // Session b flags message 1 and expunges message 2.
+    let out = run(&mut b, &mut env, "s SELECT INBOX\r\nt STORE 1 +FLAGS (\\Flagged)\r\nu STORE 2 +FLAGS (\\Deleted)\r\nx EXPUNGE\r\n");
+    assert!(out.contains("* 0 RECENT") && out.contains("x OK"), "{out}");
+    a.mailbox_changed();
+    let out = run(&mut a, &mut env, "");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Flagged \\Recent))") && out.contains("* 2 EXPUNGE"), "{out}");
+    let out = run(&mut a, &mut env, "DONE\r\n");
+    assert_eq!(lines(&out), ["i OK IDLE terminated"]);
+}
+
+#[test]
+fn folders_subscriptions_rename_delete() {
+    let mut env = ram_env(16);
+    let mut s = logged_in(&mut env);
+    let out = run(
+        &mut s,
+        &mut env,
+        "a CREATE Work/Projects\r\nb CREATE Entw&APw-rfe\r\nc SUBSCRIBE Work/Projects\r\nd SUBSCRIBE Entw&APw-rfe\r\ne CREATE bad.name\r\n",
+    );
+    assert!(out.contains("a OK") && out.contains("b OK") && out.contains("d OK") && out.contains("e NO"), "{out}");
+    let dirs = env.ls("");
+    assert!(dirs.contains(&".Work.Projects".to_string()) && dirs.contains(&".Entw&APw-rfe".to_string()), "{dirs:?}");
+    assert!(env.cat(".Work.Projects/maildirfolder").is_empty());
+    let subs = env.cat("subscriptions");
+    assert!(subs.contains("\nEntw&APw-rfe\n") && subs.contains("\nWork.Projects\n"), "{subs}");
+    let out = run(&mut s, &mut env, "l LSUB \"\" *\r\n");
+    assert!(out.contains("Work/Projects") && out.contains("Entw&APw-rfe"), "{out}");
+
+    // UIDVALIDITY of a re-created folder differs even in the same second.
+    let v1 = uidvalidity(&run(&mut s, &mut env, "s STATUS Work/Projects (UIDVALIDITY)\r\n"));
+    let out = run(&mut s, &mut env, "x DELETE Work/Projects\r\ny CREATE Work/Projects\r\n");
+    assert!(out.contains("x OK") && out.contains("y OK"), "{out}");
+    let v2 = uidvalidity(&run(&mut s, &mut env, "s STATUS Work/Projects (UIDVALIDITY)\r\n"));
+    assert!(v2 > v1, "{v1} {v2}");
+
+    // RENAME moves children; RENAME INBOX moves the messages only.
+    let out = run(&mut s, &mut env, "r RENAME Work Job\r\n");
+    assert!(out.contains("r OK"), "{out}");
+    let dirs = env.ls("");
+    assert!(dirs.contains(&".Job.Projects".to_string()) && !dirs.iter().any(|d| d.starts_with(".Work")), "{dirs:?}");
+    env.deliver(MSG1);
+    env.deliver(MSG2);
+    let out = run(&mut s, &mut env, "s SELECT INBOX\r\nt STORE 2 +FLAGS (Urgent)\r\nu CREATE INBOX/Sub\r\nr RENAME INBOX Old\r\n");
+    assert!(out.contains("r OK"), "{out}");
+    assert!(env.ls("cur").is_empty() && env.ls("new").is_empty());
+    assert_eq!(env.uidlist(".Old/").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(env.flags_of(".Old/", 2).unwrap(), "2,a");
+    assert_eq!(env.cat(".Old/dovecot-keywords"), "0 Urgent\n");
+    assert!(env.ls("").contains(&".INBOX.Sub".to_string()));
+    let mut st = env.store();
+    assert_eq!(st.folder_status("INBOX").unwrap().messages, 0);
+    assert_eq!(st.delete_folder("INBOX"), Err(mail_imap::StoreError::NotAllowed));
+    assert_eq!(st.rename_folder("Old", "INBOX"), Err(mail_imap::StoreError::AlreadyExists));
+    assert_eq!(st.create_folder("Old"), Err(mail_imap::StoreError::AlreadyExists));
+    assert_eq!(st.folder_status("Nope"), Err(mail_imap::StoreError::NotFound));
+    let mut names = st.list_folders().unwrap();
+    names.sort();
+    assert!(names.contains(&"Entwürfe".to_string()) && names.contains(&"INBOX/Sub".to_string()) && names.contains(&"Job/Projects".to_string()), "{names:?}");
+}
+
+#[test]
+fn at_most_26_keywords_per_folder() {
+    let mut env = ram_env(16);
+    env.deliver(MSG1);
+    let mut s = logged_in(&mut env);
+    run(&mut s, &mut env, "s SELECT INBOX\r\n");
+    for i in 0..26 {
+        let out = run(&mut s, &mut env, &format!("k{i} STORE 1 FLAGS (kw{i})\r\n"));
+        assert!(out.contains(&format!("k{i} OK")), "{out}");
+    }
+    assert_eq!(env.cat("dovecot-keywords").lines().count(), 26);
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,z");
+    let out = run(&mut s, &mut env, "n STORE 1 +FLAGS (one-more)\r\n");
+    assert!(out.contains("n NO"), "{out}");
+    assert_eq!(env.cat("dovecot-keywords").lines().count(), 26);
+    // Known keywords still work.
+    let out = run(&mut s, &mut env, "o STORE 1 FLAGS (KW0 kw25 \\Seen)\r\n");
+    assert!(out.contains("o OK"), "{out}");
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,Saz");
+}
+
+#[test]
+fn files_from_outside_get_uids_and_w_size() {
+    // A file dropped in by the host (Dovecot-made name with ,W=): it gets
+    // the next UID, and RFC822.SIZE comes from W=.
+    let mut env = ram_env(16);
+    env.deliver(MSG1);
+    let body = b"Subject: lf\n\nx\n";
+    let name = format!("{ROOT}/cur/1600000000.M9P9.host,S={},W={}:2,S", body.len(), body.len() + 3);
+    env.fs.write_file(&name, body, T0).unwrap();
+    env.fs.set_mtime(&name, 1600000000).unwrap();
+    let mut st = env.store();
+    let (_, list) = st.list_messages("INBOX").unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1].uid, 2);
+    assert_eq!(list[1].size, body.len() as u32 + 3);
+    assert_eq!(list[1].internal_date, 1600000000);
+    assert!(list[1].flags.has(mail_imap::SystemFlag::Seen));
+    assert_eq!(st.peek_recent("INBOX").unwrap(), [1]);
+    assert_eq!(st.claim_recent("INBOX").unwrap(), [1]);
+    assert!(st.peek_recent("INBOX").unwrap().is_empty());
+    assert_eq!(st.read_message("INBOX", 2).unwrap(), body);
+    assert_eq!(st.read_message("INBOX", 3), Err(mail_imap::StoreError::NotFound));
+    assert_eq!(env.uidlist("").len(), 2);
+}
