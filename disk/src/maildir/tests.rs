@@ -727,3 +727,112 @@ fn dovecot_next(conf: &std::path::Path, home: &std::path::Path) -> u32 {
     let out = doveadm(conf, home, "bob", &["mailbox", "status", "uidnext", "INBOX"], None);
     out.lines().nth(1).unwrap().split('\t').last().unwrap().parse().unwrap()
 }
+
+/// The appliance never runs fsck: crash, mount the damaged image, carry on,
+/// crash again, many times. Acknowledged mail must stay readable and
+/// correct throughout, and at the end no block may be claimed twice (the
+/// damage that would corrupt mail); `e2fsck -y` then leaves a clean image.
+#[test]
+fn repeated_crashes_without_fsck() {
+    let mut dev = RamDevice::new(16 * 2048);
+    format(&mut dev, &FormatOptions { block_size: 1024, now: T0, ..Default::default() }).unwrap();
+    let mut image = dev.into_vec();
+    let mut x = 4242u32;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    // (body, expunge requested): acknowledged messages.
+    let mut acked: Vec<(Vec<u8>, bool)> = Vec::new();
+    let mut serial = 0u32;
+    for cycle in 0..60u32 {
+        let mut fs = Ext2::mount(Recorder { dev: RamDevice::from_vec(image.clone()), log: Vec::new() }).unwrap();
+        let mut m = Maildir::new("/mail", "h", cycle, Limits::default());
+        // Every acknowledged message that was not expunged is intact.
+        let list = m.list(&mut fs, "u", "INBOX", T0).unwrap_or_default();
+        let mut bodies = Vec::new();
+        for msg in &list {
+            match m.read_message(&mut fs, "u", "INBOX", msg) {
+                Ok(b) => bodies.push((b, msg.clone())),
+                Err(e) => std::eprintln!("cycle {cycle}: {msg:?}: {e:?}"),
+            }
+        }
+        for (body, expunged) in &acked {
+            if !expunged {
+                if !bodies.iter().any(|(b, _)| b == body) {
+                    let head = String::from_utf8_lossy(&body[..20]);
+                    for (b, msg) in &bodies {
+                        std::eprintln!("have {} {:?} {:?}", msg.uid, msg.name, String::from_utf8_lossy(&b[..b.len().min(20)]));
+                    }
+                    let mut tmp = Vec::new();
+                    for d in ["tmp", "new", "cur"] {
+                        let _ = fs.read_dir(&format!("/mail/u/Maildir/{d}"), |e| {
+                            tmp.push(format!("{d}/{} ino {}", e.name_str().unwrap(), e.ino));
+                            true
+                        });
+                    }
+                    panic!("cycle {cycle}: acknowledged message {head:?} lost; list={:?}; dirs={tmp:?}", m.list(&mut fs, "u", "INBOX", T0).map(|l| l.len()));
+                }
+            }
+        }
+        fs.device().log.clear();
+        // A batch of work: deliveries, flag changes, expunges.
+        let mut done_at: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut expunged: Vec<Vec<u8>> = Vec::new();
+        for _ in 0..4 {
+            serial += 1;
+            let body = format!("message {serial}\r\n").repeat(1 + (rnd() % 200) as usize).into_bytes();
+            m.deliver(&mut fs, "u", "INBOX", &body, T0 + serial).unwrap();
+            done_at.push((fs.device().log.len(), body));
+        }
+        let mut list = m.list(&mut fs, "u", "INBOX", T0).unwrap();
+        if !list.is_empty() {
+            let i = rnd() as usize % list.len();
+            let f = Flags(rnd() % 64);
+            let _ = m.set_flags(&mut fs, "u", "INBOX", &mut list[i], f, T0);
+            let j = rnd() as usize % list.len();
+            if j != i {
+                let body = m.read_message(&mut fs, "u", "INBOX", &list[j]).unwrap();
+                m.expunge(&mut fs, "u", "INBOX", &list[j], T0).unwrap();
+                expunged.push(body);
+            }
+        }
+        fs.flush().unwrap();
+        let log = core::mem::take(&mut fs.device().log);
+        // Crash somewhere in the batch, dropping some writes since the
+        // last flush before that point.
+        let upto = rnd() as usize % (log.len() + 1);
+        let last_flush = log[..upto].iter().rposition(|o| o.is_none()).map_or(0, |i| i + 1);
+        for (k, op) in log[..upto].iter().enumerate() {
+            if let Some((lba, data)) = op {
+                if k < last_flush || rnd() % 2 == 0 {
+                    let o = *lba as usize * 512;
+                    image[o..o + data.len()].copy_from_slice(data);
+                }
+            }
+        }
+        for (at, body) in done_at {
+            if at <= last_flush && at <= upto {
+                acked.push((body, false));
+            }
+        }
+        // An expunge that may have reached the disk: no longer required.
+        for a in acked.iter_mut().filter(|a| expunged.contains(&a.0)) {
+            a.1 = true;
+        }
+    }
+    if crate::ext2::tests::have_tools() {
+        let p = std::env::temp_dir().join(format!("disk-crashes-{}.img", std::process::id()));
+        std::fs::write(&p, &image).unwrap();
+        let (_, out) = run("e2fsck", &["-fn"], &p);
+        assert!(!out.contains("ultiply-claimed"), "{out}");
+        let (code, out) = run("e2fsck", &["-fy"], &p);
+        assert!(code <= 1, "{out}");
+        let (code, out) = run("e2fsck", &["-fn"], &p);
+        assert_eq!(code, 0, "{out}");
+        std::fs::remove_file(&p).unwrap();
+    }
+    assert!(acked.len() > 20);
+}
