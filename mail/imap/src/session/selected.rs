@@ -470,6 +470,8 @@ impl Session {
             given.add_named(f);
         }
         let mut modified: Vec<u32> = Vec::new();
+        let mut answered: Vec<usize> = Vec::new();
+        let mut changed = false;
         let mut o = Out::default();
         if s.mode != StoreMode::Remove {
             sel.announce_keywords(&mut o, core::iter::once(&given));
@@ -505,19 +507,27 @@ impl Session {
                     return store_err(e);
                 }
                 sel.slots[i].meta.flags = f;
-                if condstore {
-                    // Learn the new MODSEQ so we do not echo our own change.
-                    if let Ok((_, list)) = store.list_messages(&sel.name) {
-                        if let Some(m) = list.iter().find(|m| m.uid == uid) {
-                            sel.slots[i].meta.modseq = m.modseq;
-                        }
+                changed = true;
+            }
+            answered.push(i);
+        }
+        if condstore && changed {
+            // Learn the new MODSEQs (one listing) so that our own changes
+            // are not echoed as someone else's by the next sync.
+            if let Ok((_, list)) = store.list_messages(&sel.name) {
+                for &i in &answered {
+                    let uid = sel.slots[i].meta.uid;
+                    if let Ok(p) = list.binary_search_by_key(&uid, |m| m.uid) {
+                        sel.slots[i].meta.modseq = list[p].modseq;
                     }
                 }
             }
-            if !s.silent {
+        }
+        if !s.silent {
+            for &i in &answered {
                 o.s("* ").num(i + 1).s(" FETCH (");
                 if s.uid {
-                    o.s("UID ").num(uid).s(" ");
+                    o.s("UID ").num(sel.slots[i].meta.uid).s(" ");
                 }
                 sel.flags_out(&mut o, &sel.slots[i]);
                 if condstore {
