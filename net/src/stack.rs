@@ -299,7 +299,7 @@ impl<D: Device> Stack<D> {
         let id = ListenerId(self.listeners.len());
         self.listeners.push(Some(Listener { port, backlog, listening: Vec::new(), ready: VecDeque::new() }));
         self.rearm_listeners();
-        if self.listeners[id.0].as_ref().map_or(true, |l| l.listening.is_empty()) {
+        if self.listeners[id.0].as_ref().is_none_or(|l| l.listening.is_empty()) {
             self.listeners[id.0] = None;
             return Err(NetError::TooManySockets);
         }
@@ -369,8 +369,7 @@ impl<D: Device> Stack<D> {
 
     fn rearm_listeners(&mut self) {
         for li in 0..self.listeners.len() {
-            loop {
-                let Some(l) = self.listeners[li].as_ref() else { break };
+            while let Some(l) = self.listeners[li].as_ref() {
                 let idle = l
                     .listening
                     .iter()

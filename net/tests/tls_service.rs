@@ -93,7 +93,7 @@ fn many_concurrent_tls_connections() {
         })
         .collect();
     let mut buf = [0u8; 2048];
-    let mut closing = vec![false; N];
+    let mut closing = [false; N];
     for _ in 0..50_000 {
         p.step(1);
         rt.run(&mut p.a, &mut [&mut svc], p.now);
