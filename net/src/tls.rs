@@ -300,6 +300,9 @@ enum Step {
 /// One TLS connection, sans-IO.
 pub struct TlsSession {
     conn: Conn,
+    /// Server sessions: the SNI name, parsed from the first ClientHello
+    /// record (rustls's unbuffered server has no accessor for it).
+    sni: Sni,
     incoming: Vec<u8>,
     io: Io,
     limits: TlsLimits,
@@ -322,7 +325,8 @@ impl TlsSession {
     }
 
     fn with(conn: Conn, limits: TlsLimits) -> Self {
-        TlsSession { conn, incoming: Vec::new(), io: Io::default(), limits, error: None }
+        let sni = if matches!(conn, Conn::Server(_)) { Sni::Pending(Vec::new()) } else { Sni::Done(None) };
+        TlsSession { conn, sni, incoming: Vec::new(), io: Io::default(), limits, error: None }
     }
 
     /// How many more TLS bytes `feed` takes now.
@@ -338,6 +342,7 @@ impl TlsSession {
     /// them. Returns how many were taken.
     pub fn feed(&mut self, tls: &[u8]) -> Result<usize, TlsError> {
         let n = tls.len().min(self.incoming_room());
+        self.sni.feed(&tls[..n]);
         self.incoming.extend_from_slice(&tls[..n]);
         self.process()?;
         Ok(n)
@@ -413,6 +418,15 @@ impl TlsSession {
     /// The error that ended the session, if any.
     pub fn error(&self) -> Option<&TlsError> {
         self.error.as_ref()
+    }
+
+    /// The host name the client asked for with SNI (server sessions), once
+    /// the ClientHello arrived.
+    pub fn sni(&self) -> Option<&str> {
+        match &self.sni {
+            Sni::Done(n) => n.as_deref(),
+            Sni::Pending(_) => None,
+        }
     }
 
     /// The certificate chain the peer presented (leaf first), once known.
@@ -561,6 +575,93 @@ fn handle<Data>(
         }
         _ => Ok(Step::Stop),
     }
+}
+
+/// SNI capture from the first TLS record.
+enum Sni {
+    Pending(Vec<u8>),
+    Done(Option<String>),
+}
+
+impl Sni {
+    fn feed(&mut self, data: &[u8]) {
+        let Sni::Pending(buf) = self else { return };
+        // RFC 8446 5.1: a record is 5 header bytes + at most 2^14 + 256 bytes.
+        let want = if buf.len() >= 5 { 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]])) } else { 5 };
+        let take = data.len().min((5 + 16_640usize).saturating_sub(buf.len()));
+        buf.extend_from_slice(&data[..take]);
+        let want = if buf.len() >= 5 { 5 + usize::from(u16::from_be_bytes([buf[3], buf[4]])) } else { want };
+        if buf.len() >= want || take < data.len() {
+            let name = parse_client_hello_sni(buf);
+            *self = Sni::Done(name);
+        }
+    }
+}
+
+/// Extract the host_name from a TLS record holding a ClientHello
+/// (RFC 8446 4.1.2, RFC 6066 3). None if absent or not parseable.
+pub fn parse_client_hello_sni(rec: &[u8]) -> Option<String> {
+    struct R<'a>(&'a [u8]);
+    impl<'a> R<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            if self.0.len() < n {
+                return None;
+            }
+            let (a, b) = self.0.split_at(n);
+            self.0 = b;
+            Some(a)
+        }
+        fn u8(&mut self) -> Option<usize> {
+            self.take(1).map(|b| usize::from(b[0]))
+        }
+        fn u16(&mut self) -> Option<usize> {
+            self.take(2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        }
+        fn u24(&mut self) -> Option<usize> {
+            self.take(3).map(|b| (usize::from(b[0]) << 16) | (usize::from(b[1]) << 8) | usize::from(b[2]))
+        }
+    }
+    let mut r = R(rec);
+    if r.u8()? != 22 {
+        return None; // not a handshake record
+    }
+    r.take(2)?;
+    let len = r.u16()?;
+    let mut r = R(r.take(len)?);
+    if r.u8()? != 1 {
+        return None; // not a ClientHello
+    }
+    let len = r.u24()?;
+    let mut r = R(r.take(len)?);
+    r.take(2 + 32)?; // legacy_version, random
+    let n = r.u8()?;
+    r.take(n)?; // legacy_session_id
+    let n = r.u16()?;
+    r.take(n)?; // cipher_suites
+    let n = r.u8()?;
+    r.take(n)?; // legacy_compression_methods
+    let n = r.u16()?;
+    let mut exts = R(r.take(n)?);
+    while !exts.0.is_empty() {
+        let ty = exts.u16()?;
+        let n = exts.u16()?;
+        let mut e = R(exts.take(n)?);
+        if ty != 0 {
+            continue;
+        }
+        let n = e.u16()?;
+        let mut list = R(e.take(n)?);
+        while !list.0.is_empty() {
+            let kind = list.u8()?;
+            let n = list.u16()?;
+            let name = list.take(n)?;
+            if kind == 0 {
+                let s = core::str::from_utf8(name).ok()?;
+                return Some(s.to_ascii_lowercase());
+            }
+        }
+    }
+    None
 }
 
 // ------------------------------------------------------------ stream glue

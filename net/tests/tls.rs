@@ -102,6 +102,7 @@ fn session(s: &Setup, v6: bool, sni: &str, verify: ClientVerify, n: usize) -> Re
     let (ver, _suite) = client.session().negotiated().unwrap();
     assert_eq!(ver, rustls::ProtocolVersion::TLSv1_3);
     let seen = client.session().peer_certificates().unwrap()[0].clone();
+    assert_eq!(server.session().sni(), Some(sni.to_ascii_lowercase().as_str()));
     // close_notify both ways, then TCP close
     assert!(p.run_until(2000, |p| client.close(&mut p.b).unwrap()));
     let mut got_eof = false;
@@ -192,6 +193,7 @@ fn session_byte_at_a_time() {
         if !cl.is_handshaking() && !sv.is_handshaking() && cl.pending_tls().is_empty() && sv.pending_tls().is_empty() { break; }
     }
     assert!(!cl.is_handshaking() && !sv.is_handshaking());
+    assert_eq!(sv.sni(), Some("mx.example.org"), "SNI parsed from a byte-at-a-time ClientHello");
     assert_eq!(cl.write(b"hello").unwrap(), 5);
     let out = cl.pending_tls().to_vec();
     cl.consume_tls(out.len());
@@ -215,4 +217,22 @@ fn pem_errors() {
     assert!(key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
         || certified_key(&provider(), vec![], key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap()).is_err());
     let _ = (PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![0u8])),);
+}
+
+#[test]
+fn sni_parser_rejects_junk() {
+    assert_eq!(parse_client_hello_sni(b""), None);
+    assert_eq!(parse_client_hello_sni(b"\x16\x03\x01\x00\x05\x01\x00\x00\x01"), None);
+    assert_eq!(parse_client_hello_sni(b"\x17\x03\x03\x00\x00"), None);
+    // Every truncation of a real ClientHello parses to None or the name, never panics.
+    let s = setup();
+    let ccfg = client_config(ClientVerify::Opportunistic, Arc::new(SysTime)).unwrap();
+    let cl = TlsSession::client(ccfg, "Mail.Example.NET", TlsLimits::default()).unwrap();
+    let hello = cl.pending_tls().to_vec();
+    assert_eq!(parse_client_hello_sni(&hello).as_deref(), Some("mail.example.net"));
+    for i in 0..hello.len() {
+        let r = parse_client_hello_sni(&hello[..i]);
+        assert!(r.is_none(), "truncated at {i}");
+    }
+    let _ = s;
 }
