@@ -580,6 +580,9 @@ fn enable_imap4rev2_changes_responses() {
     assert!(out.contains("* ESEARCH (TAG \"c\") ALL 2"), "{}", out);
     let out = run(&mut s, &mut st, "d ENABLE IMAP4rev2\r\n");
     assert!(out.contains("* ENABLED\r\n"));
+    // Mailbox names are UTF-8 in IMAP4rev2.
+    let out = run(&mut s, &mut st, "e CREATE {9}\r\nEntwürfe\r\nf LIST \"\" Entw*\r\n");
+    assert!(out.contains("e OK") && out.contains("{9}\r\nEntwürfe"), "{}", out);
 }
 
 #[test]

@@ -259,6 +259,9 @@ pub struct Session {
     auth_failures: u32,
     rev2: bool,
     utf8: bool,
+    /// UTF8=ACCEPT was ENABLEd explicitly (IMAP4rev2 implies UTF-8 names
+    /// but a later ENABLE UTF8=ACCEPT is still acknowledged once).
+    utf8_enabled: bool,
     condstore: bool,
     /// Set by [`Session::mailbox_changed`]; acted on in IDLE.
     changed: bool,
@@ -281,6 +284,7 @@ impl Session {
             auth_failures: 0,
             rev2: false,
             utf8: false,
+            utf8_enabled: false,
             condstore: false,
             changed: false,
             closing: false,
@@ -680,13 +684,17 @@ impl Session {
                     match c.as_str() {
                         "IMAP4REV2" if !self.rev2 => {
                             self.rev2 = true;
+                            // RFC 9755 1: IMAP4rev2 includes UTF8=ACCEPT
+                            // (UTF-8 mailbox names, no modified UTF-7).
+                            self.utf8 = true;
                             if let State::Selected(sel) = &mut self.state {
                                 sel.show_recent = false;
                             }
                             enabled.push("IMAP4rev2");
                         }
-                        "UTF8=ACCEPT" if !self.utf8 => {
+                        "UTF8=ACCEPT" if !self.utf8_enabled => {
                             self.utf8 = true;
+                            self.utf8_enabled = true;
                             enabled.push("UTF8=ACCEPT");
                         }
                         "CONDSTORE" if !self.condstore && self.cfg.condstore => {
