@@ -56,6 +56,8 @@ pub enum FsError {
     TooBig,
     /// A directory would exceed the ext2 link limit.
     TooManyLinks,
+    /// Mounted with `read_only`.
+    ReadOnly,
 }
 
 impl core::fmt::Display for FsError {
@@ -75,6 +77,7 @@ impl core::fmt::Display for FsError {
             FsError::InvalidArgument => f.write_str("invalid argument"),
             FsError::TooBig => f.write_str("file too large"),
             FsError::TooManyLinks => f.write_str("too many links"),
+            FsError::ReadOnly => f.write_str("read-only filesystem"),
         }
     }
 }
@@ -132,6 +135,8 @@ pub struct MountOptions {
     /// Recompute free counts from the bitmaps at mount (reads every bitmap
     /// block once; repairs counts left stale by a crash).
     pub recount: bool,
+    /// Refuse every change and never write (a config disk, an inspection).
+    pub read_only: bool,
     /// Most directory names kept in the in-memory indexes of large
     /// directories (about 30 bytes each); 0 turns them off.
     pub dir_index_entries: usize,
@@ -139,7 +144,7 @@ pub struct MountOptions {
 
 impl Default for MountOptions {
     fn default() -> Self {
-        MountOptions { cache_blocks: 1024, uid: 0, gid: 0, file_perm: 0o600, dir_perm: 0o700, recount: true, dir_index_entries: 100_000 }
+        MountOptions { cache_blocks: 1024, uid: 0, gid: 0, file_perm: 0o600, dir_perm: 0o700, recount: true, read_only: false, dir_index_entries: 100_000 }
     }
 }
 
@@ -236,7 +241,7 @@ impl<D: BlockDevice> Ext2<D> {
         if !root.is_dir() || root.links == 0 {
             return Err(FsError::Corrupt("root is not a directory"));
         }
-        if opts.recount {
+        if opts.recount && !opts.read_only {
             fs.recount()?;
         }
         Ok(fs)
@@ -279,6 +284,9 @@ impl<D: BlockDevice> Ext2<D> {
     /// which `e2fsck -p` repairs unattended, and never a block in use by two
     /// files.
     pub fn flush(&mut self) -> Result<(), FsError> {
+        if self.opts.read_only {
+            return Ok(());
+        }
         if !self.marked_dirty && (self.meta_dirty || self.cache.has_dirty()) {
             // Like Linux: "not clean" while mounted with changes, so a host
             // fsck checks the disk after a crash.
@@ -340,6 +348,9 @@ impl<D: BlockDevice> Ext2<D> {
     /// Bounds the memory held by deferred frees: called where no freed
     /// block can still be referenced from the cache (between operations).
     fn bound_pending(&mut self) -> Result<(), FsError> {
+        if self.opts.read_only {
+            return Err(FsError::ReadOnly);
+        }
         if self.pending_blocks.len() + self.pending_inodes.len() > MAX_PENDING {
             self.flush()?;
         }
@@ -348,6 +359,9 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Flushes and hands the device back.
     pub fn unmount(mut self) -> Result<D, FsError> {
+        if self.opts.read_only {
+            return Ok(self.cache.into_device());
+        }
         self.flush()?;
         if self.marked_dirty && self.mount_state & 1 != 0 {
             // Back to "clean" only if it was clean when we found it.
@@ -1038,6 +1052,7 @@ impl<D: BlockDevice> Ext2<D> {
 
     /// Sets the modification time (Maildir uses it as the internal date).
     pub fn set_mtime_ino(&mut self, ino: u32, mtime: u32) -> Result<(), FsError> {
+        self.bound_pending()?;
         let mut inode = self.read_inode(ino)?;
         inode.mtime = mtime;
         self.write_inode(ino, &inode)

@@ -380,6 +380,30 @@ fn dirs_and_renames() {
 }
 
 #[test]
+fn read_only_mount_never_writes() {
+    if !have_tools() {
+        return;
+    }
+    let img = mkimg(1024, "4M", &[]);
+    debugfs_w(&img, "mkdir etc");
+    let host = img.with_extension("cfg");
+    std::fs::write(&host, b"domain example.org\n").unwrap();
+    debugfs_w(&img, &format!("write {} etc/unimail.conf", host.display()));
+    let before = std::fs::read(&img).unwrap();
+    let dev = FileDevice::open_read_only(&img).unwrap();
+    let mut fs = Ext2::mount_with(dev, MountOptions { read_only: true, ..Default::default() }).unwrap();
+    same(&fs.read_file("/etc/unimail.conf", 1000).unwrap(), b"domain example.org\n");
+    assert_eq!(fs.create("/x", 1).unwrap_err(), FsError::ReadOnly);
+    assert_eq!(fs.unlink("/etc/unimail.conf", 1).unwrap_err(), FsError::ReadOnly);
+    assert_eq!(fs.set_mtime("/etc/unimail.conf", 1).unwrap_err(), FsError::ReadOnly);
+    fs.flush().unwrap();
+    fs.unmount().unwrap();
+    assert!(std::fs::read(&img).unwrap() == before);
+    std::fs::remove_file(&img).unwrap();
+    std::fs::remove_file(&host).unwrap();
+}
+
+#[test]
 fn reads_what_debugfs_wrote() {
     if !have_tools() {
         return;
