@@ -239,10 +239,19 @@ impl ServerCertVerifier for AcceptAnyCert {
 
 /// A client configuration (TLS 1.3 and 1.2).
 pub fn client_config(verify: ClientVerify, time: Arc<dyn TimeProvider>) -> Result<Arc<ClientConfig>, TlsError> {
+    client_config_with_versions(verify, time, &[&rustls::version::TLS13, &rustls::version::TLS12])
+}
+
+/// A client configuration offering only `versions` (tests, or peers known
+/// to break on TLS 1.3).
+pub fn client_config_with_versions(
+    verify: ClientVerify,
+    time: Arc<dyn TimeProvider>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<Arc<ClientConfig>, TlsError> {
     let p = provider();
     let algs = p.signature_verification_algorithms;
-    let b = ClientConfig::builder_with_details(p, time)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+    let b = ClientConfig::builder_with_details(p, time).with_protocol_versions(versions)?;
     let cfg = match verify {
         ClientVerify::Opportunistic => b
             .dangerous()

@@ -44,11 +44,21 @@ fn setup() -> Setup {
 
 /// Handshake, then `n` bytes each way; returns the certificate the client saw.
 fn session(s: &Setup, v6: bool, sni: &str, verify: ClientVerify, n: usize) -> Result<CertificateDer<'static>, TlsError> {
+    session_v(s, v6, sni, client_config(verify, Arc::new(SysTime)).unwrap(), n, rustls::ProtocolVersion::TLSv1_3)
+}
+
+fn session_v(
+    s: &Setup,
+    v6: bool,
+    sni: &str,
+    ccfg: Arc<rustls::ClientConfig>,
+    n: usize,
+    want: rustls::ProtocolVersion,
+) -> Result<CertificateDer<'static>, TlsError> {
     let mut p = Pair::new();
     let l = p.a.listen(465, 2).unwrap();
     let addr = if v6 { IpAddress::Ipv6(A6) } else { IpAddress::Ipv4(A4) };
     let c = p.b.connect(IpEndpoint::new(addr, 465)).unwrap();
-    let ccfg = client_config(verify, Arc::new(SysTime)).unwrap();
     assert!(p.run_until(5000, |p| p.b.is_established(c) && p.a.pending_accepts(l) == 1));
     let sc = p.a.accept(l).unwrap();
     let mut server = TlsStream::server(sc, s.server_cfg.clone(), TlsLimits::default()).unwrap();
@@ -100,7 +110,7 @@ fn session(s: &Setup, v6: bool, sni: &str, verify: ClientVerify, n: usize) -> Re
     assert_eq!(up_got, up);
     assert_eq!(down_got, down);
     let (ver, _suite) = client.session().negotiated().unwrap();
-    assert_eq!(ver, rustls::ProtocolVersion::TLSv1_3);
+    assert_eq!(ver, want);
     let seen = client.session().peer_certificates().unwrap()[0].clone();
     assert_eq!(server.session().sni(), Some(sni.to_ascii_lowercase().as_str()));
     // close_notify both ways, then TCP close
@@ -235,4 +245,12 @@ fn sni_parser_rejects_junk() {
         assert!(r.is_none(), "truncated at {i}");
     }
     let _ = s;
+}
+
+#[test]
+fn tls12_handshake_and_data() {
+    let s = setup();
+    let ccfg = client_config_with_versions(ClientVerify::Opportunistic, Arc::new(SysTime), &[&rustls::version::TLS12]).unwrap();
+    let seen = session_v(&s, true, "mx.example.org", ccfg, 40_000, rustls::ProtocolVersion::TLSv1_2).unwrap();
+    assert_eq!(seen, s.der_mx);
 }
