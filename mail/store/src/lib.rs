@@ -554,9 +554,35 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         for m in msgs.iter_mut() {
             m.flags = self.remap(&src, &dst, m.flags)?;
         }
-        let out = self.maildir.move_messages(self.fs, self.user, &src, &msgs, &dst, self.now);
+        // A base name already in the target (Dovecot's hard-link copies
+        // keep the name) cannot be linked there: those are copied under a
+        // fresh name and expunged instead. Checked up front because a
+        // failed link half-way would leave the earlier ones in both.
+        let taken: Vec<String> = self.listing(&dst)?.iter().map(|m| String::from(m.base())).collect();
+        let (clash, plain): (Vec<(usize, MessageInfo)>, Vec<(usize, MessageInfo)>) =
+            msgs.into_iter().enumerate().partition(|(_, m)| taken.iter().any(|t| t == m.base()));
+        let mut out = alloc::vec![0; clash.len() + plain.len()];
+        let plain_msgs: Vec<MessageInfo> = plain.iter().map(|(_, m)| m.clone()).collect();
+        let moved = self.maildir.move_messages(self.fs, self.user, &src, &plain_msgs, &dst, self.now);
         self.invalidate();
-        let out = out.map_err(map_mail)?;
+        for ((i, _), uid) in plain.iter().zip(moved.map_err(map_mail)?) {
+            out[*i] = uid;
+        }
+        if !clash.is_empty() {
+            // copy_files re-maps flags itself: hand it the source letters.
+            let orig = self.pick(&src, &clash.iter().map(|(_, m)| m.uid).collect::<Vec<_>>())?;
+            let copied = self.copy_files(&src, &orig, &dst)?;
+            for ((i, _), uid) in clash.iter().zip(copied) {
+                out[*i] = uid;
+            }
+            for m in &orig {
+                match self.maildir.expunge(self.fs, self.user, &src, m, self.now) {
+                    Ok(()) | Err(MailError::Gone) => {}
+                    Err(e) => return Err(map_mail(e)),
+                }
+            }
+            self.invalidate();
+        }
         self.done()?;
         Ok((uv, out))
     }

@@ -236,3 +236,31 @@ fn files_from_outside_get_uids_and_w_size() {
     assert_eq!(st.read_message("INBOX", 3), Err(mail_imap::StoreError::NotFound));
     assert_eq!(env.uidlist("").len(), 2);
 }
+
+#[test]
+fn move_onto_a_hard_linked_copy_with_the_same_name() {
+    // Dovecot copies by hard link under the same file name. Moving the
+    // original into the folder holding such a copy cannot link the name
+    // again: the store copies it under a new name and expunges instead.
+    let mut env = ram_env(16);
+    env.deliver(MSG1);
+    env.deliver(MSG2);
+    env.store().create_folder("Other").unwrap();
+    let (_, base) = env.uidlist("").into_iter().find(|(u, _)| *u == 2).unwrap();
+    env.fs.link(&format!("{ROOT}/new/{base}"), &format!("{ROOT}/.Other/cur/{base}:2,S"), T0).unwrap();
+    let mut st = env.store();
+    let (_, other) = st.list_messages("Other").unwrap();
+    assert_eq!(other.len(), 1);
+    st.set_flags("INBOX", 2, &mail_imap::Flags::new().with(mail_imap::SystemFlag::Flagged)).unwrap();
+    let (uv, uids) = st.move_messages("INBOX", &[2, 1], "Other").unwrap();
+    assert_eq!(uv, st.folder_status("Other").unwrap().uid_validity);
+    // UID 1 moved by rename (UID 2 in Other), UID 2 copied (UID 3).
+    assert_eq!(uids, [3, 2]);
+    assert!(st.list_messages("INBOX").unwrap().1.is_empty());
+    let (_, other) = st.list_messages("Other").unwrap();
+    assert_eq!(other.iter().map(|m| m.uid).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(other[2].flags.has(mail_imap::SystemFlag::Flagged));
+    assert_eq!(st.read_message("Other", 3).unwrap(), MSG2);
+    assert_eq!(st.read_message("Other", 2).unwrap(), MSG1);
+    assert!(env.ls("cur").is_empty() && env.ls("new").is_empty());
+}

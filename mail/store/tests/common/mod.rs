@@ -23,6 +23,7 @@ pub struct Env<D: BlockDevice> {
     pub now: u32,
     /// Build the stores with `.deferred()` and `sync()` after each process.
     pub defer: bool,
+    pub boot: u32,
 }
 
 pub fn ram_env(mb: u64) -> Env<RamDevice> {
@@ -33,12 +34,15 @@ pub fn ram_env(mb: u64) -> Env<RamDevice> {
 
 impl<D: BlockDevice> Env<D> {
     pub fn mount(dev: D) -> Self {
-        Env { fs: Ext2::mount(dev).unwrap(), md: maildir(), now: T0 + 100, defer: false }
+        Env { fs: Ext2::mount(dev).unwrap(), md: maildir(), now: T0 + 100, defer: false, boot: 0 }
     }
     /// Unmounts and mounts again with a fresh `Maildir` (a reboot).
     pub fn remount(self) -> Self {
         let dev = self.fs.unmount().unwrap();
         let mut e = Env::mount(dev);
+        // A new boot draws a new nonce for file names (the kernel's RNG).
+        e.boot = self.boot + 1;
+        e.md = Maildir::new("/mail", "mx.example.org", 0x5eed + e.boot, Limits::default());
         e.now = self.now;
         e.defer = self.defer;
         e
