@@ -230,3 +230,17 @@ fn condstore_only_when_the_store_supports_it() {
     assert!(out.contains("* ENABLED\r\n") && out.contains("c BAD") && out.contains("d OK") && out.contains("e BAD") && out.contains("f BAD"), "{}", out);
     assert!(!out.contains("HIGHESTMODSEQ"), "{}", out);
 }
+
+#[test]
+fn list_extended_recursivematch_childinfo() {
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    run(&mut s, &mut st, "a CREATE Foo/Bar\r\nb SUBSCRIBE Foo/Bar\r\n");
+    // RFC 5258 5 example shape: Foo is not subscribed, its child is.
+    let out = run(&mut s, &mut st, "c LIST (SUBSCRIBED RECURSIVEMATCH) \"\" %\r\n");
+    assert!(out.contains("* LIST (\\HasChildren) \"/\" \"Foo\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"), "{}", out);
+    let out = run(&mut s, &mut st, "d LIST (SUBSCRIBED) \"\" %\r\n");
+    assert!(!out.contains("\"Foo\""), "{}", out);
+    let out = run(&mut s, &mut st, "e LIST (RECURSIVEMATCH) \"\" %\r\n");
+    assert!(out.contains("e BAD"), "{}", out);
+}

@@ -270,6 +270,10 @@ impl Session {
             Err(_) if l.reference.is_empty() => String::new(),
             Err(d) => return d,
         };
+        // RFC 5258 3: RECURSIVEMATCH needs another selection option.
+        if l.recursive_match && !l.select_subscribed && !l.select_special_use {
+            return bad("RECURSIVEMATCH needs a selection option");
+        }
         // RFC 3501 6.3.8: an empty pattern asks for the delimiter.
         if l.patterns.len() == 1 && l.patterns[0].is_empty() {
             self.untagged(&format!("LIST (\\Noselect) \"{}\" \"\"", DELIMITER));
@@ -304,7 +308,7 @@ impl Session {
                 None => return bad("Invalid pattern encoding"),
             }
         }
-        let mut lines: Vec<(String, Vec<String>)> = Vec::new();
+        let mut lines: Vec<(String, Vec<String>, bool)> = Vec::new();
         for name in &all {
             if !patterns.iter().any(|p| list_matches(p, name)) {
                 continue;
@@ -312,7 +316,11 @@ impl Session {
             let exists = folders.contains(name);
             let subscribed = subs.contains(name);
             let special = self.special_use_of(name);
-            if l.select_subscribed && !subscribed {
+            // RFC 5258 3.5: with RECURSIVEMATCH an unsubscribed parent of a
+            // subscribed mailbox is listed with CHILDINFO ("SUBSCRIBED").
+            let prefix = format!("{}{}", name, DELIMITER);
+            let child_subscribed = l.recursive_match && subs.iter().any(|x| x.starts_with(&prefix));
+            if l.select_subscribed && !subscribed && !child_subscribed {
                 continue;
             }
             if l.select_special_use && special.is_none() {
@@ -323,7 +331,6 @@ impl Session {
                 // RFC 5258 3: \NonExistent implies \Noselect.
                 attrs.push(if l.extended { "\\NonExistent".into() } else { "\\Noselect".into() });
             }
-            let prefix = format!("{}{}", name, DELIMITER);
             let has_children = all.iter().any(|f| f.starts_with(&prefix));
             attrs.push(if has_children { "\\HasChildren".into() } else { "\\HasNoChildren".into() });
             if let Some(s) = special {
@@ -332,12 +339,15 @@ impl Session {
             if subscribed && (l.return_subscribed || l.select_subscribed) {
                 attrs.push("\\Subscribed".into());
             }
-            lines.push((name.clone(), attrs));
+            lines.push((name.clone(), attrs, child_subscribed && l.select_subscribed));
         }
-        for (name, attrs) in lines {
+        for (name, attrs, childinfo) in lines {
             let mut o = Out::default();
             o.s("* LIST (").s(&attrs.join(" ")).s(") \"/\" ");
             self.mbox_out(&mut o, &name);
+            if childinfo {
+                o.s(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+            }
             o.s("\r\n");
             self.out.extend_from_slice(&o.buf);
             // RFC 5819 LIST-STATUS.
