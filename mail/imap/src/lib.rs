@@ -30,5 +30,5 @@ pub use command::{Command, CommandBody};
 pub use framer::Limits;
 pub use parser::parse_command;
 pub use session::{Action, AuthResult, Config, Session};
-pub use store::{FolderStatus, MemStore, MessageMeta, Store, StoreError, Uid};
+pub use store::{FolderStatus, MemStore, MessageMeta, NoStore, Store, StoreError, Uid};
 pub use types::{Flags, SeqSet, SystemFlag};

@@ -306,3 +306,81 @@ impl Store for MemStore {
         Ok(f.messages.iter().map(|m| m.meta.uid).filter(|&u| u > from).collect())
     }
 }
+
+/// A store with nothing in it, for [`crate::Session::process`] before
+/// login (the session never touches the store then) and for tests.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStore;
+
+impl Store for NoStore {
+    fn list_folders(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn create_folder(&mut self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::NotAllowed)
+    }
+    fn delete_folder(&mut self, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn rename_folder(&mut self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn subscriptions(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+    fn set_subscribed(&mut self, _: &str, _: bool) -> Result<(), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn folder_status(&mut self, _: &str) -> Result<FolderStatus, StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn list_messages(&mut self, _: &str) -> Result<(u32, Vec<MessageMeta>), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn read_message(&mut self, _: &str, _: Uid) -> Result<Vec<u8>, StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn set_flags(&mut self, _: &str, _: Uid, _: &Flags) -> Result<(), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn append(&mut self, _: &str, _: &Flags, _: Option<i64>, _: &[u8]) -> Result<(u32, Uid), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn copy(&mut self, _: &str, _: &[Uid], _: &str) -> Result<(u32, Vec<Uid>), StoreError> {
+        Err(StoreError::NotFound)
+    }
+    fn expunge(&mut self, _: &str, _: &[Uid]) -> Result<(), StoreError> {
+        Err(StoreError::NotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memstore_folders_uids_and_recent() {
+        let mut s = MemStore::new();
+        s.create_folder("A").unwrap();
+        s.create_folder("A/B").unwrap();
+        assert_eq!(s.create_folder("A"), Err(StoreError::AlreadyExists));
+        let (v, u1) = s.append("A", &Flags::new(), Some(5), b"one\n").unwrap();
+        let (_, u2) = s.append("A", &Flags::new(), None, b"two\r\n").unwrap();
+        assert_eq!((u1, u2), (1, 2));
+        // RFC822.SIZE is the CRLF size.
+        assert_eq!(s.list_messages("A").unwrap().1[0].size, 5);
+        assert_eq!(s.peek_recent("A").unwrap(), [1, 2]);
+        assert_eq!(s.claim_recent("A").unwrap(), [1, 2]);
+        assert!(s.claim_recent("A").unwrap().is_empty());
+        s.rename_folder("A", "C").unwrap();
+        let mut f = s.list_folders().unwrap();
+        f.sort();
+        assert_eq!(f, ["C", "C/B", "INBOX"]);
+        assert_eq!(s.list_messages("C").unwrap().0, v, "UIDVALIDITY survives a rename");
+        let (_, moved) = s.move_messages("C", &[2], "INBOX").unwrap();
+        assert_eq!(moved, [1]);
+        assert_eq!(s.list_messages("C").unwrap().1.len(), 1);
+        assert_eq!(s.delete_folder("INBOX"), Err(StoreError::NotAllowed));
+        assert_eq!(NoStore.list_messages("INBOX"), Err(StoreError::NotFound));
+    }
+}
