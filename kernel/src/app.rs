@@ -24,6 +24,7 @@ pub struct App {
     /// Diagnostic queries from `diag.resolve=` still in flight.
     diag_queries: Vec<(QueryId, String, String)>,
     smtp: Option<crate::smtp::SmtpService>,
+    imap: Option<crate::imap::ImapService>,
     mail: Option<(mail_config::Config, crate::storage::MailFs)>,
     ready: String,
 }
@@ -50,7 +51,7 @@ impl App {
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
         );
-        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, mail: None, ready: String::new() };
+        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, imap: None, mail: None, ready: String::new() };
         if !boot.dns.is_empty() {
             let resolver = Resolver::new(ResolverConfig::new(boot.dns.clone()), alloc::boxed::Box::new(|| crate::rand::u64() as u32));
             app.dns = Some(DnsClient::new(resolver));
@@ -79,8 +80,19 @@ impl App {
             (Some(mut fs), Some(port)) => {
                 let svc = crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs)?;
                 app.smtp = Some(svc);
+                let (p143, p993) = (config.listeners.imap, config.listeners.imaps);
+                if p143.is_some() || p993.is_some() {
+                    let imap = crate::imap::ImapService::new(&mut app.stack, &config, p143, p993, tls.clone())?;
+                    app.imap = Some(imap);
+                }
                 app.mail = Some((config, fs));
                 app.announce("smtp", port, boot);
+                if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.imap) {
+                    app.announce("imap", p, boot);
+                }
+                if let (Some(p), Some(_)) = (app.mail.as_ref().and_then(|(c, _)| c.listeners.imaps), tls.as_ref()) {
+                    app.announce("imaps", p, boot);
+                }
             }
             (None, Some(_)) => log::warn!("smtp: no mail disk attached: not listening"),
             _ => {}
@@ -117,7 +129,16 @@ impl App {
             active |= self.run_tls_echo();
             active |= self.run_dns(now);
             if let (Some(smtp), Some((cfg, fs))) = (self.smtp.as_mut(), self.mail.as_mut()) {
+                let before = smtp.delivered;
                 active |= smtp.poll(&mut self.stack, cfg, fs, now);
+                if smtp.delivered != before {
+                    if let Some(imap) = self.imap.as_mut() {
+                        imap.mailboxes_changed();
+                    }
+                }
+                if let Some(imap) = self.imap.as_mut() {
+                    active |= imap.poll(&mut self.stack, cfg, fs, now);
+                }
             }
             if active {
                 last_active = now;

@@ -25,7 +25,8 @@ pub fn load(disk: Option<VirtioBlock>) -> Result<Loaded, String> {
     let Some(dev) = disk else {
         return Ok(Loaded { config: mail_config::default_config(), source: "embedded default", files: BTreeMap::new() });
     };
-    let mut fs = Ext2::mount(dev).map_err(|e| alloc::format!("config disk: cannot mount: {e:?}"))?;
+    let opts = disk::ext2::MountOptions { read_only: true, ..Default::default() };
+    let mut fs = Ext2::mount_with(dev, opts).map_err(|e| alloc::format!("config disk: cannot mount: {e:?}"))?;
     let text = fs
         .read_file("/unimail.conf", MAX_FILE)
         .map_err(|e| alloc::format!("config disk: /unimail.conf: {e:?}"))?;

@@ -13,9 +13,9 @@ use disk::maildir::{Maildir, Staged};
 use mail_config::{Config as MailConfig, RouteError, Target};
 use mail_smtp::delivery::{loop_reply, trace_block, HopCounter, TraceInfo};
 use mail_smtp::{Enhanced, Envelope, Event, Mailbox, Reply, Server, TlsInfo};
-use net::tls::{TlsError, TlsLimits, TlsStream};
-use net::{ConnId, ListenerId, NetError, Stack};
+use net::{ListenerId, Stack};
 
+use crate::link::{Link, Read};
 use crate::nic::VirtioPhy;
 use crate::storage::MailFs;
 
@@ -23,20 +23,6 @@ use crate::storage::MailFs;
 const MAX_INBUF: usize = 16 * 1024;
 /// Hop limit (Postfix's hopcount_limit).
 const MAX_HOPS: usize = 50;
-
-enum Link {
-    Plain(ConnId),
-    Tls(TlsStream),
-}
-
-impl Link {
-    fn conn(&self) -> ConnId {
-        match self {
-            Link::Plain(c) => *c,
-            Link::Tls(t) => t.conn(),
-        }
-    }
-}
 
 /// One recipient mailbox of the current transaction.
 struct Rcpt {
@@ -231,39 +217,28 @@ impl SmtpService {
         if s.inbuf.len() < MAX_INBUF && !s.closing {
             let mut buf = [0u8; 4096];
             let room = (MAX_INBUF - s.inbuf.len()).min(buf.len());
-            let r = match &mut s.link {
-                Link::Plain(c) => stack.recv(*c, &mut buf[..room]).map_err(TlsError::Net),
-                Link::Tls(t) => t.read(stack, &mut buf[..room]),
-            };
-            match r {
-                Ok(0) => {
-                    s.closing = true;
-                }
-                Ok(n) => {
+            match s.link.read(stack, &mut buf[..room]) {
+                Read::Eof => s.closing = true,
+                Read::Data(n) => {
                     s.inbuf.extend_from_slice(&buf[..n]);
                     s.last_activity = now;
                     active = true;
                 }
-                Err(TlsError::Net(NetError::WouldBlock)) => {}
-                Err(e) => {
+                Read::Nothing => {}
+                Read::Failed(e) => {
                     log::info!("smtp: {}: connection ended: {e}", s.peer);
                     s.closing = true;
                 }
             }
         }
         // TLS handshake finished?
-        if s.handshaking {
-            if let Link::Tls(t) = &s.link {
-                if !t.is_handshaking() {
-                    s.handshaking = false;
-                    let info = match t.session().negotiated() {
-                        Some((v, c)) => TlsInfo { version: alloc::format!("{v:?}").replace("TLSv1_", "TLSv1."), cipher: alloc::format!("{c:?}") },
-                        None => TlsInfo { version: "TLS".into(), cipher: "unknown".into() },
-                    };
-                    s.tls_info = Some(info.clone());
-                    let _ = s.server.tls_established(info);
-                    active = true;
-                }
+        if s.handshaking && !s.link.is_handshaking() {
+            if let Some((version, cipher)) = s.link.tls_info() {
+                s.handshaking = false;
+                let info = TlsInfo { version, cipher };
+                s.tls_info = Some(info.clone());
+                let _ = s.server.tls_established(info);
+                active = true;
             }
         }
         // Feed and handle events until nothing moves.
@@ -328,11 +303,11 @@ impl SmtpService {
                     Event::StartTls => {
                         // The 220 goes out in clear, then the handshake.
                         s.outbuf.extend_from_slice(&s.server.take_output());
-                        Self::flush_plain(s, stack);
-                        let c = s.link.conn();
-                        match self.tls.as_ref().map(|cfg| TlsStream::server(c, cfg.clone(), TlsLimits::default())) {
-                            Some(Ok(t)) => {
-                                s.link = Link::Tls(t);
+                        if let Err(e) = s.link.write(stack, &mut s.outbuf) {
+                            log::info!("smtp: {}: {e}", s.peer);
+                        }
+                        match self.tls.as_ref().map(|cfg| s.link.start_tls(cfg)) {
+                            Some(Ok(())) => {
                                 s.handshaking = true;
                                 // RFC 3207 4: discard anything pipelined after STARTTLS.
                                 s.inbuf.clear();
@@ -362,12 +337,7 @@ impl SmtpService {
             s.closing = true;
             if s.outbuf.is_empty() && s.complete.is_none() {
                 Self::abort_staged(&self.maildir, s, fs);
-                match &mut s.link {
-                    Link::Plain(c) => stack.close(*c),
-                    Link::Tls(t) => {
-                        let _ = t.close(stack);
-                    }
-                }
+                s.link.close(stack);
                 s.dead = true;
                 active = true;
             }
@@ -452,63 +422,24 @@ impl SmtpService {
         }
     }
 
-    fn flush_plain(s: &mut Session, stack: &mut Stack<VirtioPhy>) {
-        if let Link::Plain(c) = &s.link {
-            while !s.outbuf.is_empty() {
-                match stack.send(*c, &s.outbuf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        s.outbuf.drain(..n);
-                    }
-                }
-            }
-        }
-    }
-
     /// Moves reply bytes from the state machine to the connection.
     fn pump_output(s: &mut Session, stack: &mut Stack<VirtioPhy>) -> bool {
         let out = s.server.take_output();
         let mut active = !out.is_empty();
         s.outbuf.extend_from_slice(&out);
-        match &mut s.link {
-            Link::Plain(c) => {
-                while !s.outbuf.is_empty() {
-                    match stack.send(*c, &s.outbuf) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            s.outbuf.drain(..n);
-                            active = true;
-                        }
-                        Err(NetError::WouldBlock) => break,
-                        Err(_) => {
-                            s.outbuf.clear();
-                            s.closing = true;
-                        }
-                    }
-                }
-            }
-            Link::Tls(t) => {
-                while !s.outbuf.is_empty() {
-                    match t.write(stack, &s.outbuf) {
-                        Ok(n) => {
-                            s.outbuf.drain(..n);
-                            active = true;
-                        }
-                        Err(TlsError::Net(NetError::WouldBlock)) => break,
-                        Err(_) => {
-                            s.outbuf.clear();
-                            s.closing = true;
-                        }
-                    }
-                }
-                let _ = t.pump(stack);
+        match s.link.write(stack, &mut s.outbuf) {
+            Ok(moved) => active |= moved,
+            Err(e) => {
+                log::info!("smtp: {}: {e}", s.peer);
+                s.outbuf.clear();
+                s.closing = true;
             }
         }
         active
     }
 }
 
-fn ip_of(a: net::smoltcp::wire::IpAddress) -> IpAddr {
+pub fn ip_of(a: net::smoltcp::wire::IpAddress) -> IpAddr {
     match a {
         net::smoltcp::wire::IpAddress::Ipv4(v) => IpAddr::V4(v),
         net::smoltcp::wire::IpAddress::Ipv6(v) => IpAddr::V6(v),

@@ -89,15 +89,15 @@ unsafe fn pit_calibrate() -> Option<u64> {
 }
 
 fn cpuid_tsc_mhz() -> Option<u64> {
-    let max = unsafe { core::arch::x86_64::__cpuid(0) }.eax;
+    let max = core::arch::x86_64::__cpuid(0).eax;
     if max >= 0x15 {
-        let r = unsafe { core::arch::x86_64::__cpuid(0x15) };
+        let r = core::arch::x86_64::__cpuid(0x15);
         if r.eax != 0 && r.ebx != 0 && r.ecx != 0 {
             return Some(r.ecx as u64 * r.ebx as u64 / r.eax as u64 / 1_000_000);
         }
     }
     if max >= 0x16 {
-        let r = unsafe { core::arch::x86_64::__cpuid(0x16) };
+        let r = core::arch::x86_64::__cpuid(0x16);
         if r.eax != 0 {
             return Some(r.eax as u64);
         }
