@@ -2,6 +2,7 @@
 //! BODY/BODYSTRUCTURE and section texts, built from the [`crate::mime`]
 //! part tree.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::command::{FetchAttr, Section, SectionText};
@@ -18,9 +19,11 @@ pub fn envelope(out: &mut Out, m: &Message<'_>, idx: usize) {
         out.s("(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
         return;
     };
+    let h = &m.parts[idx].header;
+    let text = |name: &str| h.get(name).map(|f| unfold_like_dovecot(f.value));
     out.s("(");
-    out.nstring(e.date.as_deref()).s(" ");
-    out.nstring(e.subject.as_deref()).s(" ");
+    out.nstring(text("date").as_deref()).s(" ");
+    out.nstring(text("subject").as_deref()).s(" ");
     for (i, list) in [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc].into_iter().enumerate() {
         if i > 0 {
             out.s(" ");
@@ -28,9 +31,32 @@ pub fn envelope(out: &mut Out, m: &Message<'_>, idx: usize) {
         addr_list(out, list);
     }
     out.s(" ");
-    out.nstring(e.in_reply_to.as_deref()).s(" ");
-    out.nstring(e.message_id.as_deref());
+    out.nstring(text("in-reply-to").as_deref()).s(" ");
+    out.nstring(text("message-id").as_deref());
     out.s(")");
+}
+
+/// ENVELOPE strings: a line break and the whitespace after it become one
+/// space, outer whitespace is trimmed (what Dovecot sends; RFC 5322 2.2.3
+/// unfolding alone would keep the folding whitespace).
+fn unfold_like_dovecot(v: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len());
+    let mut i = 0;
+    while i < v.len() {
+        let c = v[i];
+        if c == b'\r' || c == b'\n' {
+            while i < v.len() && matches!(v[i], b'\r' | b'\n' | b' ' | b'\t') {
+                i += 1;
+            }
+            out.push(b' ');
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    let start = out.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(out.len());
+    let end = out.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |p| p + 1);
+    out[start..end].to_vec()
 }
 
 fn addr_list(out: &mut Out, addrs: &[Address]) {
@@ -61,19 +87,55 @@ fn addr_list(out: &mut Out, addrs: &[Address]) {
     out.s(")");
 }
 
+/// body-fld-param. RFC 2231 continuations (`name*0*`, `name*1*`, ...)
+/// are joined into one `name*` (or `name`) parameter with the raw,
+/// still-encoded value, as Dovecot does.
 fn params(out: &mut Out, p: &mail_mime::Params) {
     if p.raw.is_empty() {
         out.s("NIL");
         return;
     }
+    let mut joined: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut seen_cont: Vec<String> = Vec::new();
+    for rp in &p.raw {
+        match continuation(&rp.name) {
+            Some((base, _, _)) => {
+                if seen_cont.iter().any(|b| b == base) {
+                    continue;
+                }
+                seen_cont.push(base.into());
+                let mut segs: Vec<(u32, bool, &[u8])> = p
+                    .raw
+                    .iter()
+                    .filter_map(|q| continuation(&q.name).filter(|c| c.0 == base).map(|c| (c.1, c.2, q.value.as_slice())))
+                    .collect();
+                segs.sort_by_key(|x| x.0);
+                let extended = segs.first().map_or(false, |x| x.1);
+                let name = if extended { alloc::format!("{}*", base) } else { base.into() };
+                joined.push((name, segs.iter().flat_map(|x| x.2.iter().copied()).collect()));
+            }
+            None => joined.push((rp.name.clone(), rp.value.clone())),
+        }
+    }
     out.s("(");
-    for (i, rp) in p.raw.iter().enumerate() {
+    for (i, (k, v)) in joined.iter().enumerate() {
         if i > 0 {
             out.s(" ");
         }
-        out.string(&upper(rp.name.as_bytes())).s(" ").string(&rp.value);
+        out.string(&upper(k.as_bytes())).s(" ").string(v);
     }
     out.s(")");
+}
+
+/// `name*3*` -> ("name", 3, true); `name*0` -> ("name", 0, false).
+fn continuation(name: &str) -> Option<(&str, u32, bool)> {
+    let (rest, ext) = match name.strip_suffix('*') {
+        Some(r) => (r, true),
+        None => (name, false),
+    };
+    let star = rest.rfind('*')?;
+    let n: u32 = rest[star + 1..].parse().ok()?;
+    Some((&rest[..star], n, ext))
 }
 
 /// RFC 3501 7.4.2 BODY / BODYSTRUCTURE of entity `idx`; `ext` adds the
@@ -133,6 +195,15 @@ pub fn body_structure(out: &mut Out, m: &Message<'_>, idx: usize, ext: bool) {
         out.s(" ");
         body_structure(out, m, child, ext);
         out.s(" ").num(mime::count_lines(body));
+    } else if main == "message" && (sub == "rfc822" || sub == "global") {
+        // Not parsed as a message (e.g. a base64-encoded message/rfc822,
+        // which RFC 2046 5.2.1 forbids): body-type-msg still needs an
+        // envelope, a body and lines; like Dovecot, send empty ones.
+        out.s(" (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0");
+        if ext {
+            out.s(" NIL NIL NIL NIL");
+        }
+        out.s(") ").num(mime::count_lines(body));
     } else if main == "text" {
         out.s(" ").num(mime::count_lines(body));
     }

@@ -35,14 +35,61 @@ pub fn section_bytes<'m>(m: &Message<'m>, section: &Section) -> Option<Cow<'m, [
         Some(SectionText::Text) => range(MimeSection::Text),
         Some(SectionText::Mime) => range(MimeSection::Mime),
         Some(SectionText::HeaderFields(names)) => {
-            let n: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
-            m.header_fields(&path, &n, false).map(Cow::Owned)
+            m.section(&path, MimeSection::Header).map(|r| Cow::Owned(select_fields(&raw[r], names, false)))
         }
         Some(SectionText::HeaderFieldsNot(names)) => {
-            let n: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
-            m.header_fields(&path, &n, true).map(Cow::Owned)
+            m.section(&path, MimeSection::Header).map(|r| Cow::Owned(select_fields(&raw[r], names, true)))
         }
     }
+}
+
+/// RFC 3501 6.4.5 HEADER.FIELDS(.NOT) over the raw header block: each
+/// field with its continuation lines, verbatim. Like Dovecot, a line that
+/// is not a field (no colon, an mbox "From " line) counts as a field whose
+/// name matches nothing, and the empty line is added only if the header
+/// had one.
+fn select_fields(header: &[u8], names: &[String], not: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut blank = false;
+    while i < header.len() {
+        let start = i;
+        loop {
+            match header[i..].iter().position(|&b| b == b'\n') {
+                Some(p) => i += p + 1,
+                None => i = header.len(),
+            }
+            if i >= header.len() || !matches!(header[i], b' ' | b'\t') {
+                break;
+            }
+        }
+        let field = &header[start..i];
+        if field == b"\r\n" || field == b"\n" {
+            blank = true;
+            break;
+        }
+        let name = match field.iter().position(|&b| b == b':') {
+            Some(c) => trim_ascii(&field[..c]),
+            None => &[][..],
+        };
+        let listed = !name.is_empty() && names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name));
+        if listed != not {
+            out.extend_from_slice(field);
+            if !field.ends_with(b"\n") {
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+    }
+    if blank {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+fn trim_ascii(s: &[u8]) -> &[u8] {
+    let a = s.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(s.len());
+    let b = s.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(a, |p| p + 1);
+    &s[a..b]
 }
 
 /// A leaf part N also answers to N.1, N.1.1, ... (Dovecot does so, and
@@ -83,7 +130,9 @@ pub fn binary(m: &Message<'_>, path: &[u32]) -> Binary {
     }
     match m.resolve(&leaf_path(m, path)) {
         None => Binary::NoPart,
-        Some(i) if m.parts[i].is_multipart() || is_boundaryless_multipart(&m.parts[i]) => Binary::NoPart,
+        // BINARY of a multipart is its raw body (as Dovecot).
+        Some(i) if m.parts[i].is_multipart() => Binary::Data(m.body_raw(i).to_vec()),
+        Some(i) if is_boundaryless_multipart(&m.parts[i]) => Binary::NoPart,
         Some(i) if m.parts[i].encoding == Encoding::Other => Binary::UnknownCte,
         Some(i) => Binary::Data(m.decoded_body(i)),
     }
