@@ -3,10 +3,14 @@
 //!
 //! Maildir (<https://cr.yp.to/proto/maildir.html>): `D` draft, `F`
 //! flagged, `P` passed, `R` replied, `S` seen, `T` trashed. IMAP (RFC 3501
-//! 2.3.2) maps \Draft D, \Flagged F, \Answered R, \Seen S, \Deleted T, and
-//! `P` carries the `$Forwarded` keyword (RFC 5788 registry). Other keywords
-//! get a letter from the folder's `dovecot-keywords` file: lines
+//! 2.3.2) maps \Draft D, \Flagged F, \Answered R, \Seen S, \Deleted T.
+//! Keywords get a letter from the folder's `dovecot-keywords` file: lines
 //! `<n> <keyword>`, letter `'a' + n`, so at most 26 per folder.
+//!
+//! `$Forwarded` (RFC 5788 registry) is an ordinary keyword letter, as
+//! Dovecot 2.3 stores it (checked with doveadm in tests/host_tools.rs:
+//! Dovecot ignores `P`). A `P` written by another MUA (mutt) is still
+//! shown as `$Forwarded`; the next flag change re-stores it as a letter.
 
 use alloc::format;
 use alloc::string::String;
@@ -117,9 +121,7 @@ impl Keywords {
             }
         }
         for k in f.keywords() {
-            if k.eq_ignore_ascii_case(FORWARDED) {
-                out = out.union(DiskFlags::PASSED);
-            } else if let Some(i) = self.slot(k, true)? {
+            if let Some(i) = self.slot(k, true)? {
                 out = out.union(DiskFlags(1 << (6 + i)));
             }
         }
@@ -154,8 +156,10 @@ mod tests {
         f.set(SystemFlag::Flagged, true);
         f.add_keyword("$forwarded");
         let d = k.to_disk(&f).unwrap();
-        assert_eq!(d.render(), "DFPRST");
-        assert!(!k.dirty);
+        assert_eq!(d.render(), "DFRSTa");
+        assert_eq!(k.render(), "0 $forwarded\n");
+        // A mutt-style P reads as $Forwarded.
+        assert_eq!(normalized(&Keywords::default().to_imap(DiskFlags::parse("PS"))).1, ["$forwarded"]);
         let back = k.to_imap(d);
         assert_eq!(normalized(&back), normalized(&f));
     }

@@ -42,22 +42,22 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     assert!(out.contains(std::str::from_utf8(MSG2).unwrap()) && out.contains("FLAGS (\\Seen \\Recent)"), "{out}");
     assert_eq!(env.flags_of("", 2).unwrap(), "2,S");
 
-    // STORE: system flags, $Forwarded as P, keywords via dovecot-keywords.
+    // STORE: system flags as letters, keywords via dovecot-keywords.
     let out = run(&mut s, &mut env, "t STORE 1 +FLAGS (\\Flagged \\Answered $Forwarded Work $Junk)\r\n");
     assert!(out.contains("t OK"), "{out}");
-    assert_eq!(env.flags_of("", 1).unwrap(), "2,FPRab");
-    assert_eq!(env.cat("dovecot-keywords"), "0 Work\n1 $Junk\n");
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,FRabc");
+    assert_eq!(env.cat("dovecot-keywords"), "0 $Forwarded\n1 Work\n2 $Junk\n");
     let out = run(&mut s, &mut env, "t2 STORE 1 -FLAGS (Work)\r\nt3 FETCH 1 FLAGS\r\n");
     assert!(out.contains("* 1 FETCH (FLAGS (\\Answered \\Flagged \\Recent $Forwarded $Junk))"), "{out}");
-    assert_eq!(env.flags_of("", 1).unwrap(), "2,FPRb");
+    assert_eq!(env.flags_of("", 1).unwrap(), "2,FRac");
 
     // COPY keeps flags (keywords re-lettered for the target) and dates.
     let out = run(&mut s, &mut env, "c CREATE Archive/2024\r\nc2 COPY 1:2 Archive/2024\r\n");
     assert!(out.contains("c OK") && out.contains("[COPYUID "), "{out}");
     assert!(env.ls("").contains(&".Archive.2024".to_string()));
     assert_eq!(env.uidlist(".Archive.2024/").len(), 2);
-    assert_eq!(env.flags_of(".Archive.2024/", 1).unwrap(), "2,FPRa");
-    assert_eq!(env.cat(".Archive.2024/dovecot-keywords"), "0 $Junk\n");
+    assert_eq!(env.flags_of(".Archive.2024/", 1).unwrap(), "2,FRab");
+    assert_eq!(env.cat(".Archive.2024/dovecot-keywords"), "0 $Forwarded\n1 $Junk\n");
     assert_eq!(env.flags_of(".Archive.2024/", 2).unwrap(), "2,S");
     let out = run(&mut s, &mut env, "st STATUS Archive/2024 (MESSAGES UIDNEXT UNSEEN SIZE)\r\n");
     assert!(out.contains(&format!("(MESSAGES 2 UIDNEXT 3 UNSEEN 1 SIZE {})", MSG1.len() + MSG2.len())), "{out}");
@@ -84,14 +84,14 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     assert!(out.starts_with("+"), "{out}");
     let out = run(&mut s, &mut env, &format!("{}\r\n", std::str::from_utf8(lit).unwrap()));
     assert!(out.contains(&format!("p OK [APPENDUID {uv} 4]")), "{out}");
-    assert_eq!(env.flags_of("", 4).unwrap(), "2,DSa");
+    assert_eq!(env.flags_of("", 4).unwrap(), "2,DSb");
     let crlf = String::from_utf8_lossy(MSG3).replace('\n', "\r\n");
     let out = run(&mut s, &mut env, "f UID FETCH 4 (FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[])\r\n");
     assert!(out.contains("INTERNALDATE \"01-Jan-2020 12:00:00 +0000\""), "{out}");
     assert!(out.contains(&format!("RFC822.SIZE {}", crlf.len())) && out.contains(&crlf), "{out}");
     let base = env.uidlist("").into_iter().find(|(u, _)| *u == 4).unwrap().1;
     assert!(base.starts_with("1577880000.") && base.ends_with(&format!(",S={}", crlf.len())), "{base}");
-    let st = env.fs.stat(&format!("{ROOT}/cur/{base}:2,DSa")).unwrap();
+    let st = env.fs.stat(&format!("{ROOT}/cur/{base}:2,DSb")).unwrap();
     assert_eq!(st.mtime, 1577880000);
 
     // Appending without flags: new/, so \Recent for the next claimer.
