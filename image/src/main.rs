@@ -11,6 +11,7 @@
 //! Everything is built with Debian's tools (grub-mkimage, sfdisk, mtools,
 //! mke2fs) as an unprivileged file operation: no loop devices, no root.
 
+mod authn_cmds;
 mod config_cmds;
 mod disk;
 
@@ -22,8 +23,10 @@ fn usage() -> ExitCode {
   unimail disk --kernel ELF --out IMG [--cmdline \"ip=… gw=…\"] [--size-mib 64]
   unimail config-disk --dir DIR --out IMG [--size-mib 16]
   unimail mail-disk --out IMG [--size-mib 1024] [--block-size 4096]
+{}
 {}",
-        config_cmds::USAGE
+        config_cmds::USAGE,
+        authn_cmds::USAGE
     );
     ExitCode::from(2)
 }
@@ -69,6 +72,9 @@ fn main() -> ExitCode {
     let Some(cmd) = argv.first() else { return usage() };
     if config_cmds::COMMANDS.contains(&cmd.as_str()) {
         return config_cmds::main(cmd, &argv[1..]); // these take a positional DIR
+    }
+    if authn_cmds::COMMANDS.contains(&cmd.as_str()) {
+        return authn_cmds::main(cmd, &argv[1..]); // these take a positional MESSAGE
     }
     let args = match Args::parse(&argv[1..]) {
         Ok(a) => a,
