@@ -53,6 +53,9 @@ use mail_imap::Flags;
 pub use flags::Keywords;
 
 const UIDVALIDITY_FILE: &str = "dovecot-uidvalidity";
+const UIDLIST_FILE: &str = "dovecot-uidlist";
+/// Largest uidlist rewritten after an expunge (Maildir's default bound).
+const MAX_UIDLIST: usize = 32 << 20;
 /// Largest `dovecot-keywords` file read (26 short lines in practice).
 const MAX_KEYWORDS_FILE: usize = 8192;
 
@@ -275,6 +278,54 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
         })
     }
 
+    /// Drops the lines of expunged or moved-away messages from a folder's
+    /// uidlist (Dovecot rewrites it the same way): header kept with `N` set
+    /// to the next UID so no UID is ever reused, other lines unchanged,
+    /// written beside and renamed over (a crash leaves old or new).
+    fn drop_from_uidlist(&mut self, disk: &str, gone: &[MessageInfo]) -> Result<(), StoreError> {
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let path = format!("{}/{UIDLIST_FILE}", self.folder_dir(disk)?);
+        let state = self.maildir.uid_state(self.fs, self.user, disk).map_err(map_mail)?;
+        let raw = match self.fs.read_file(&path, MAX_UIDLIST) {
+            Ok(r) => r,
+            // Too big to rewrite here: stale lines are harmless.
+            Err(FsError::TooBig) => return Ok(()),
+            Err(e) => return Err(map_fs(e)),
+        };
+        let Ok(text) = core::str::from_utf8(&raw) else { return Ok(()) };
+        let mut bases: Vec<&str> = gone.iter().map(|m| m.base()).collect();
+        bases.sort_unstable();
+        let mut lines = text.split('\n');
+        let mut out = String::new();
+        out.try_reserve(text.len()).map_err(|_| StoreError::Failed)?;
+        // "3 V<validity> N<next> [more fields]": only N changes.
+        for (i, f) in lines.next().unwrap_or("").split(' ').enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            if f.starts_with('N') && i > 0 {
+                out.push_str(&format!("N{}", state.next_uid));
+            } else {
+                out.push_str(f);
+            }
+        }
+        if !out.contains(" N") {
+            out.push_str(&format!(" N{}", state.next_uid));
+        }
+        out.push('\n');
+        for l in lines.filter(|l| !l.is_empty()) {
+            let name = l.find(':').map(|i| &l[i + 1..]).unwrap_or("");
+            let base = name.split(':').next().unwrap_or(name);
+            if bases.binary_search(&base).is_err() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        self.fs.replace_file(&path, &format!("{path}.tmp"), out.as_bytes(), self.now).map_err(map_fs)
+    }
+
     /// Copies `msgs` of `from` into `to` as new files (stage all, flush,
     /// commit all, then give flagged ones their `cur/` names). Internal
     /// dates are kept (the new files get the old mtime).
@@ -393,6 +444,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
                 self.maildir
                     .move_messages(self.fs, self.user, &src, &msgs[start..end], &dst, self.now)
                     .map_err(map_mail)?;
+                self.drop_from_uidlist(&src, &msgs[start..end])?;
                 start = end;
             }
             self.invalidate();
@@ -568,6 +620,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         for ((i, _), uid) in plain.iter().zip(moved.map_err(map_mail)?) {
             out[*i] = uid;
         }
+        self.drop_from_uidlist(&src, &plain_msgs)?;
         if !clash.is_empty() {
             // copy_files re-maps flags itself: hand it the source letters.
             let orig = self.pick(&src, &clash.iter().map(|(_, m)| m.uid).collect::<Vec<_>>())?;
@@ -581,6 +634,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
                     Err(e) => return Err(map_mail(e)),
                 }
             }
+            self.drop_from_uidlist(&src, &orig)?;
             self.invalidate();
         }
         self.done()?;
@@ -590,8 +644,6 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
     fn expunge(&mut self, name: &str, uids: &[Uid]) -> Result<(), StoreError> {
         let disk = names::to_disk(name)?;
         let msgs = self.pick(&disk, uids)?;
-        // The uidlist keeps stale lines until Maildir::list compacts it
-        // (as Dovecot does); a name no longer on disk has no UID.
         for m in &msgs {
             match self.maildir.expunge(self.fs, self.user, &disk, m, self.now) {
                 Ok(()) | Err(MailError::Gone) => {}
@@ -602,6 +654,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             }
         }
         self.invalidate();
+        self.drop_from_uidlist(&disk, &msgs)?;
         self.done()
     }
 

@@ -167,6 +167,16 @@ fn run_seed(seed: u64, steps: usize) {
         if r.below(25) == 0 {
             env = env.remount();
         }
+        // The uidlists hold exactly the live messages (expunged and
+        // moved-away lines are dropped), and nothing is left in tmp/.
+        let folders = env.store().list_folders().unwrap();
+        for f in folders {
+            let d = mail_store::names::to_disk(&f).unwrap();
+            let d = if d == "INBOX" { String::new() } else { format!(".{d}/") };
+            let n = env.store().folder_status(&f).unwrap().messages as usize;
+            assert_eq!(env.uidlist(&d).len(), n, "seed {seed} step {step}: {desc}: {f}");
+            assert!(env.ls(&format!("{d}tmp")).is_empty());
+        }
         let want = snapshot(&mut mem);
         let got = snapshot(&mut env.store());
         assert_eq!(got, want, "seed {seed} step {step}: {desc}");

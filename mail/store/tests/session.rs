@@ -68,6 +68,7 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     let uva = uidvalidity(&run(&mut s, &mut env, "x STATUS Archive/2024 (UIDVALIDITY)\r\n"));
     assert!(out.contains(&format!("[COPYUID {uva} 3 3]")), "{out}");
     assert_eq!(env.cur_flags("").len(), 2);
+    assert_eq!(env.uidlist("").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2]);
     assert_eq!(env.uidlist(".Archive.2024/").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2, 3]);
 
     // EXPUNGE: \Deleted shows as T, then the file is gone.
@@ -77,6 +78,9 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     let out = run(&mut s, &mut env, "x EXPUNGE\r\n");
     assert!(out.contains("* 2 EXPUNGE") && out.contains("x OK"), "{out}");
     assert_eq!(env.cur_flags("").len(), 1);
+    // Dropped from the uidlist; the header keeps the next UID.
+    let list = env.cat("dovecot-uidlist");
+    assert!(list.starts_with(&format!("3 V{uv} N4\n1 :")) && list.lines().count() == 2, "{list}");
 
     // APPEND with flags and a date: straight into cur/, mtime = the date.
     let lit = MSG3;
