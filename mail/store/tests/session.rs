@@ -268,3 +268,60 @@ fn move_onto_a_hard_linked_copy_with_the_same_name() {
     assert_eq!(st.read_message("Other", 2).unwrap(), MSG1);
     assert!(env.ls("cur").is_empty() && env.ls("new").is_empty());
 }
+
+#[test]
+fn full_disk_is_overquota_and_leaves_nothing_behind() {
+    let mut env = ram_env(2);
+    let big = {
+        let mut m = b"Subject: big\r\n\r\n".to_vec();
+        while m.len() < 200_000 {
+            m.extend_from_slice(b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n");
+        }
+        m
+    };
+    let mut st = env.store();
+    st.create_folder("Copies").unwrap();
+    let mut n = 0;
+    let err = loop {
+        match st.append("INBOX", &mail_imap::Flags::new().with(mail_imap::SystemFlag::Seen), Some(1_600_000_000), &big) {
+            Ok((_, uid)) => {
+                n += 1;
+                assert_eq!(uid, n);
+            }
+            Err(e) => break e,
+        }
+        assert!(n < 20, "a 2 MB disk took {n} messages of 200 kB");
+    };
+    assert_eq!(err, mail_imap::StoreError::OverQuota);
+    assert!(n >= 3, "{n}");
+    // RFC 3501 6.4.7: a failed COPY leaves the target as it was.
+    let uids: Vec<u32> = (1..=n).collect();
+    assert_eq!(st.copy("INBOX", &uids, "Copies"), Err(mail_imap::StoreError::OverQuota));
+    assert_eq!(st.folder_status("Copies").unwrap().messages, 0);
+    assert_eq!(st.folder_status("Copies").unwrap().uid_next, 1);
+    assert_eq!(st.folder_status("INBOX").unwrap().messages, n);
+    // Space comes back after an expunge.
+    st.expunge("INBOX", &[1, 2]).unwrap();
+    let (_, uid) = st.append("INBOX", &mail_imap::Flags::new(), None, &big).unwrap();
+    assert_eq!(uid, n + 1);
+    assert!(env.ls("tmp").is_empty() && env.ls(".Copies/tmp").is_empty());
+    assert_eq!(env.uidlist("").len(), n as usize - 1);
+}
+
+#[test]
+fn byte_at_a_time_append_and_fetch() {
+    // Input arriving one byte per read, the store rebuilt for each
+    // process() call as the kernel does.
+    let mut env = ram_env(16);
+    let mut s = logged_in(&mut env);
+    let lit = std::str::from_utf8(MSG2).unwrap();
+    let input = format!("a APPEND INBOX (\\Seen) {{{}+}}\r\n{lit}\r\nb SELECT INBOX\r\nc FETCH 1 (FLAGS BODY[HEADER.FIELDS (SUBJECT)])\r\nd LOGOUT\r\n", MSG2.len());
+    let mut out = String::new();
+    for b in input.as_bytes() {
+        out.push_str(&run(&mut s, &mut env, std::str::from_utf8(std::slice::from_ref(b)).unwrap()));
+    }
+    assert!(out.contains("a OK [APPENDUID") && out.contains("d OK"), "{out}");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: Report\r\n\r\n)"), "{out}");
+    assert_eq!(env.cur_flags("").len(), 1);
+    assert_eq!(env.cur_flags("")[0].1, "2,S");
+}
