@@ -389,3 +389,87 @@ fn dmarc_alignment() {
     let r = dmarc(&s, "203.0.113.9", "dave@nowhere.example", "none.eml");
     assert!(r.contains("\tdmarc=none header.from=nowhere.example\n") && r.contains("policy: - (no DMARC record)"), "{r}");
 }
+
+/// dkimpy signs; `unimail dkim-verify` must agree (both canonicalisations).
+const DKIMPY_SIGN: &str = r#"
+import sys, dkim
+msg = open(sys.argv[1], 'rb').read()
+key, sel, alg, canon = sys.argv[2].encode(), sys.argv[3].encode(), sys.argv[4].encode(), sys.argv[5].encode()
+sig = dkim.sign(msg, sel, b"example.com", key, signature_algorithm=alg, canonicalize=(canon, canon),
+                include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+open(sys.argv[6], 'wb').write(sig + msg)
+"#;
+
+#[test]
+fn we_verify_dkimpy_signatures() {
+    if !have_tool("dkimpy (python3-dkim)", "python3", &["-c", "import dkim, nacl"]) {
+        return;
+    }
+    let Some(s) = setup("dkimpy-sign") else { return };
+    s.write("m.eml", MESSAGE.as_bytes());
+    let rsa_pem = std::fs::read_to_string(&s.rsa.pem).unwrap();
+    // dkimpy takes an Ed25519 key as the base64 32-byte seed: the tail of
+    // the PKCS#8 DER openssl wrote.
+    let o = Command::new("openssl").args(["pkey", "-in", &s.ed.pem, "-outform", "DER"]).output().unwrap();
+    assert!(o.status.success() && o.stdout.len() == 48, "{}", out(&o));
+    let ed_seed = Base64::encode_string(&o.stdout[16..]);
+    for (key, sel, alg) in [(&rsa_pem, "rsa", "rsa-sha256"), (&ed_seed, "ed", "ed25519-sha256")] {
+        for canon in ["relaxed", "simple"] {
+            let signed = p(&s.dir, "py.eml");
+            let o = Command::new("python3").args(["-c", DKIMPY_SIGN, &p(&s.dir, "m.eml"), key, sel, alg, canon, &signed]).output().unwrap();
+            assert!(o.status.success(), "dkimpy sign: {}", out(&o));
+            assert_eq!(s.verify("py.eml"), format!("pass d=example.com s={sel} a={alg}\n"), "{alg} {canon}");
+            let t = std::fs::read_to_string(&signed).unwrap().replace("Zürich", "Zurich");
+            s.write("py-bad.eml", t.as_bytes());
+            assert!(s.verify("py-bad.eml").starts_with(&format!("fail d=example.com s={sel} a={alg} reason: ")), "{alg} {canon}");
+        }
+    }
+}
+
+/// The operator's flow: `unimail init` writes keys, `unimail dns` prints
+/// the zone lines; the zone parser reads that output as it is, and mail
+/// signed with the config's keys passes SPF, DKIM and DMARC against it.
+#[test]
+fn zone_from_unimail_dns_and_config_keys() {
+    let d = tempdir("flow");
+    let conf = d.join("conf");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_unimail"));
+    c.args(["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", conf.to_str().unwrap()]);
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    {
+        use std::io::Write;
+        let _ = child.stdin.take().unwrap().write_all(b"secret password\nsecret password\n");
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "init: {}", out(&o));
+    let dns = stdout(&unimail(&["dns", conf.to_str().unwrap(), "--ip4", "192.0.2.10", "--ip6", "2001:db8::10"]));
+    let zone = p(&d, "dns.zone");
+    std::fs::write(&zone, &dns).unwrap();
+    let msg = p(&d, "m.eml");
+    std::fs::write(&msg, MESSAGE.replace("alice@example.com", "alice@example.org")).unwrap();
+    let mut keys: Vec<_> = std::fs::read_dir(conf.join("dkim")).unwrap().map(|e| e.unwrap().path()).collect();
+    keys.sort();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let mut current = msg.clone();
+    for (i, k) in keys.iter().enumerate() {
+        // dkim/example.org.<selector>.pem
+        let name = k.file_name().unwrap().to_str().unwrap();
+        let sel = name.strip_prefix("example.org.").unwrap().strip_suffix(".pem").unwrap();
+        let o = unimail(&["dkim-sign", "--key", k.to_str().unwrap(), "--domain", "example.org", "--selector", sel, &current]);
+        assert!(o.status.success(), "{}", out(&o));
+        current = p(&d, &format!("signed{i}.eml"));
+        std::fs::write(&current, &o.stdout).unwrap();
+    }
+    let v = stdout(&unimail(&["dkim-verify", "--zone", &zone, &current]));
+    assert_eq!(v.lines().count(), 2, "{v}");
+    assert!(v.lines().all(|l| l.starts_with("pass d=example.org s=s")), "{v}");
+    let r = stdout(&unimail(&["dmarc", "--zone", &zone, "--ip", "2001:db8::10", "--mail-from", "alice@example.org", "--helo", "mx.example.org", &current]));
+    assert!(r.contains("\tspf=pass smtp.mailfrom=alice@example.org;"), "{r}");
+    assert_eq!(r.matches("\tdkim=pass header.d=example.org").count(), 2, "{r}");
+    assert!(r.contains("\tdmarc=pass (p=none dis=none) header.from=example.org"), "{r}");
+    // The HELO name has its own SPF record.
+    let s = stdout(&unimail(&["spf", "--zone", &zone, "--ip", "192.0.2.10", "--mail-from", "<>", "--helo", "mx.example.org"]));
+    assert!(s.starts_with("spf: pass\n"), "{s}");
+    let s = stdout(&unimail(&["spf", "--zone", &zone, "--ip", "192.0.2.11", "--mail-from", "bob@example.org"]));
+    assert!(s.starts_with("spf: fail\n"), "{s}");
+}
