@@ -378,7 +378,8 @@ fn dmarc_cmd(o: &Opts) -> Result<(), String> {
 /// * A, AAAA, MX, TXT (one or more character-strings, quoted or not, with
 ///   `\"`, `\\` and `\DDD` escapes), PTR and CNAME. NS, SOA, SRV, TLSA, CAA
 ///   and a few more are accepted and ignored (their name then exists);
-/// * `;` comments, and `( … )` spanning lines.
+/// * `;` comments, and `( … )` spanning lines;
+/// * wildcards `*.name` (RFC 4592: used only for names that do not exist).
 ///
 /// Errors read `FILE:LINE: problem`. Answers: a name that is neither an
 /// owner nor an ancestor of one is NXDOMAIN; an existing name without the
@@ -611,17 +612,19 @@ pub mod zone {
         if full.len() > 253 {
             return Err(format!("name `{full}` is longer than 253 characters"));
         }
-        for l in full.split('.') {
+        for (i, l) in full.split('.').enumerate() {
             if l.is_empty() {
                 return Err(format!("name `{s}` has an empty label"));
             }
             if l.len() > 63 {
                 return Err(format!("label `{l}` is longer than 63 characters"));
             }
-            if l == "*" {
-                return Err(format!("wildcard name `{s}` is not supported"));
+            // RFC 4592 2.1.1: `*` is a wildcard only as the leftmost label.
+            if l == "*" && i > 0 {
+                return Err(format!("name `{s}`: `*` is a wildcard only as the first label"));
             }
-            if let Some(c) = l.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+            // `/` appears in RFC 2317 classless in-addr.arpa names.
+            if let Some(c) = l.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/')) && l != "*") {
                 return Err(format!("name `{s}` contains `{c}`"));
             }
         }
@@ -784,17 +787,35 @@ pub mod zone {
         pub fn resolve(&self, q: &DnsQuery) -> DnsAnswer {
             let mut n = q.name.trim_end_matches('.').to_ascii_lowercase();
             for _ in 0..=MAX_CNAME_CHAIN {
-                match self.nodes.get(&n) {
-                    Some(Node { cname: Some((t, _)), .. }) => n = t.clone(),
-                    Some(node) => {
-                        let rs: Vec<DnsRecord> = node.records.iter().filter(|(t, _)| *t == q.qtype).map(|(_, r)| r.clone()).collect();
-                        return if rs.is_empty() { DnsAnswer::NoData } else { DnsAnswer::Records(rs) };
-                    }
-                    None if self.exists.contains(&n) => return DnsAnswer::NoData,
-                    None => return DnsAnswer::NxDomain,
+                let node = match self.nodes.get(&n) {
+                    Some(node) => node,
+                    None if self.exists.contains(&n) => return DnsAnswer::NoData, // empty non-terminal
+                    None => match self.wildcard(&n) {
+                        Some(node) => node,
+                        None => return DnsAnswer::NxDomain,
+                    },
+                };
+                if let Some((t, _)) = &node.cname {
+                    n = t.clone();
+                    continue;
                 }
+                let rs: Vec<DnsRecord> = node.records.iter().filter(|(t, _)| *t == q.qtype).map(|(_, r)| r.clone()).collect();
+                return if rs.is_empty() { DnsAnswer::NoData } else { DnsAnswer::Records(rs) };
             }
             DnsAnswer::TempFail
+        }
+
+        /// RFC 4592 3.3.1: a name that does not exist is answered from
+        /// `*.<closest encloser>` when that wildcard exists.
+        fn wildcard(&self, name: &str) -> Option<&Node> {
+            let mut rest = name;
+            while let Some((_, parent)) = rest.split_once('.') {
+                if self.exists.contains(parent) {
+                    return self.nodes.get(&format!("*.{parent}"));
+                }
+                rest = parent;
+            }
+            None
         }
     }
 
@@ -836,6 +857,25 @@ pub mod zone {
             assert_eq!(z.resolve(&q("alias.example.com", DnsType::A)), DnsAnswer::Records(vec![DnsRecord::A("192.0.2.2".parse().unwrap())]));
             assert_eq!(z.resolve(&q("loop1.example.com", DnsType::A)), DnsAnswer::TempFail);
             assert_eq!(z.resolve(&q("1.2.0.192.in-addr.arpa", DnsType::Ptr)), DnsAnswer::Records(vec![DnsRecord::Ptr("mx.example.com".into())]));
+        }
+
+        #[test]
+        fn wildcards_and_crlf() {
+            let z = load("$ORIGIN example.com.\r\n*.w TXT \"wild\"\r\nx.w TXT \"x\"\r\n*.c CNAME x.w\r\ny.sub.d MX 1 @\r\n*.d A 192.0.2.9\r\n").unwrap();
+            let txt = |n: &str| z.resolve(&q(n, DnsType::Txt));
+            assert_eq!(txt("a.w.example.com").txt(), vec![&b"wild"[..]]);
+            assert_eq!(txt("a.b.w.example.com").txt(), vec![&b"wild"[..]]);
+            assert_eq!(txt("x.w.example.com").txt(), vec![&b"x"[..]]); // exists: no synthesis
+            assert_eq!(txt("q.c.example.com").txt(), vec![&b"x"[..]]); // wildcard CNAME
+            // RFC 4592 2.2.1: sub.d exists (empty non-terminal), so
+            // z.sub.d's closest encloser is sub.d, which has no wildcard.
+            assert_eq!(z.resolve(&q("z.sub.d.example.com", DnsType::A)), DnsAnswer::NxDomain);
+            assert_eq!(z.resolve(&q("sub.d.example.com", DnsType::A)), DnsAnswer::NoData);
+            assert!(matches!(z.resolve(&q("other.d.example.com", DnsType::A)), DnsAnswer::Records(_)));
+            assert_eq!(txt("nope.example.com"), DnsAnswer::NxDomain);
+            assert!(load("a.*.example.com. A 192.0.2.1\n").unwrap_err().contains("wildcard only as the first label"));
+            assert!(load("*.*.example.com. A 192.0.2.1\n").unwrap_err().contains("wildcard only as the first label"));
+            assert!(load("a*.example.com. A 192.0.2.1\n").unwrap_err().contains("contains `*`"));
         }
 
         #[test]
