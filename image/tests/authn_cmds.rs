@@ -65,6 +65,12 @@ why      TXT  "%{i} is not one of %{d}'s designated mail servers"
 cn1      CNAME cn2
 cn2      CNAME cn1                 ; a CNAME loop: the resolver gives up
 _dmarc   TXT  "v=DMARC1; p=reject; adkim=r; aspf=r"
+ptr      TXT  "v=spf1 ptr -all"
+mail.ptr A    198.51.100.25
+25.100.51.198.in-addr.arpa.  PTR  mail.ptr.example.com.
+26.100.51.198.in-addr.arpa.  PTR  mail.ptr.example.com.  ; forward lookup does not confirm it
+ex       TXT  "v=spf1 exists:%{ir}.allow.%{d} -all"
+7.2.0.192.allow.ex A 127.0.0.2   ; %{ir}.allow.%{d}
 
 $ORIGIN example.net.
 @        TXT  "v=spf1 ip6:2001:db8::/32 -all"
@@ -97,6 +103,11 @@ fn spf_results() {
         ("192.0.2.7", "a@broken.example.com", "permerror"),
         ("192.0.2.7", "a@nowhere.example.com", "none"),
         ("192.0.2.7", "a@cn1.example.com", "temperror"),
+        ("198.51.100.25", "a@ptr.example.com", "pass"),
+        ("198.51.100.26", "a@ptr.example.com", "fail"),
+        ("198.51.100.27", "a@ptr.example.com", "fail"),
+        ("192.0.2.7", "a@ex.example.com", "pass"),
+        ("192.0.2.8", "a@ex.example.com", "fail"),
     ];
     for (ip, from, want) in cases {
         let s = spf(&z, ip, from);
