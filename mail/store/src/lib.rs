@@ -138,6 +138,11 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
         Ok(())
     }
 
+    /// The filesystem underneath (for tests and the kernel's own checks).
+    pub fn fs(&mut self) -> &mut F {
+        self.fs
+    }
+
     /// True when changes wait for [`Self::sync`].
     pub fn pending(&self) -> bool {
         self.dirty
@@ -611,7 +616,8 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         // fresh name and expunged instead. Checked up front because a
         // failed link half-way would leave the earlier ones in both.
         let taken: Vec<String> = self.listing(&dst)?.iter().map(|m| String::from(m.base())).collect();
-        let (clash, plain): (Vec<(usize, MessageInfo)>, Vec<(usize, MessageInfo)>) =
+        type Indexed = Vec<(usize, MessageInfo)>;
+        let (clash, plain): (Indexed, Indexed) =
             msgs.into_iter().enumerate().partition(|(_, m)| taken.iter().any(|t| t == m.base()));
         let mut out = alloc::vec![0; clash.len() + plain.len()];
         let plain_msgs: Vec<MessageInfo> = plain.iter().map(|(_, m)| m.clone()).collect();

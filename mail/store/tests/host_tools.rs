@@ -9,7 +9,7 @@
 
 mod common;
 use common::*;
-use disk::{Ext2, FileDevice, FileSystem};
+use disk::FileDevice;
 use mail_imap::Store;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,7 +44,10 @@ fn debugfs(img: &Path, req: &str) -> String {
 }
 
 /// The image after our IMAP dialogue, and what our store reports.
-fn build_image(tag: &str) -> (PathBuf, Vec<(String, Vec<(u32, String, u32, i64)>)>, u32) {
+/// `(uid, flags, size, internal date)` per message, per folder.
+type View = Vec<(String, Vec<(u32, String, u32, i64)>)>;
+
+fn build_image(tag: &str) -> (PathBuf, View, u32) {
     let img = tmp(&format!("{tag}.img"));
     sh(Command::new("mke2fs").args(["-t", "ext2", "-F", "-q", "-b", "4096"]).arg(&img).arg("32M"));
     let mut env = Env::mount(FileDevice::open(&img).unwrap());

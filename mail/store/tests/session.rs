@@ -325,3 +325,36 @@ fn byte_at_a_time_append_and_fetch() {
     assert_eq!(env.cur_flags("").len(), 1);
     assert_eq!(env.cur_flags("")[0].1, "2,S");
 }
+
+#[test]
+fn deferred_store_is_durable_only_after_sync() {
+    // The device image at a given moment is what survives a power cut.
+    fn crash(fs: &mut disk::Ext2<disk::RamDevice>) -> u32 {
+        let mut c = Env::mount(disk::RamDevice::from_vec(fs.device().as_bytes().to_vec()));
+        let n = c.store().folder_status("INBOX").unwrap().messages;
+        n
+    }
+    let mut env = ram_env(16);
+    env.store().ensure_user().unwrap();
+    let mut st = env.store().deferred();
+    st.append("INBOX", &mail_imap::Flags::new().with(mail_imap::SystemFlag::Seen), None, MSG1).unwrap();
+    st.append("INBOX", &mail_imap::Flags::new(), None, MSG2).unwrap();
+    assert!(st.pending());
+    // Not synced: the last steps (uidlist lines, renames) are not on the
+    // device yet; the kernel must sync before sending the tagged OK.
+    assert!(crash(st.fs()) < 2);
+    st.sync().unwrap();
+    assert!(!st.pending());
+    assert_eq!(crash(st.fs()), 2);
+    st.expunge("INBOX", &[1]).unwrap();
+    st.sync().unwrap();
+    assert_eq!(crash(st.fs()), 1);
+    // Without deferral every call is durable on return.
+    let mut st = env.store();
+    st.append("INBOX", &mail_imap::Flags::new(), None, MSG3).unwrap();
+    assert!(!st.pending());
+    assert_eq!(crash(st.fs()), 2);
+    st.set_flags("INBOX", 3, &mail_imap::Flags::new().with(mail_imap::SystemFlag::Deleted)).unwrap();
+    let mut c = Env::mount(disk::RamDevice::from_vec(st.fs().device().as_bytes().to_vec()));
+    assert_eq!(c.store().folder_status("INBOX").unwrap().deleted, 1);
+}
