@@ -5,7 +5,7 @@
 //! * `dkim-verify`  RFC 6376 verification of every DKIM-Signature.
 //! * `dkim-sign`    sign a message the way the appliance signs outbound mail.
 //! * `dmarc`        SPF + DKIM + RFC 7489 DMARC, with the RFC 8601
-//!                  Authentication-Results field the appliance would add.
+//!   Authentication-Results field the appliance would add.
 //!
 //! DNS is answered from a zone file (see [`zone`]), never from the network,
 //! so a setup can be tried before it is published. `mail-authn` only asks
