@@ -124,6 +124,12 @@ fn spf_results() {
     let o = unimail(&["spf", "--zone", &z, "--ip", "2001:db8::1", "--mail-from", "<>", "--helo", "example.net"]);
     let s = stdout(&o);
     assert!(s.starts_with("spf: pass\n") && s.contains("identity=helo"), "{s}");
+    // Several --zone files add up; relative names need each file's own $ORIGIN.
+    let d2 = tempdir("spf-two");
+    let z2 = p(&d2, "more.zone");
+    std::fs::write(&z2, "$ORIGIN example.info.\n@ TXT \"v=spf1 include:example.com -all\"\n").unwrap();
+    let o = unimail(&["spf", "--zone", &z, "--zone", &z2, "--ip", "192.0.2.7", "--mail-from", "a@example.info"]);
+    assert!(stdout(&o).starts_with("spf: pass\n"), "{}", out(&o));
     // -v traces every question on stderr.
     let o = unimail(&["spf", "--zone", &z, "--ip", "198.51.100.25", "--mail-from", "a@alias.example.com", "-v"]);
     let e = String::from_utf8_lossy(&o.stderr);
