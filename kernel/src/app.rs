@@ -36,6 +36,7 @@ impl App {
         tls: Option<Arc<rustls::ServerConfig>>,
         config: mail_config::Config,
         mailfs: Option<crate::storage::MailFs>,
+        sieve_files: &BTreeMap<String, Vec<u8>>,
     ) -> Result<App, String> {
         let mac = phy.mac();
         let mut cfg = StackConfig::new(mac, crate::rand::u64());
@@ -78,7 +79,16 @@ impl App {
         }
         match (mailfs, config.listeners.smtp) {
             (Some(mut fs), Some(port)) => {
-                let svc = crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs)?;
+                let system_sieve = match &config.sieve.system_before {
+                    None => None,
+                    Some(mail_config::FileRef::Builtin(_)) => {
+                        Some(crate::filter::compile_system(mail_config::DEFAULT_SYSTEM_SIEVE.as_bytes())?)
+                    }
+                    Some(mail_config::FileRef::Path(p)) => Some(crate::filter::compile_system(
+                        sieve_files.get(p).ok_or_else(|| alloc::format!("sieve: {p}: not loaded"))?,
+                    )?),
+                };
+                let svc = crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve)?;
                 app.smtp = Some(svc);
                 let (p143, p993) = (config.listeners.imap, config.listeners.imaps);
                 if p143.is_some() || p993.is_some() {

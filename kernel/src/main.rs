@@ -8,6 +8,7 @@ extern crate alloc;
 mod app;
 mod boot;
 mod config;
+mod filter;
 mod imap;
 mod interrupts;
 mod logger;
@@ -153,7 +154,7 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         Ok(t) => t,
         Err(e) => fatal(format_args!("{e}")),
     };
-    let app = match app::App::new(phy, &cfg, tls, loaded.config, mailfs.take()) {
+    let app = match app::App::new(phy, &cfg, tls, loaded.config, mailfs.take(), &loaded.files) {
         Ok(a) => a,
         Err(e) => fatal(format_args!("{e}")),
     };

@@ -9,7 +9,7 @@ use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::net::IpAddr;
-use disk::maildir::{Maildir, Staged};
+use disk::maildir::{Flags, Maildir, MessageInfo, Staged};
 use mail_config::{Config as MailConfig, RouteError, Target};
 use mail_smtp::delivery::{loop_reply, trace_block, HopCounter, TraceInfo};
 use mail_smtp::{Enhanced, Envelope, Event, Mailbox, Reply, Server, TlsInfo};
@@ -32,6 +32,15 @@ struct Rcpt {
     envelope: Mailbox,
 }
 
+/// A message file in `tmp/` and where it goes on commit.
+struct StagedFor {
+    st: Staged,
+    user: String,
+    folder: String,
+    /// Maildir flag letters set right after delivery (Sieve imap4flags).
+    flags: String,
+}
+
 struct Session {
     link: Link,
     server: Server,
@@ -39,7 +48,11 @@ struct Session {
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     rcpts: Vec<Rcpt>,
-    staged: Vec<Staged>,
+    staged: Vec<StagedFor>,
+    /// Sieve needs the whole message: it is collected here (bounded by the
+    /// size limit) instead of being streamed into `tmp/`.
+    buffering: bool,
+    body: Vec<u8>,
     hops: HopCounter,
     /// A disk problem while staging: the answer to give at end of data.
     failed: Option<Reply>,
@@ -62,6 +75,8 @@ pub struct SmtpService {
     max_sessions: usize,
     idle_ms: u64,
     next_id: u64,
+    system_sieve: Option<mail_sieve::Script>,
+    max_redirects: u32,
     pub delivered: u64,
 }
 
@@ -80,6 +95,7 @@ impl SmtpService {
         port: u16,
         tls: Option<Arc<rustls::ServerConfig>>,
         fs: &mut MailFs,
+        system_sieve: Option<mail_sieve::Script>,
     ) -> Result<Self, String> {
         let listener = stack.listen(port, 8).map_err(|e| alloc::format!("smtp: listen on port {port}: {e}"))?;
         let mut t = mail_smtp::Config::new(&cfg.hostname);
@@ -106,6 +122,8 @@ impl SmtpService {
             idle_ms: cfg.limits.smtp_idle_timeout.as_millis() as u64,
             next_id: crate::rand::u64() & 0xffff_ffff,
             delivered: 0,
+            system_sieve,
+            max_redirects: cfg.sieve.max_redirects,
         })
     }
 
@@ -134,6 +152,8 @@ impl SmtpService {
                 outbuf: Vec::new(),
                 rcpts: Vec::new(),
                 staged: Vec::new(),
+                buffering: false,
+                body: Vec::new(),
                 hops: HopCounter::new(),
                 failed: None,
                 complete: None,
@@ -161,14 +181,34 @@ impl SmtpService {
             for &i in &ready {
                 let s = &mut self.sessions[i];
                 let mut res = ok;
-                for st in s.staged.drain(..) {
-                    if res {
-                        if let Err(e) = self.maildir.commit(fs, st, now_s) {
+                for sf in s.staged.drain(..) {
+                    if !res {
+                        let _ = self.maildir.abort(fs, sf.st, now_s);
+                        continue;
+                    }
+                    let size = sf.st.size();
+                    match self.maildir.commit(fs, sf.st, now_s) {
+                        Ok(d) if !sf.flags.is_empty() => {
+                            let mut info = MessageInfo {
+                                uid: d.uid,
+                                name: d.name,
+                                in_new: true,
+                                flags: Flags::empty(),
+                                size,
+                                internal_date: now_s,
+                            };
+                            if let Err(e) =
+                                self.maildir.set_flags(fs, &sf.user, &sf.folder, &mut info, Flags::parse(&sf.flags), now_s)
+                            {
+                                // Delivered without its flags: not a loss.
+                                log::warn!("smtp: {}: setting flags {}: {e:?}", s.queue_id, sf.flags);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
                             log::error!("smtp: {}: commit failed: {e:?}", s.queue_id);
                             res = false;
                         }
-                    } else {
-                        let _ = self.maildir.abort(fs, st, now_s);
                     }
                 }
                 results.push(res);
@@ -266,13 +306,28 @@ impl SmtpService {
                         s.queue_id = alloc::format!("{:08X}", self.next_id & 0xffff_ffff);
                         s.hops = HopCounter::new();
                         s.failed = None;
-                        Self::stage_start(&mut self.maildir, s, &self.template.hostname, fs);
+                        s.body.clear();
+                        s.buffering = self.system_sieve.is_some()
+                            || s.rcpts.iter().any(|r| fs.lookup(&alloc::format!("/mail/{}/sieve/.active", r.user)).is_ok());
+                        if !s.buffering {
+                            Self::stage_start(&mut self.maildir, s, &self.template.hostname, fs);
+                        }
                     }
                     Event::Data(chunk) => {
                         s.hops.feed(&chunk);
-                        if s.failed.is_none() {
+                        if s.buffering {
+                            if s.failed.is_none() {
+                                if s.body.try_reserve(chunk.len()).is_err() {
+                                    log::error!("smtp: {}: out of memory for the message", s.queue_id);
+                                    s.failed = Some(temp_fail());
+                                    s.body = Vec::new();
+                                } else {
+                                    s.body.extend_from_slice(&chunk);
+                                }
+                            }
+                        } else if s.failed.is_none() {
                             for st in s.staged.iter_mut() {
-                                if let Err(e) = self.maildir.stage_write(fs, st, &chunk) {
+                                if let Err(e) = self.maildir.stage_write(fs, &mut st.st, &chunk) {
                                     log::error!("smtp: {}: writing tmp/: {e:?}", s.queue_id);
                                     s.failed = Some(temp_fail());
                                     break;
@@ -292,7 +347,23 @@ impl SmtpService {
                             Self::abort_staged(&self.maildir, s, fs);
                             let _ = s.server.answer_message(loop_reply());
                         } else {
-                            s.complete = Some(env);
+                            if s.buffering {
+                                Self::filter_and_stage(
+                                    &mut self.maildir,
+                                    s,
+                                    &self.template.hostname,
+                                    self.system_sieve.as_ref(),
+                                    self.max_redirects,
+                                    fs,
+                                );
+                            }
+                            match s.failed.take() {
+                                Some(r) => {
+                                    Self::abort_staged(&self.maildir, s, fs);
+                                    let _ = s.server.answer_message(r);
+                                }
+                                None => s.complete = Some(env),
+                            }
                         }
                     }
                     Event::MessageAborted(reason) => {
@@ -402,7 +473,7 @@ impl SmtpService {
                 maildir.stage_write(fs, &mut st, head.as_bytes()).map(|_| st)
             });
             match st {
-                Ok(st) => s.staged.push(st),
+                Ok(st) => s.staged.push(StagedFor { st, user: r.user.clone(), folder: "INBOX".into(), flags: String::new() }),
                 Err(e) => {
                     log::error!("smtp: {}: staging for {}: {e:?}", s.queue_id, r.user);
                     s.failed = Some(temp_fail());
@@ -417,8 +488,89 @@ impl SmtpService {
 
     fn abort_staged(maildir: &Maildir, s: &mut Session, fs: &mut MailFs) {
         let now = crate::time::unix_time() as u32;
-        for st in s.staged.drain(..) {
-            let _ = maildir.abort(fs, st, now);
+        for sf in s.staged.drain(..) {
+            let _ = maildir.abort(fs, sf.st, now);
+        }
+    }
+
+    /// Buffered message: run Sieve per recipient and stage a copy in every
+    /// folder the scripts chose (a failure sets `s.failed`).
+    fn filter_and_stage(
+        maildir: &mut Maildir,
+        s: &mut Session,
+        host: &str,
+        system: Option<&mail_sieve::Script>,
+        max_redirects: u32,
+        fs: &mut MailFs,
+    ) {
+        let facts = s.server.facts();
+        let now = crate::time::unix_time();
+        let Some(env) = s.server.envelope().cloned() else { return };
+        let from = match &env.sender {
+            mail_smtp::ReversePath::Null => String::new(),
+            mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
+        };
+        let body = core::mem::take(&mut s.body);
+        for r in &s.rcpts {
+            let info = TraceInfo {
+                sender: &env.sender,
+                client_ip: s.peer,
+                client_rdns: None,
+                helo: &facts.helo,
+                esmtp: facts.esmtp,
+                tls: s.tls_info.as_ref(),
+                auth_user: None,
+                smtputf8: env.smtputf8,
+                our_host: host,
+                queue_id: &s.queue_id,
+                unix_time: now as i64,
+            };
+            let head = trace_block(&info, &r.envelope);
+            let mut full = Vec::new();
+            if full.try_reserve(head.len() + body.len()).is_err() {
+                s.failed = Some(temp_fail());
+                return;
+            }
+            full.extend_from_slice(head.as_bytes());
+            full.extend_from_slice(&body);
+            let user_script = crate::filter::user_script(fs, &r.user);
+            let mut scripts = Vec::new();
+            scripts.extend(system);
+            scripts.extend(user_script.as_ref());
+            let folders = maildir.folders(fs, &r.user).unwrap_or_default();
+            let to = r.envelope.to_string();
+            let dests = crate::filter::decide(&scripts, &full, &from, &to, folders, &r.user, max_redirects);
+            for d in dests {
+                let mut folder = d.folder;
+                if !folder.eq_ignore_ascii_case("INBOX") && maildir.folder_dir(&r.user, &folder).is_ok() {
+                    let exists = maildir.folder_dir(&r.user, &folder).map(|p| fs.lookup(&p).is_ok()).unwrap_or(false);
+                    if !exists {
+                        if d.create {
+                            if let Err(e) = maildir.create_folder(fs, &r.user, &folder, now as u32, now as u32) {
+                                log::warn!("sieve: {}: creating {folder}: {e:?}: kept in INBOX", r.user);
+                                folder = "INBOX".into();
+                            }
+                        } else {
+                            log::warn!("sieve: {}: fileinto {folder}: no such folder: kept in INBOX", r.user);
+                            folder = "INBOX".into();
+                        }
+                    }
+                } else if !folder.eq_ignore_ascii_case("INBOX") {
+                    log::warn!("sieve: {}: fileinto {folder}: bad folder name: kept in INBOX", r.user);
+                    folder = "INBOX".into();
+                }
+                if s.staged.iter().any(|x| x.user == r.user && x.folder.eq_ignore_ascii_case(&folder)) {
+                    continue;
+                }
+                match maildir.stage(fs, &r.user, &folder, &full, now as u32) {
+                    Ok(st) => s.staged.push(StagedFor { st, user: r.user.clone(), folder, flags: d.flags }),
+                    Err(e) => {
+                        log::error!("smtp: {}: staging for {} in {folder}: {e:?}", s.queue_id, r.user);
+                        s.failed = Some(temp_fail());
+                        return;
+                    }
+                }
+            }
         }
     }
 

@@ -1,0 +1,95 @@
+"""Issue 6: Sieve at delivery. The system "before" script of the default
+config files spam into Junk; the user's active script (on the mail disk, as
+ManageSieve stores it) files and flags; a broken script never loses mail."""
+import os
+import re
+import smtplib
+import subprocess
+import tempfile
+
+from smtp_util import MAILDIR, fsck_clean, mail_disk, messages
+from vm import VM, free_port
+
+USER_SCRIPT = b"""require ["fileinto", "imap4flags", "mailbox"];
+if header :contains "List-Id" "announce" {
+    addflag "\\\\Flagged";
+    fileinto :create "Lists.Announce";
+    stop;
+}
+if address :is "from" "boss@example.org" {
+    setflag "\\\\Seen";
+    keep;
+}
+"""
+
+
+def put(img, path, data, d):
+    src = os.path.join(d, "upload")
+    with open(src, "wb") as f:
+        f.write(data)
+    subprocess.run(["debugfs", "-w", "-R", f"write {src} {path}", img], check=True, capture_output=True)
+
+
+def mkdirs(img, path):
+    cur = ""
+    for part in path.strip("/").split("/"):
+        cur += "/" + part
+        subprocess.run(["debugfs", "-w", "-R", f"mkdir {cur}", img], capture_output=True)
+
+
+def send(port, frm, headers, body=b"body\r\n"):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
+    s.sendmail(frm, ["demo@example.test"], headers + b"\r\n" + body)
+    s.quit()
+
+
+def folder(img, name):
+    base = MAILDIR + ("/." + name if name != "INBOX" else "")
+    return {**messages(img, base + "/new"), **messages(img, base + "/cur")}
+
+
+def test_system_and_user_scripts():
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        mkdirs(img, "/mail/example.test/demo/sieve")
+        put(img, "/mail/example.test/demo/sieve/main.sieve", USER_SCRIPT, d)
+        put(img, "/mail/example.test/demo/sieve/.active", b"main\n", d)
+        port = free_port()
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net=f"user,hostfwd=tcp:127.0.0.1:{port}-:25",
+                disks=[(img, "mail", False)]) as vm:
+            vm.wait_ready()
+            send(port, "spammer@example.org", b"Subject: buy now\r\nX-Spam: Yes\r\n")
+            send(port, "news@example.org", b"Subject: release\r\nList-Id: <announce.example.org>\r\n")
+            send(port, "boss@example.org", b"From: Boss <boss@example.org>\r\nSubject: hi\r\n")
+            send(port, "friend@example.org", b"Subject: plain\r\n")
+            for _ in range(4):
+                pass
+            vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){4}", timeout=60)
+        junk = folder(img, "Junk")
+        assert len(junk) == 1 and b"Subject: buy now" in list(junk.values())[0]
+        lists = folder(img, "Lists.Announce")
+        assert len(lists) == 1
+        (name,) = lists.keys()
+        assert re.search(r":2,F$", name), name
+        inbox = folder(img, "INBOX")
+        subjects = sorted(re.search(rb"Subject: (\w+)", v).group(1) for v in inbox.values())
+        assert subjects == [b"hi", b"plain"], subjects
+        boss = next(n for n, v in inbox.items() if b"Subject: hi" in v)
+        assert boss.endswith(":2,S"), boss
+        fsck_clean(img)
+
+
+def test_broken_user_script_keeps_mail():
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        mkdirs(img, "/mail/example.test/demo/sieve")
+        put(img, "/mail/example.test/demo/sieve/bad.sieve", b'fileinto "x";\n', d)  # no require
+        put(img, "/mail/example.test/demo/sieve/.active", b"bad", d)
+        port = free_port()
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net=f"user,hostfwd=tcp:127.0.0.1:{port}-:25",
+                disks=[(img, "mail", False)]) as vm:
+            vm.wait_ready()
+            send(port, "a@example.org", b"Subject: still here\r\n")
+            vm.wait_for("delivered to 1 mailboxes")
+            assert "does not compile" in vm.log()
+        assert len(folder(img, "INBOX")) == 1
