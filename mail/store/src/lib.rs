@@ -54,6 +54,9 @@ pub use flags::Keywords;
 
 const UIDVALIDITY_FILE: &str = "dovecot-uidvalidity";
 const UIDLIST_FILE: &str = "dovecot-uidlist";
+const SUBSCRIPTIONS_FILE: &str = "subscriptions";
+/// Most subscribed names kept (Maildir's default folder limit).
+const MAX_SUBSCRIPTIONS: usize = 1000;
 /// Largest uidlist rewritten after an expunge (Maildir's default bound).
 const MAX_UIDLIST: usize = 32 << 20;
 /// Largest `dovecot-keywords` file read (26 short lines in practice).
@@ -191,10 +194,42 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
             // follows on the next call (INBOX's own value is `next`).
             self.maildir.create_user(self.fs, self.user, next, self.now).map_err(map_mail)?;
         }
-        self.fs
-            .replace_file(&path, &format!("{path}.tmp"), format!("{next:08x}\n").as_bytes(), self.now)
-            .map_err(map_fs)?;
+        self.replace(&path, format!("{next:08x}\n").as_bytes())?;
         Ok(next)
+    }
+
+    /// Replaces a small file so that a power cut leaves the old or the new
+    /// contents. `FileSystem::replace_file` (write beside, rename over) is
+    /// not enough on this ext2: within one flush it may write the replaced
+    /// inode (now empty, no links) before the directory block that names
+    /// the new one, and a cut in between leaves an empty uidlist (found by
+    /// tests/crash.rs). So: write beside and flush (the new inode is on
+    /// disk before any name points at it); give the old file a second name
+    /// so the rename only drops a link and never empties it; rename; flush;
+    /// then remove the spare name (freed at the caller's flush).
+    fn replace(&mut self, path: &str, data: &[u8]) -> Result<(), StoreError> {
+        let tmp = format!("{path}.tmp");
+        let old = format!("{path}.old");
+        for stale in [&tmp, &old] {
+            match self.fs.unlink(stale, self.now) {
+                Ok(()) | Err(FsError::NotFound) => {}
+                Err(e) => return Err(map_fs(e)),
+            }
+        }
+        let ino = self.fs.create(&tmp, self.now).map_err(map_fs)?;
+        self.fs.write_at(ino, 0, data, self.now).map_err(map_fs)?;
+        self.fs.flush().map_err(map_fs)?;
+        let kept = match self.fs.link(path, &old, self.now) {
+            Ok(()) => true,
+            Err(FsError::NotFound) => false,
+            Err(e) => return Err(map_fs(e)),
+        };
+        self.fs.rename(&tmp, path, self.now).map_err(map_fs)?;
+        if kept {
+            self.fs.flush().map_err(map_fs)?;
+            self.fs.unlink(&old, self.now).map_err(map_fs)?;
+        }
+        Ok(())
     }
 
     fn folder_dir(&self, disk: &str) -> Result<String, StoreError> {
@@ -226,7 +261,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
         k.dirty = false;
         let disk = disk.clone();
         let path = format!("{}/{}", self.folder_dir(&disk)?, flags::KEYWORDS_FILE);
-        self.fs.replace_file(&path, &format!("{path}.tmp"), text.as_bytes(), self.now).map_err(map_fs)
+        self.replace(&path, text.as_bytes())
     }
 
     /// IMAP flags as letters for `disk`, the keyword file updated.
@@ -328,7 +363,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
                 out.push('\n');
             }
         }
-        self.fs.replace_file(&path, &format!("{path}.tmp"), out.as_bytes(), self.now).map_err(map_fs)
+        self.replace(&path, out.as_bytes())
     }
 
     /// Copies `msgs` of `from` into `to` as new files (stage all, flush,
@@ -468,11 +503,29 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
     fn set_subscribed(&mut self, name: &str, subscribed: bool) -> Result<(), StoreError> {
         let disk = names::to_disk(name)?;
         self.ensure_user()?;
-        if subscribed {
-            self.maildir.subscribe(self.fs, self.user, &disk, self.now).map_err(map_mail)?;
-        } else {
-            self.maildir.unsubscribe(self.fs, self.user, &disk, self.now).map_err(map_mail)?;
+        // Maildir's own subscribe/unsubscribe use FileSystem::replace_file;
+        // the same file is written here with the crash-safe `replace`.
+        let mut v = self.maildir.subscriptions(self.fs, self.user).map_err(map_mail)?;
+        let had = v.iter().any(|f| *f == disk);
+        if had == subscribed {
+            return Ok(());
         }
+        if subscribed {
+            if v.len() >= MAX_SUBSCRIPTIONS {
+                return Err(StoreError::OverQuota);
+            }
+            v.push(disk);
+            v.sort();
+        } else {
+            v.retain(|f| *f != disk);
+        }
+        let mut text = String::new();
+        for n in &v {
+            text.push_str(n);
+            text.push('\n');
+        }
+        let path = format!("{}/{SUBSCRIPTIONS_FILE}", self.maildir.user_root(self.user).map_err(map_mail)?);
+        self.replace(&path, text.as_bytes())?;
         self.done()
     }
 
