@@ -506,7 +506,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         // Maildir's own subscribe/unsubscribe use FileSystem::replace_file;
         // the same file is written here with the crash-safe `replace`.
         let mut v = self.maildir.subscriptions(self.fs, self.user).map_err(map_mail)?;
-        let had = v.iter().any(|f| *f == disk);
+        let had = v.contains(&disk);
         if had == subscribed {
             return Ok(());
         }

@@ -123,8 +123,8 @@ fn power_cut_at_every_write() {
     assert!(writes > 50, "{writes}");
 
     let mut image = base.clone();
-    for p in 0..log.len() {
-        if let Some((lba, data)) = &log[p] {
+    for (p, entry) in log.iter().enumerate() {
+        if let Some((lba, data)) = entry {
             let o = *lba as usize * 512;
             image[o..o + data.len()].copy_from_slice(data);
         } else {
