@@ -358,3 +358,26 @@ fn deferred_store_is_durable_only_after_sync() {
     let mut c = Env::mount(disk::RamDevice::from_vec(st.fs().device().as_bytes().to_vec()));
     assert_eq!(c.store().folder_status("INBOX").unwrap().deleted, 1);
 }
+
+#[test]
+fn deferred_flushing_batches_a_big_store() {
+    // STORE on many messages: one Maildir flush per message (link, flush,
+    // unlink) plus, without deferral, one more per message before each
+    // set_flags returns. Deferred, the kernel's sync() is the only extra.
+    let mut flushes = Vec::new();
+    for defer in [false, true] {
+        let mut env = ram_env(16);
+        for i in 0..60 {
+            env.deliver(format!("Subject: {i}\r\n\r\nx\r\n").as_bytes());
+        }
+        env.defer = defer;
+        let mut s = logged_in(&mut env);
+        run(&mut s, &mut env, "s SELECT INBOX\r\n");
+        let before = env.fs.device().flushes;
+        let out = run(&mut s, &mut env, "t STORE 1:* +FLAGS.SILENT (\\Seen \\Flagged)\r\n");
+        assert!(out.contains("t OK"), "{out}");
+        flushes.push(env.fs.device().flushes - before);
+        assert_eq!(env.cur_flags("").iter().filter(|(_, f)| f == "2,FS").count(), 60);
+    }
+    assert!(flushes[1] * 4 < flushes[0] * 3, "{flushes:?}");
+}
