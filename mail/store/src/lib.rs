@@ -179,7 +179,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     }
 
     /// A UIDVALIDITY never used before by this user: max(now, last + 1),
-    /// remembered in `dovecot-uidvalidity` (8 hex digits, Dovecot's format).
+    /// remembered in `dovecot-uidvalidity` (8 hex digits, no newline, as Dovecot writes it).
     fn next_uidvalidity(&mut self) -> Result<u32, StoreError> {
         let root = self.maildir.user_root(self.user).map_err(map_mail)?;
         let path = format!("{root}/{UIDVALIDITY_FILE}");
@@ -194,7 +194,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
             // follows on the next call (INBOX's own value is `next`).
             self.maildir.create_user(self.fs, self.user, next, self.now).map_err(map_mail)?;
         }
-        self.replace(&path, format!("{next:08x}\n").as_bytes())?;
+        self.replace(&path, format!("{next:08x}").as_bytes())?;
         Ok(next)
     }
 

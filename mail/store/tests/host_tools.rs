@@ -228,6 +228,12 @@ fn dovecot_agrees_both_ways() {
     }
     let folders = st.list_folders().unwrap();
     assert!(folders.contains(&"Dove/Made".to_string()), "{folders:?}");
+    // Dovecot's dovecot-uidvalidity is understood: a folder we create
+    // after Dovecot made one gets a larger UIDVALIDITY (Dovecot's clock is
+    // the real one, far ahead of the tests' T0).
+    let dove = st.folder_status("Dove/Made").unwrap().uid_validity;
+    st.create_folder("Ours").unwrap();
+    assert!(st.folder_status("Ours").unwrap().uid_validity > dove);
     // And our next UID continues Dovecot's.
     let (_, uid) = st.append("Archive/2024", &mail_imap::Flags::new(), None, MSG2).unwrap();
     assert_eq!(uid, want_arch.last().unwrap().0 + 1);
