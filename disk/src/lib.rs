@@ -30,6 +30,7 @@ pub mod block;
 pub mod ext2;
 pub mod fs;
 pub mod maildir;
+pub mod sievestore;
 
 #[cfg(any(test, feature = "std"))]
 pub use block::FileDevice;

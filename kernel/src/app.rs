@@ -25,6 +25,7 @@ pub struct App {
     diag_queries: Vec<(QueryId, String, String)>,
     smtp: Option<crate::smtp::SmtpService>,
     imap: Option<crate::imap::ImapService>,
+    managesieve: Option<crate::managesieve::ManageSieveService>,
     mail: Option<(mail_config::Config, crate::storage::MailFs)>,
     ready: String,
 }
@@ -52,7 +53,7 @@ impl App {
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
         );
-        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, imap: None, mail: None, ready: String::new() };
+        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, imap: None, managesieve: None, mail: None, ready: String::new() };
         if !boot.dns.is_empty() {
             let resolver = Resolver::new(ResolverConfig::new(boot.dns.clone()), alloc::boxed::Box::new(|| crate::rand::u64() as u32));
             app.dns = Some(DnsClient::new(resolver));
@@ -95,6 +96,9 @@ impl App {
                     let imap = crate::imap::ImapService::new(&mut app.stack, &config, p143, p993, tls.clone())?;
                     app.imap = Some(imap);
                 }
+                if let Some(p) = config.listeners.managesieve {
+                    app.managesieve = Some(crate::managesieve::ManageSieveService::new(&mut app.stack, &config, p, tls.clone())?);
+                }
                 app.mail = Some((config, fs));
                 app.announce("smtp", port, boot);
                 if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.imap) {
@@ -102,6 +106,9 @@ impl App {
                 }
                 if let (Some(p), Some(_)) = (app.mail.as_ref().and_then(|(c, _)| c.listeners.imaps), tls.as_ref()) {
                     app.announce("imaps", p, boot);
+                }
+                if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.managesieve) {
+                    app.announce("managesieve", p, boot);
                 }
             }
             (None, Some(_)) => log::warn!("smtp: no mail disk attached: not listening"),
@@ -148,6 +155,9 @@ impl App {
                 }
                 if let Some(imap) = self.imap.as_mut() {
                     active |= imap.poll(&mut self.stack, cfg, fs, now);
+                }
+                if let Some(ms) = self.managesieve.as_mut() {
+                    active |= ms.poll(&mut self.stack, cfg, fs, now);
                 }
             }
             if active {

@@ -37,20 +37,12 @@ pub fn compile_system(src: &[u8]) -> Result<Script, String> {
 /// The user's active script, if any (compile errors are logged and ignored:
 /// ManageSieve refuses bad scripts, so this only happens after a host edit).
 pub fn user_script(fs: &mut MailFs, user: &str) -> Option<Script> {
-    let dir = alloc::format!("/mail/{user}/sieve");
-    let name = fs.read_file(&alloc::format!("{dir}/.active"), 256).ok()?;
-    let name = String::from_utf8(name).ok()?;
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
-    }
-    let src = fs.read_file(&alloc::format!("{dir}/{name}.sieve"), MAX_SCRIPT).ok()?;
-    match core::str::from_utf8(&src).map_err(|_| String::from("not UTF-8")).and_then(|t| {
-        mail_sieve::compile(t, ExtSet::all()).map_err(|e| alloc::format!("{}:{}: {}", e.line, e.col, e.msg))
-    }) {
+    let mut store = disk::sievestore::SieveStore::new(fs, "/mail", user, usize::MAX, MAX_SCRIPT, 0);
+    let (name, text) = store.active_script().ok()??;
+    match mail_sieve::compile(&text, ExtSet::all()) {
         Ok(s) => Some(s),
         Err(e) => {
-            log::warn!("sieve: {user}: script `{name}` does not compile ({e}): ignored");
+            log::warn!("sieve: {user}: script `{name}` does not compile ({}:{}: {}): ignored", e.line, e.col, e.msg);
             None
         }
     }

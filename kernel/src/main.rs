@@ -12,6 +12,7 @@ mod filter;
 mod imap;
 mod interrupts;
 mod logger;
+mod managesieve;
 mod mem;
 mod nic;
 mod paging;

@@ -308,7 +308,7 @@ impl SmtpService {
                         s.failed = None;
                         s.body.clear();
                         s.buffering = self.system_sieve.is_some()
-                            || s.rcpts.iter().any(|r| fs.lookup(&alloc::format!("/mail/{}/sieve/.active", r.user)).is_ok());
+                            || s.rcpts.iter().any(|r| crate::filter::user_script(fs, &r.user).is_some());
                         if !s.buffering {
                             Self::stage_start(&mut self.maildir, s, &self.template.hostname, fs);
                         }

@@ -93,3 +93,56 @@ def test_broken_user_script_keeps_mail():
             vm.wait_for("delivered to 1 mailboxes")
             assert "does not compile" in vm.log()
         assert len(folder(img, "INBOX")) == 1
+
+
+def sieve_connect(port, *args, password="demo"):
+    r, w = os.pipe()
+    os.write(w, password.encode() + b"\n")
+    os.close(w)
+    try:
+        return subprocess.run(["sieve-connect", "--server", "127.0.0.1", "--port", str(port), "--4",
+                               "--user", "demo@example.test", "--passwordfd", str(r), "--notlsverify",
+                               "--authmech", "PLAIN", *args],
+                              capture_output=True, text=True, timeout=120, pass_fds=(r,))
+    finally:
+        os.close(r)
+
+
+def test_managesieve_upload_then_delivery():
+    """sieve-connect (STARTTLS, PLAIN) uploads and activates a script; a
+    message sent over SMTP lands in the folder it names, with its flags."""
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        p25, p4190 = free_port(), free_port()
+        script = os.path.join(d, "filter.sieve")
+        with open(script, "w") as f:
+            f.write('require ["fileinto", "imap4flags", "mailbox"];\n'
+                    'if header :contains "Subject" "invoice" {\n'
+                    '  fileinto :create :flags "\\\\Flagged" "Billing";\n}\n')
+        bad = os.path.join(d, "bad.sieve")
+        with open(bad, "w") as f:
+            f.write('require "fileinto";\nif true {\n  frobnicate;\n}\n')
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2",
+                net=f"user,hostfwd=tcp:127.0.0.1:{p25}-:25,hostfwd=tcp:127.0.0.1:{p4190}-:4190",
+                disks=[(img, "mail", False)]) as vm:
+            assert "managesieve=10.0.2.15:4190" in vm.wait_ready()
+            r = sieve_connect(p4190, "--upload", "--localsieve", script, "--remotesieve", "billing")
+            assert r.returncode == 0, r.stdout + r.stderr
+            r = sieve_connect(p4190, "--activate", "--remotesieve", "billing")
+            assert r.returncode == 0, r.stdout + r.stderr
+            r = sieve_connect(p4190, "--list")
+            assert "\"billing\" ACTIVE" in r.stdout, r.stdout + r.stderr
+            # A script that does not compile is refused with its line number.
+            r = sieve_connect(p4190, "--upload", "--localsieve", bad, "--remotesieve", "bad")
+            assert r.returncode != 0 and "line 3" in (r.stdout + r.stderr), r.stdout + r.stderr
+            r = sieve_connect(p4190, "--list", password="wrong")
+            assert r.returncode != 0
+            send(p25, "shop@example.org", b"Subject: your invoice 42\r\n")
+            send(p25, "friend@example.org", b"Subject: lunch\r\n")
+            vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){2}", timeout=60)
+        billing = folder(img, "Billing")
+        assert len(billing) == 1 and list(billing)[0].endswith(":2,F")
+        assert len(folder(img, "INBOX")) == 1
+        assert b"billing" in subprocess.run(["debugfs", "-R", "cat /mail/example.test/demo/sieve/.active", img],
+                                           capture_output=True).stdout
+        fsck_clean(img)
