@@ -131,3 +131,90 @@ def test_failed_logins_are_refused_and_counted():
             m.login("demo@example.test", "demo")
             m.logout()
             assert "failed login for `demo@example.test`" in vm.log()
+
+
+MBSYNCRC = """IMAPAccount guest
+Host 127.0.0.1
+Port {port}
+User demo@example.test
+Pass demo
+SSLType IMAPS
+CertificateFile {cert}
+AuthMechs LOGIN
+
+IMAPStore remote
+Account guest
+
+MaildirStore local
+Path {local}/
+Inbox {local}/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns INBOX Archive
+Create Both
+Expunge Both
+SyncState *
+"""
+
+
+def test_mbsync_both_ways_and_uids_survive_reboot():
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        local = os.path.join(d, "local")
+        os.makedirs(local)
+        for attempt in range(2):
+            ports = {25: free_port(), 993: free_port()}
+            fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in ports.items())
+            with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net="user," + fwd, disks=[(img, "mail", False)]) as vm:
+                vm.wait_ready()
+                cert = os.path.join(d, "cert.pem")
+                pem = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{ports[993]}"],
+                                     input="", capture_output=True, text=True, timeout=60).stdout
+                with open(cert, "w") as f:
+                    f.write(pem[pem.index("-----BEGIN CERTIFICATE-----"):pem.index("-----END CERTIFICATE-----") + 25] + "\n")
+                rc = os.path.join(d, "mbsyncrc")
+                with open(rc, "w") as f:
+                    f.write(MBSYNCRC.format(port=ports[993], cert=cert, local=local))
+                if attempt == 0:
+                    send(ports[25], "one")
+                    send(ports[25], "two")
+                    vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){2}")
+                    r = subprocess.run(["mbsync", "-c", rc, "-a"], capture_output=True, text=True, timeout=180)
+                    assert r.returncode == 0, r.stdout + r.stderr
+                    got = [f for f in os.listdir(os.path.join(local, "INBOX", "cur")) + os.listdir(os.path.join(local, "INBOX", "new"))]
+                    assert len(got) == 2, got
+                    # Local changes go up: a new message in Archive, a flag on one.
+                    os.makedirs(os.path.join(local, "Archive", "cur"), exist_ok=True)
+                    for sub in ("new", "tmp"):
+                        os.makedirs(os.path.join(local, "Archive", sub), exist_ok=True)
+                    with open(os.path.join(local, "Archive", "cur", "1700000000.local1.host:2,S"), "wb") as f:
+                        f.write(b"From: me@example.test\r\nSubject: archived locally\r\n\r\nkept\r\n")
+                    r = subprocess.run(["mbsync", "-c", rc, "-a"], capture_output=True, text=True, timeout=180)
+                    assert r.returncode == 0, r.stdout + r.stderr
+                    m = imaplib.IMAP4_SSL("127.0.0.1", ports[993], ssl_context=ctx(), timeout=60)
+                    m.login("demo@example.test", "demo")
+                    typ, data = m.select("Archive")
+                    assert data[0] == b"1"
+                    typ, data = m.uid("FETCH", "1:*", "(UID FLAGS)")
+                    assert b"\\Seen" in data[0]
+                    typ, data = m.select("INBOX")
+                    typ, uids_before = m.uid("SEARCH", None, "ALL")
+                    typ, st = m.status("INBOX", "(UIDVALIDITY)")
+                    m.logout()
+                else:
+                    # After a reboot: the same UIDs and UIDVALIDITY, and mbsync has nothing to do.
+                    m = imaplib.IMAP4_SSL("127.0.0.1", ports[993], ssl_context=ctx(), timeout=60)
+                    m.login("demo@example.test", "demo")
+                    m.select("INBOX")
+                    typ, uids_after = m.uid("SEARCH", None, "ALL")
+                    typ, st2 = m.status("INBOX", "(UIDVALIDITY)")
+                    m.logout()
+                    assert uids_after == uids_before and st2 == st, (uids_before, uids_after, st, st2)
+                    r = subprocess.run(["mbsync", "-c", rc, "-a"], capture_output=True, text=True, timeout=180)
+                    assert r.returncode == 0, r.stdout + r.stderr
+        arch = messages(img, MAILDIR + "/.Archive/cur")
+        assert len(arch) == 1 and list(arch)[0].endswith(":2,S")
+        fsck_clean(img)
