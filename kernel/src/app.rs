@@ -147,7 +147,7 @@ impl App {
             active |= self.run_dns(now);
             if let (Some(smtp), Some((cfg, fs))) = (self.smtp.as_mut(), self.mail.as_mut()) {
                 let before = smtp.delivered;
-                active |= smtp.poll(&mut self.stack, cfg, fs, now);
+                active |= smtp.poll(&mut self.stack, cfg, fs, self.dns.as_mut(), now);
                 if smtp.delivered != before {
                     if let Some(imap) = self.imap.as_mut() {
                         imap.mailboxes_changed();

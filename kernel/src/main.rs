@@ -6,6 +6,7 @@
 extern crate alloc;
 
 mod app;
+mod authcheck;
 mod boot;
 mod config;
 mod filter;

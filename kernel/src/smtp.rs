@@ -58,6 +58,8 @@ struct Session {
     failed: Option<Reply>,
     /// Complete and staged, waiting for the group commit.
     complete: Option<Envelope>,
+    /// Complete, waiting for SPF/DKIM/DMARC (DNS) before filtering.
+    checking: Option<(crate::authcheck::Checks, Envelope)>,
     queue_id: String,
     last_activity: u64,
     tls_info: Option<TlsInfo>,
@@ -128,7 +130,14 @@ impl SmtpService {
     }
 
     /// One pass: accept, read, run sessions, group-commit, write.
-    pub fn poll(&mut self, stack: &mut Stack<VirtioPhy>, cfg: &MailConfig, fs: &mut MailFs, now: u64) -> bool {
+    pub fn poll(
+        &mut self,
+        stack: &mut Stack<VirtioPhy>,
+        cfg: &MailConfig,
+        fs: &mut MailFs,
+        mut dns: Option<&mut net::dns::DnsClient>,
+        now: u64,
+    ) -> bool {
         let mut active = false;
         while let Some(c) = stack.accept(self.listener) {
             active = true;
@@ -157,6 +166,7 @@ impl SmtpService {
                 hops: HopCounter::new(),
                 failed: None,
                 complete: None,
+                checking: None,
                 queue_id: String::new(),
                 last_activity: now,
                 tls_info: None,
@@ -168,6 +178,7 @@ impl SmtpService {
 
         for i in 0..self.sessions.len() {
             active |= self.run_session(i, stack, cfg, fs, now);
+            active |= self.run_checks(i, dns.as_deref_mut(), fs, now);
         }
 
         // Group commit: one flush for everything staged, renames, one flush,
@@ -307,11 +318,9 @@ impl SmtpService {
                         s.hops = HopCounter::new();
                         s.failed = None;
                         s.body.clear();
-                        s.buffering = self.system_sieve.is_some()
-                            || s.rcpts.iter().any(|r| crate::filter::user_script(fs, &r.user).is_some());
-                        if !s.buffering {
-                            Self::stage_start(&mut self.maildir, s, &self.template.hostname, fs);
-                        }
+                        // Authentication-Results and Sieve need the whole
+                        // message before anything is written: collect it.
+                        s.buffering = true;
                     }
                     Event::Data(chunk) => {
                         s.hops.feed(&chunk);
@@ -347,23 +356,19 @@ impl SmtpService {
                             Self::abort_staged(&self.maildir, s, fs);
                             let _ = s.server.answer_message(loop_reply());
                         } else {
-                            if s.buffering {
-                                Self::filter_and_stage(
-                                    &mut self.maildir,
-                                    s,
-                                    &self.template.hostname,
-                                    self.system_sieve.as_ref(),
-                                    self.max_redirects,
-                                    fs,
-                                );
-                            }
-                            match s.failed.take() {
-                                Some(r) => {
-                                    Self::abort_staged(&self.maildir, s, fs);
-                                    let _ = s.server.answer_message(r);
-                                }
-                                None => s.complete = Some(env),
-                            }
+                            let facts = s.server.facts();
+                            let from = match &env.sender {
+                                mail_smtp::ReversePath::Null => String::new(),
+                                mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
+                            };
+                            let checks = crate::authcheck::Checks::new(
+                                s.peer,
+                                &from,
+                                &facts.helo,
+                                &s.body,
+                                crate::time::unix_time(),
+                            );
+                            s.checking = Some((checks, env));
                         }
                     }
                     Event::MessageAborted(reason) => {
@@ -393,7 +398,7 @@ impl SmtpService {
                     Event::Helo { .. } => {}
                 }
             }
-            if !progressed || s.complete.is_some() {
+            if !progressed || s.complete.is_some() || s.checking.is_some() {
                 break;
             }
         }
@@ -406,7 +411,7 @@ impl SmtpService {
         active |= Self::pump_output(s, stack);
         if s.server.is_closed() || s.closing {
             s.closing = true;
-            if s.outbuf.is_empty() && s.complete.is_none() {
+            if s.outbuf.is_empty() && s.complete.is_none() && s.checking.is_none() {
                 Self::abort_staged(&self.maildir, s, fs);
                 s.link.close(stack);
                 s.dead = true;
@@ -450,40 +455,30 @@ impl SmtpService {
         }
     }
 
-    fn stage_start(maildir: &mut Maildir, s: &mut Session, host: &str, fs: &mut MailFs) {
-        let facts = s.server.facts();
-        let now = crate::time::unix_time();
-        let Some(env) = s.server.envelope().cloned() else { return };
-        for r in &s.rcpts {
-            let info = TraceInfo {
-                sender: &env.sender,
-                client_ip: s.peer,
-                client_rdns: None,
-                helo: &facts.helo,
-                esmtp: facts.esmtp,
-                tls: s.tls_info.as_ref(),
-                auth_user: None,
-                smtputf8: env.smtputf8,
-                our_host: host,
-                queue_id: &s.queue_id,
-                unix_time: now as i64,
-            };
-            let head = trace_block(&info, &r.envelope);
-            let st = maildir.stage_begin(fs, &r.user, "INBOX", now as u32).and_then(|mut st| {
-                maildir.stage_write(fs, &mut st, head.as_bytes()).map(|_| st)
-            });
-            match st {
-                Ok(st) => s.staged.push(StagedFor { st, user: r.user.clone(), folder: "INBOX".into(), flags: String::new() }),
-                Err(e) => {
-                    log::error!("smtp: {}: staging for {}: {e:?}", s.queue_id, r.user);
-                    s.failed = Some(temp_fail());
-                    break;
-                }
+    /// Drives the sender checks of a completed message; when they are done,
+    /// runs Sieve and stages the copies (the group commit then answers).
+    fn run_checks(&mut self, i: usize, dns: Option<&mut net::dns::DnsClient>, fs: &mut MailFs, now: u64) -> bool {
+        let s = &mut self.sessions[i];
+        let Some((checks, _)) = s.checking.as_mut() else { return false };
+        let Some(header) = checks.step(dns, now, &self.template.hostname) else { return false };
+        let (_, env) = s.checking.take().unwrap();
+        Self::filter_and_stage(
+            &mut self.maildir,
+            s,
+            &self.template.hostname,
+            self.system_sieve.as_ref(),
+            self.max_redirects,
+            fs,
+            &header,
+        );
+        match s.failed.take() {
+            Some(r) => {
+                Self::abort_staged(&self.maildir, s, fs);
+                let _ = s.server.answer_message(r);
             }
+            None => s.complete = Some(env),
         }
-        if s.failed.is_some() {
-            Self::abort_staged(maildir, s, fs);
-        }
+        true
     }
 
     fn abort_staged(maildir: &Maildir, s: &mut Session, fs: &mut MailFs) {
@@ -502,6 +497,7 @@ impl SmtpService {
         system: Option<&mail_sieve::Script>,
         max_redirects: u32,
         fs: &mut MailFs,
+        auth_results: &str,
     ) {
         let facts = s.server.facts();
         let now = crate::time::unix_time();
@@ -525,7 +521,8 @@ impl SmtpService {
                 queue_id: &s.queue_id,
                 unix_time: now as i64,
             };
-            let head = trace_block(&info, &r.envelope);
+            let mut head = trace_block(&info, &r.envelope);
+            head.push_str(auth_results);
             let mut full = Vec::new();
             if full.try_reserve(head.len() + body.len()).is_err() {
                 s.failed = Some(temp_fail());

@@ -76,7 +76,9 @@ class VM:
         rx = re.compile(pattern, re.M)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = rx.search(self.log())
+            # Only complete lines: the console is written byte by byte.
+            text = self.log()
+            m = rx.search(text[:text.rfind("\n") + 1])
             if m:
                 return m
             if self.proc.poll() is not None:
