@@ -14,6 +14,9 @@
 //! writes file data, fresh blocks and allocation bitmaps, issues a device
 //! flush, writes the remaining metadata, flushes again, and only then
 //! releases freed blocks and inodes (a third flush when anything was freed).
+//! A rename over an existing name adds a barrier before the directory
+//! blocks and drops the replaced inode only after them (one more flush), so
+//! the name always leads to the complete old or the complete new file.
 //! Without a journal a crash can leave work for `e2fsck` (stale link
 //! counts, leaked blocks, an unacknowledged file without a name), but never
 //! a pointer to unwritten or doubly used space, and acknowledged mail is

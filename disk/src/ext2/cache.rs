@@ -44,11 +44,14 @@ pub struct Cache<D> {
     map: BTreeMap<u64, Entry>,
     cap: usize,
     tick: u64,
+    /// Also put a barrier before the directory blocks (see
+    /// [`Cache::set_dir_barrier`]).
+    dir_barrier: bool,
 }
 
 impl<D: BlockDevice> Cache<D> {
     pub fn new(dev: D, bs: usize, cap: usize) -> Self {
-        Cache { dev, bs, map: BTreeMap::new(), cap: cap.max(16), tick: 0 }
+        Cache { dev, bs, map: BTreeMap::new(), cap: cap.max(16), tick: 0, dir_barrier: false }
     }
 
     pub fn device(&mut self) -> &mut D {
@@ -132,6 +135,15 @@ impl<D: BlockDevice> Cache<D> {
         self.map.remove(&blk);
     }
 
+    /// While set, every write-back adds a device flush between the inode
+    /// tables (and everything before them) and the directory blocks. A
+    /// rename over an existing name needs it: the directory block that
+    /// names the new inode must not reach the disk before that inode, even
+    /// on a device that reorders writes between flushes.
+    pub fn set_dir_barrier(&mut self, on: bool) {
+        self.dir_barrier = on;
+    }
+
     /// Writes every dirty block in two steps separated by a device flush:
     /// first file data, fresh blocks and bitmaps (allocations only: frees
     /// are applied later by the filesystem), then everything that points at
@@ -145,11 +157,21 @@ impl<D: BlockDevice> Cache<D> {
         }
         order.sort_unstable();
         let mut barrier_done = order[0].0 > Class::Bitmap;
+        let mut dir_barrier_done = !self.dir_barrier;
+        let mut wrote = false;
         for (class, blk) in order {
             if !barrier_done && class > Class::Bitmap {
                 self.dev.flush()?;
                 barrier_done = true;
+                wrote = false;
             }
+            if !dir_barrier_done && class >= Class::Dir {
+                if wrote {
+                    self.dev.flush()?;
+                }
+                dir_barrier_done = true;
+            }
+            wrote = true;
             let lba = self.lba(blk);
             let e = self.map.get_mut(&blk).expect("listed");
             self.dev.write_blocks(lba, &e.buf)?;

@@ -573,7 +573,20 @@ impl<D: BlockDevice> Ext2<D> {
         self.drop_link(f.ino, &mut inode, now)
     }
 
-    fn drop_link(&mut self, ino: u32, inode: &mut Inode, now: u32) -> Result<(), FsError> {
+    /// Queues the replaced inode of a rename for [`Ext2::flush`].
+    fn defer_drop(&mut self, ino: u32, now: u32, dir: bool) -> Result<(), FsError> {
+        self.pending_drops.try_reserve(1).map_err(|_| FsError::NoSpace)?;
+        self.pending_drops.push((ino, now, dir));
+        // Write-backs from now on (evictions too) put the inodes first.
+        self.cache.set_dir_barrier(true);
+        if dir {
+            // No longer reachable by name: forget its index now.
+            self.dindex.drop_dir(ino);
+        }
+        Ok(())
+    }
+
+    pub(super) fn drop_link(&mut self, ino: u32, inode: &mut Inode, now: u32) -> Result<(), FsError> {
         if inode.links == 0 || inode.mode == 0 {
             // A name left pointing at a deleted inode (a crash between the
             // inode and the directory write): drop the name, and release the
@@ -670,14 +683,20 @@ impl<D: BlockDevice> Ext2<D> {
                 let spi = self.read_inode(sp)?;
                 let sf2 = self.dir_find(sp, &spi, sname)?.ok_or(FsError::Corrupt("source vanished"))?;
                 self.dir_remove(sp, &sf2, now)?;
+                // The replaced inode is dropped by the next flush, after
+                // the directory block naming the new one is on disk: until
+                // then a crash must find the old file complete.
                 if target.is_dir() {
-                    self.release_inode(df.ino, target, now)?;
+                    self.defer_drop(df.ino, now, true)?;
                     // The replaced directory's ".." link to dp is gone.
                     let mut d = self.read_inode(dp)?;
                     d.links = d.links.saturating_sub(1).max(2);
                     self.write_inode(dp, &d)?;
-                } else {
+                } else if target.links == 0 || target.mode == 0 {
+                    // Already deleted (a name left by a crash).
                     self.drop_link(df.ino, &mut target, now)?;
+                } else {
+                    self.defer_drop(df.ino, now, false)?;
                 }
             }
             None => {

@@ -169,6 +169,12 @@ pub struct Ext2<D: BlockDevice> {
     /// twice.
     pending_blocks: Vec<u32>,
     pending_inodes: Vec<(u32, bool)>,
+    /// Names replaced by a rename since the last flush: (inode, time, is a
+    /// directory). The replaced inode keeps its link and its blocks until
+    /// the directory block naming the new inode is on disk (see
+    /// [`Ext2::flush`]); a crash before that leaves the old name on the
+    /// complete old file.
+    pending_drops: Vec<(u32, u32, bool)>,
     /// In-memory indexes of large directories.
     dindex: dindex::DirIndexes,
     /// `s_state` found at mount (bit 0: cleanly unmounted).
@@ -233,6 +239,7 @@ impl<D: BlockDevice> Ext2<D> {
             apb,
             pending_blocks: Vec::new(),
             pending_inodes: Vec::new(),
+            pending_drops: Vec::new(),
             mount_state,
             marked_dirty: false,
             dindex: dindex::DirIndexes::new(opts.dir_index_entries),
@@ -283,7 +290,21 @@ impl<D: BlockDevice> Ext2<D> {
     /// point leaves at worst leaked blocks/inodes or a stale link count,
     /// which `e2fsck -p` repairs unattended, and never a block in use by two
     /// files.
+    ///
+    /// After a rename over an existing name, step (2) has a barrier between
+    /// the inodes and the directory blocks, and the replaced inode is
+    /// dropped only after it, in a step of its own: its link count, size
+    /// and block map go to disk once no name can lead to it any more, and
+    /// its blocks are freed in step (3) after that. So the name gives the
+    /// old file or the new one at every point (DESIGN.md: rename is atomic).
     pub fn flush(&mut self) -> Result<(), FsError> {
+        self.flush_with(true)
+    }
+
+    /// `drops`: also drop the inodes replaced by renames. False where a
+    /// flush runs inside an operation (an allocation that needs freed
+    /// space), which may hold a copy of one of those inodes.
+    fn flush_with(&mut self, drops: bool) -> Result<(), FsError> {
         if self.opts.read_only {
             return Ok(());
         }
@@ -294,7 +315,24 @@ impl<D: BlockDevice> Ext2<D> {
             self.meta_dirty = true;
         }
         self.sync_meta()?;
+        self.cache.set_dir_barrier(!self.pending_drops.is_empty());
         self.cache.flush()?;
+        if drops && !self.pending_drops.is_empty() {
+            // The directory blocks naming the new inodes are on disk.
+            self.cache.set_dir_barrier(false);
+            for (ino, now, dir) in core::mem::take(&mut self.pending_drops) {
+                let mut inode = self.read_inode(ino)?;
+                if dir {
+                    self.release_inode(ino, inode, now)?;
+                } else {
+                    self.drop_link(ino, &mut inode, now)?;
+                }
+            }
+            // Block pointers and link counts on disk before the bitmap
+            // bits of what they pointed at are cleared.
+            self.sync_meta()?;
+            self.cache.flush()?;
+        }
         if !self.pending_blocks.is_empty() || !self.pending_inodes.is_empty() {
             self.apply_frees()?;
             self.sync_meta()?;
@@ -351,7 +389,7 @@ impl<D: BlockDevice> Ext2<D> {
         if self.opts.read_only {
             return Err(FsError::ReadOnly);
         }
-        if self.pending_blocks.len() + self.pending_inodes.len() > MAX_PENDING {
+        if self.pending_blocks.len() + self.pending_inodes.len() + self.pending_drops.len() > MAX_PENDING {
             self.flush()?;
         }
         Ok(())
@@ -493,7 +531,7 @@ impl<D: BlockDevice> Ext2<D> {
             // metadata that dropped them is on disk. Allocation never runs
             // while a freed block is still referenced, so flushing is safe.
             Err(FsError::NoSpace) if !self.pending_blocks.is_empty() => {
-                self.flush()?;
+                self.flush_with(false)?;
                 self.alloc_block_once(goal)
             }
             r => r,
@@ -557,7 +595,7 @@ impl<D: BlockDevice> Ext2<D> {
         match self.alloc_inode_once(dir, parent) {
             // As for blocks: inodes freed in this batch after a flush.
             Err(FsError::NoInodes) if !self.pending_inodes.is_empty() => {
-                self.flush()?;
+                self.flush_with(false)?;
                 self.alloc_inode_once(dir, parent)
             }
             r => r,
@@ -710,7 +748,7 @@ impl<D: BlockDevice> Ext2<D> {
         // leaves a half-built branch of indirect blocks.
         let worst = depth as u32 + 1;
         if self.sb.free_blocks < worst && !self.pending_blocks.is_empty() {
-            self.flush()?;
+            self.flush_with(false)?;
         }
         if self.sb.free_blocks < worst {
             return Err(FsError::NoSpace);
