@@ -139,8 +139,19 @@ impl App {
 
     pub fn run(mut self) -> ! {
         let mut last_active = crate::time::now_ms();
+        let mut last_heap_log = 0u64;
+        let mut last_high = 0usize;
         loop {
             let now = crate::time::now_ms();
+            // Memory is bounded, not unlimited: say how close we came.
+            if now.saturating_sub(last_heap_log) >= 60_000 {
+                let (used, high, size) = crate::mem::heap_stats();
+                if high != last_high {
+                    log::info!("heap: {} KiB in use, high-water {} KiB of {} KiB", used >> 10, high >> 10, size >> 10);
+                    last_high = high;
+                }
+                last_heap_log = now;
+            }
             let mut active = self.stack.poll(now);
             active |= self.run_echo();
             active |= self.run_tls_echo();

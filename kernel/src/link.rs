@@ -103,14 +103,6 @@ impl Link {
         }
     }
 
-    /// Bytes accepted but not yet handed to TCP.
-    pub fn unsent(&self) -> usize {
-        match self {
-            Link::Plain(_) => 0,
-            Link::Tls(t) => t.unsent(),
-        }
-    }
-
     pub fn close(&mut self, stack: &mut Stack<VirtioPhy>) {
         match self {
             Link::Plain(c) => stack.close(*c),

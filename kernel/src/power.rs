@@ -17,7 +17,8 @@ pub fn set_acpi_pm1a_cnt(port: u16) {
 }
 
 pub fn poweroff() -> ! {
-    log::info!("power off");
+    let (used, high, size) = crate::mem::heap_stats();
+    log::info!("power off (heap: {} KiB in use, high-water {} KiB of {} KiB)", used >> 10, high >> 10, size >> 10);
     unsafe {
         if let Some(p) = ACPI_PM1A_CNT {
             // SLP_TYPa = 0 (S5 in QEMU's DSDT), SLP_EN = bit 13.
