@@ -261,18 +261,9 @@ impl ImapService {
             s.outbuf.extend_from_slice(&s.session.take_output());
             s.closing = true;
         }
-        match s.link.write(stack, &mut s.outbuf) {
-            Ok(m) => active |= m,
-            Err(_) => {
-                s.outbuf.clear();
-                s.closing = true;
-            }
-        }
-        if s.closing && s.outbuf.is_empty() {
-            s.link.close(stack);
-            s.dead = true;
-            active = true;
-        }
+        let (moved, dead) = s.link.finish_pass(stack, &mut s.outbuf, &mut s.closing);
+        active |= moved;
+        s.dead = dead;
         (active, changed)
     }
 }

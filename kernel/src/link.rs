@@ -103,6 +103,25 @@ impl Link {
         }
     }
 
+    /// End of a session's pass: writes what is pending, and once a closing
+    /// session has nothing left to send, closes it. Returns (anything moved,
+    /// session finished).
+    pub fn finish_pass(&mut self, stack: &mut Stack<VirtioPhy>, out: &mut Vec<u8>, closing: &mut bool) -> (bool, bool) {
+        let moved = match self.write(stack, out) {
+            Ok(m) => m,
+            Err(_) => {
+                out.clear();
+                *closing = true;
+                false
+            }
+        };
+        if *closing && out.is_empty() {
+            self.close(stack);
+            return (true, true);
+        }
+        (moved, false)
+    }
+
     pub fn close(&mut self, stack: &mut Stack<VirtioPhy>) {
         match self {
             Link::Plain(c) => stack.close(*c),

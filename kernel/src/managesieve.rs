@@ -181,17 +181,9 @@ impl ManageSieveService {
         if !s.closing && now.saturating_sub(s.last_activity) > self.idle_ms {
             s.closing = true;
         }
-        match s.link.write(stack, &mut s.outbuf) {
-            Ok(m) => active |= m,
-            Err(_) => {
-                s.outbuf.clear();
-                s.closing = true;
-            }
-        }
-        if s.closing && s.outbuf.is_empty() {
-            s.link.close(stack);
-            s.dead = true;
-        }
+        let (moved, dead) = s.link.finish_pass(stack, &mut s.outbuf, &mut s.closing);
+        active |= moved;
+        s.dead = dead;
         active
     }
 }
