@@ -244,3 +244,143 @@ pub fn status_from_reply(reply: &str) -> String {
         _ => String::from("5.0.0"),
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use alloc::string::ToString;
+    use alloc::vec;
+    use mail_mime::{Body, Message};
+
+    pub(crate) const ORIG: &[u8] = b"From: Alice <alice@ex.test>\r\nTo: bob@far.test\r\nSubject: lunch\r\nMessage-ID: <1@ex.test>\r\n\r\nsecret body\r\n";
+
+    pub(crate) fn sample(sender: &str) -> Option<Dsn> {
+        let rcpts = [
+            DsnRecipient {
+                address: "bob@far.test".into(),
+                action: Action::Failed,
+                status: status_from_reply("550 5.1.1 no such user"),
+                remote_mta: Some("mx.far.test".into()),
+                diagnostic: Some("550 5.1.1 no such user".into()),
+                last_attempt: Some(1_800_000_100),
+                will_retry_until: None,
+            },
+            DsnRecipient {
+                address: "carol@slow.test".into(),
+                action: Action::Delayed,
+                status: status_from_reply("451 greylisted"),
+                remote_mta: None,
+                diagnostic: Some("451 greylisted".into()),
+                last_attempt: Some(1_800_000_100),
+                will_retry_until: Some(1_800_432_000),
+            },
+        ];
+        build(&DsnInput {
+            hostname: "mx.ex.test",
+            original_sender: sender,
+            queue_id: "6b49d200.0.1",
+            arrival: 1_800_000_000,
+            now: 1_800_000_200,
+            nonce: 0x1234,
+            recipients: &rcpts,
+            original_headers: header_block(ORIG),
+        })
+    }
+
+    #[test]
+    fn never_to_null_sender() {
+        assert_eq!(sample(""), None);
+        assert!(build(&DsnInput {
+            hostname: "h",
+            original_sender: "a@b",
+            queue_id: "q",
+            arrival: 0,
+            now: 0,
+            nonce: 0,
+            recipients: &[],
+            original_headers: b""
+        })
+        .is_none());
+    }
+
+    #[test]
+    fn parses_as_multipart_report() {
+        let d = sample("alice@ex.test").unwrap();
+        assert_eq!(d.recipient, "alice@ex.test");
+        let m = Message::parse(&d.message);
+        let root = m.root();
+        assert!(root.content_type.is("multipart", "report"));
+        assert_eq!(root.content_type.params.get("report-type"), Some("delivery-status"));
+        assert_eq!(m.header().text("From").unwrap(), "Mail Delivery System <MAILER-DAEMON@mx.ex.test>");
+        assert_eq!(m.header().text("Auto-Submitted").unwrap(), "auto-replied");
+        assert_eq!(m.header().text("To").unwrap(), "<alice@ex.test>");
+        let Body::Multipart { children, .. } = &root.kind else { panic!("not multipart") };
+        assert_eq!(children.len(), 3);
+        let p = |i: usize| &m.parts[children[i]];
+        assert!(p(0).content_type.is("text", "plain"));
+        assert!(p(1).content_type.is("message", "delivery-status"));
+        assert!(p(2).content_type.is("text", "rfc822-headers"));
+        let status = core::str::from_utf8(m.body_raw(children[1])).unwrap();
+        let blocks: Vec<&str> = status.trim_end().split("\r\n\r\n").collect();
+        assert_eq!(blocks.len(), 3, "{status}");
+        assert!(blocks[0].starts_with("Reporting-MTA: dns; mx.ex.test\r\n"));
+        assert!(blocks[0].contains("Arrival-Date: Fri, 15 Jan 2027 08:00:00 +0000"));
+        assert!(blocks[1].contains("Final-Recipient: rfc822; bob@far.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"));
+        assert!(blocks[1].contains("Remote-MTA: dns; mx.far.test\r\nDiagnostic-Code: smtp; 550 5.1.1 no such user"));
+        assert!(blocks[2].contains("Action: delayed\r\nStatus: 4.0.0\r\n"));
+        assert!(blocks[2].contains("Will-Retry-Until: "));
+        let headers = m.body_raw(children[2]);
+        assert!(headers.starts_with(b"From: Alice <alice@ex.test>\r\n"));
+        assert!(!headers.windows(6).any(|w| w == b"secret"), "body must not be attached");
+        let text = m.text(children[0]).unwrap();
+        assert!(text.contains("<bob@far.test>: delivery failed, host mx.far.test said:"));
+    }
+
+    #[test]
+    fn no_header_injection() {
+        let r = [DsnRecipient {
+            address: "x@y\r\nBcc: evil@z".into(),
+            action: Action::Failed,
+            status: "9.9".into(),
+            remote_mta: None,
+            diagnostic: Some("550 a\r\n\r\nFinal-Recipient: rfc822; forged".into()),
+            last_attempt: None,
+            will_retry_until: None,
+        }];
+        let d = build(&DsnInput {
+            hostname: "h",
+            original_sender: "a@b\r\nX: y",
+            queue_id: "q",
+            arrival: 0,
+            now: 0,
+            nonce: 0,
+            recipients: &r,
+            original_headers: b"Subject: s\r\n",
+        })
+        .unwrap();
+        let s = String::from_utf8(d.message).unwrap();
+        assert!(!s.contains("\r\nBcc:") && !s.contains("\r\nX: y") && !s.contains("\r\nFinal-Recipient: rfc822; forged"));
+        assert!(s.contains("Status: 5.0.0\r\n"));
+    }
+
+    #[test]
+    fn dates_and_statuses() {
+        assert_eq!(rfc5322_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
+        assert_eq!(rfc5322_date(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
+        assert_eq!(rfc5322_date(1_800_000_000), "Fri, 15 Jan 2027 08:00:00 +0000");
+        // Cross-check with mail-mime's parser.
+        for t in [0u64, 86_399, 951_782_400, 1_800_000_000, 4_102_444_800] {
+            assert_eq!(mail_mime::parse_date(rfc5322_date(t).as_bytes()).unwrap().timestamp, t as i64);
+        }
+        assert_eq!(status_from_reply("550 5.7.1 spam"), "5.7.1");
+        assert_eq!(status_from_reply("554 rejected"), "5.0.0");
+        assert_eq!(status_from_reply("421 4.4.2 timeout"), "4.4.2");
+        assert_eq!(status_from_reply("450 busy"), "4.0.0");
+        assert_eq!(status_from_reply(""), "5.0.0");
+        assert_eq!(header_block(b"A: b\r\n\r\nbody"), b"A: b\r\n");
+        assert_eq!(header_block(b"A: b\r\nC: d"), b"A: b\r\n");
+        assert_eq!(header_block(b"\r\nbody"), b"");
+        let _ = vec![0u8; 0];
+        let _ = "x".to_string();
+    }
+}
