@@ -211,6 +211,14 @@ fn base_name(name: &str) -> &str {
     }
 }
 
+/// Flags from the `:2,<flags>` info part of a file name.
+fn flags_of(name: &str) -> Flags {
+    match name.find(":2,") {
+        Some(i) => Flags::parse(&name[i + 3..]),
+        None => Flags::empty(),
+    }
+}
+
 /// Size from the `,S=<size>` field of a base name.
 fn size_from_name(base: &str) -> Option<u64> {
     base.split(',').skip(1).find_map(|f| f.strip_prefix("S=")).and_then(|v| v.parse().ok())
@@ -611,7 +619,9 @@ impl Maildir {
 
     /// Every message in the folder, by UID. Files without a UID get one
     /// (appended to the uidlist and flushed before returning, so the UIDs
-    /// shown are durable); a mostly stale uidlist is compacted.
+    /// shown are durable); a mostly stale uidlist is compacted. Two
+    /// different files under one base name: the newer is renamed to a fresh
+    /// base name and gets its own UID (never silently skipped).
     pub fn list<F: FileSystem>(&self, fs: &mut F, user: &str, folder: &str, now: u32) -> Result<Vec<MessageInfo>> {
         let dir = self.folder_dir(user, folder)?;
         let path = format!("{dir}/{UIDLIST}");
@@ -643,6 +653,11 @@ impl Maildir {
         // flag change or move can leave two names for one message.
         let mut seen: BTreeMap<String, (usize, u32)> = BTreeMap::new();
         let mut aliases = Vec::new();
+        // Inode of each entry of `out`.
+        let mut inos: Vec<u32> = Vec::new();
+        // A different file under a base name already seen: (name, inode,
+        // in new/, index in out of the first).
+        let mut dups: Vec<(String, u32, bool, usize)> = Vec::new();
         for (sub, in_new) in [("new", true), ("cur", false)] {
             for (name, ino, kind) in self.names_in(fs, &format!("{dir}/{sub}"), max)? {
                 if kind != FileType::File {
@@ -668,6 +683,14 @@ impl Maildir {
                             format!("{sub}/{name}")
                         };
                         aliases.push(format!("{dir}/{stale}"));
+                    } else if dups.iter().any(|d| d.1 == ino) {
+                        // A second name of a duplicate: keep its first.
+                        aliases.push(format!("{dir}/{sub}/{name}"));
+                    } else {
+                        if out.len() + dups.len() >= max {
+                            return Err(MailError::TooBig);
+                        }
+                        dups.push((name.clone(), ino, in_new, idx));
                     }
                     continue;
                 }
@@ -682,18 +705,71 @@ impl Maildir {
                     }
                 };
                 let st = fs.stat_ino(ino)?;
-                let flags = match name.find(":2,") {
-                    Some(i) => Flags::parse(&name[i + 3..]),
-                    None => Flags::empty(),
-                };
+                let flags = flags_of(&name);
                 let size = size_from_name(base).unwrap_or(st.size);
                 out.push(MessageInfo { uid, name, in_new, flags, size, internal_date: st.mtime });
+                inos.push(ino);
             }
         }
-        out.sort_by_key(|m| m.uid);
         for a in &aliases {
             fs.remove_alias(a, now)?;
         }
+        // Different files under one base name (copied in by the host, a
+        // restored backup): the uidlist gives a base name one UID, so, as
+        // Dovecot does ("Fixed a duplicate"), one of them is renamed to a
+        // fresh unique base name in its directory (flags kept) and gets a
+        // new UID. The older file (ctime, then inode number) is taken for
+        // the original: it keeps the base name and its UID.
+        for (name, ino, in_new, idx) in dups {
+            let first = fs.stat_ino(inos[idx])?;
+            let st = fs.stat_ino(ino)?;
+            let base = String::from(base_name(&name));
+            let mut msg = MessageInfo {
+                uid: 0,
+                flags: flags_of(&name),
+                size: size_from_name(&base).unwrap_or(st.size),
+                internal_date: st.mtime,
+                name,
+                in_new,
+            };
+            let mut moved = (ino, st);
+            if (st.ctime, ino) < (first.ctime, inos[idx]) {
+                msg.uid = out[idx].uid;
+                core::mem::swap(&mut out[idx], &mut msg);
+                inos[idx] = ino;
+                moved = (first.ino, first);
+            }
+            let sub = if msg.in_new { "new" } else { "cur" };
+            let info = String::from(&msg.name[msg.base().len()..]);
+            let mut k = 0u32;
+            let fresh_base = loop {
+                let b = format!("{now}.M{}D{k}.{},S={}", moved.0, self.host, moved.1.size);
+                if !seen.contains_key(&b) && !uids.contains_key(b.as_str()) {
+                    match fs.lookup(&format!("{dir}/{sub}/{b}{info}")) {
+                        Err(FsError::NotFound) => break b,
+                        Ok(_) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                k += 1;
+                if k > 1000 {
+                    return Err(FsError::Exists.into());
+                }
+            };
+            let new_name = format!("{fresh_base}{info}");
+            // A rename within the directory to a name that is free: atomic.
+            fs.rename(&format!("{dir}/{sub}/{}", msg.name), &format!("{dir}/{sub}/{new_name}"), now)?;
+            let u = state.next_uid;
+            state.next_uid = u.checked_add(1).ok_or(MailError::TooBig)?;
+            fresh.push_str(&format!("{u} :{fresh_base}\n"));
+            msg.uid = u;
+            msg.name = new_name;
+            msg.size = moved.1.size;
+            seen.insert(fresh_base, (out.len(), moved.0));
+            out.push(msg);
+            inos.push(moved.0);
+        }
+        out.sort_by_key(|m| m.uid);
         let stale = listed.saturating_sub(out.len());
         if stale > 64 && stale > out.len() {
             // Compact: header with the current next UID, live lines only.

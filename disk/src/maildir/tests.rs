@@ -937,3 +937,65 @@ fn rename_over_existing_is_atomic_at_every_write() {
         std::fs::remove_file(&img).unwrap();
     }
 }
+
+/// Regression: `list` used to skip a second file with the same base name
+/// but another inode (it never got a UID, so IMAP never showed it). Now,
+/// as Dovecot does, the newer one is renamed to a fresh base name and gets
+/// its own UID; the older keeps the base name and its UID. A power cut at
+/// any write of that repair leaves every file listed exactly once, the
+/// original under its UID, and listing again stable.
+#[test]
+fn same_base_name_different_file_gets_a_uid() {
+    let mut dev = RamDevice::new(8 * 2048);
+    format(&mut dev, &FormatOptions { block_size: 1024, now: T0, ..Default::default() }).unwrap();
+    let mut fs = Ext2::mount(Recorder { dev, log: Vec::new() }).unwrap();
+    let mut m = store();
+    let d1 = m.deliver(&mut fs, "u", "INBOX", b"Subject: one\r\n\r\n1\r\n", T0).unwrap();
+    let d2 = m.deliver(&mut fs, "u", "INBOX", b"Subject: two\r\n\r\n2\r\n", T0).unwrap();
+    let mut l = m.list(&mut fs, "u", "INBOX", T0 + 1).unwrap();
+    m.set_flags(&mut fs, "u", "INBOX", &mut l[0], Flags::SEEN, T0 + 2).unwrap();
+    // The host copies in other files under the same base names: one in
+    // new/ beside the original now in cur/, one in cur/ with other flags.
+    let base1 = String::from(base_name(&d1.name));
+    let copy1 = b"Subject: copy of one\r\n\r\nother\r\n".to_vec();
+    let copy2 = b"Subject: copy of two\r\n\r\nxx\r\n".to_vec();
+    fs.write_file(&format!("/mail/u/Maildir/new/{base1}"), &copy1, T0 + 10).unwrap();
+    fs.write_file(&format!("/mail/u/Maildir/cur/{}:2,F", d2.name), &copy2, T0 + 10).unwrap();
+    fs.flush().unwrap();
+    let base = fs.device().dev.as_bytes().to_vec();
+    fs.device().log.clear();
+    let want: Vec<(u32, Vec<u8>)> = vec![
+        (1, b"Subject: one\r\n\r\n1\r\n".to_vec()),
+        (2, b"Subject: two\r\n\r\n2\r\n".to_vec()),
+    ];
+    let check = |fs: &mut Ext2<RamDevice>, what: &str| -> Vec<MessageInfo> {
+        let l = m.list(fs, "u", "INBOX", T0 + 20).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(l.len(), 4, "{what}: {l:?}");
+        let mut bodies: Vec<(u32, Vec<u8>)> = l.iter().map(|x| (x.uid, m.read_message(fs, "u", "INBOX", x).unwrap())).collect();
+        // The originals keep their UIDs (and the first its flag).
+        assert_eq!(&bodies[..2], &want[..], "{what}");
+        assert_eq!(l[0].flags, Flags::SEEN, "{what}");
+        let mut uids: Vec<u32> = l.iter().map(|x| x.uid).collect();
+        uids.dedup();
+        assert_eq!(uids.len(), 4, "{what}: {l:?}");
+        let mut bases: Vec<&str> = l.iter().map(|x| x.base()).collect();
+        bases.sort();
+        bases.dedup();
+        assert_eq!(bases.len(), 4, "{what}: {l:?}");
+        bodies.sort_by(|a, b| a.1.cmp(&b.1));
+        assert!(bodies.iter().any(|b| b.1 == copy1) && bodies.iter().any(|b| b.1 == copy2), "{what}");
+        assert_eq!(m.list(fs, "u", "INBOX", T0 + 21).unwrap(), l, "{what}: listing again differs");
+        l
+    };
+    check(&mut Ext2::mount(RamDevice::from_vec(base.clone())).unwrap(), "no crash");
+    // The same repair with a power cut at every write.
+    let l = m.list(&mut fs, "u", "INBOX", T0 + 20).unwrap();
+    assert_eq!(l.len(), 4);
+    let copy = l.iter().find(|x| x.flags == Flags::FLAGGED).unwrap();
+    assert!(copy.uid > 2 && copy.name.ends_with(":2,F") && !copy.in_new, "{copy:?}");
+    let log = core::mem::take(&mut fs.device().log);
+    assert!(log.iter().any(|o| o.is_some()));
+    for (what, image) in crash_images(&base, &log, 5) {
+        check(&mut Ext2::mount(RamDevice::from_vec(image)).unwrap(), &what);
+    }
+}
