@@ -14,3 +14,4 @@ pub mod schedule;
 pub mod dsn;
 pub mod mx;
 pub mod queue;
+pub mod delivery;
