@@ -890,6 +890,14 @@ impl Maildir {
     /// Moves messages to another folder (IMAP MOVE) and returns their UIDs
     /// there. Like `set_flags_many`: link into the target, append the UIDs,
     /// one flush, then remove the old names. Flush before answering.
+    ///
+    /// All or nothing: when a link or a UID line fails part-way (a message
+    /// gone, a name already in the target, no space), the links already
+    /// made in the target are removed and its uidlist is cut back to its
+    /// old length before the error is returned, so the source is intact and
+    /// the target unchanged. Only a failing device during that undo (or a
+    /// power cut, as for any move) can leave a copy in both folders, never
+    /// in neither.
     pub fn move_messages<F: FileSystem>(
         &self,
         fs: &mut F,
@@ -899,23 +907,48 @@ impl Maildir {
         to: &str,
         now: u32,
     ) -> Result<Vec<u32>> {
+        let src = self.folder_dir(user, from)?;
         let dst = self.folder_dir(user, to)?;
         if fs.lookup(&format!("{dst}/cur")).is_err() {
             return Err(MailError::NoSuchFolder);
         }
+        let list = match fs.stat(&format!("{dst}/{UIDLIST}")) {
+            Ok(st) => st,
+            Err(FsError::NotFound) => return Err(MailError::NoSuchFolder),
+            Err(e) => return Err(e.into()),
+        };
+        let mut linked: Vec<String> = Vec::new();
         let mut uids = Vec::new();
+        let mut failed = None;
         for msg in msgs {
-            let name = format!("{}:2,{}", msg.base(), msg.flags.render());
-            match fs.link(&self.message_path(user, from, msg)?, &format!("{dst}/cur/{name}"), now) {
-                Ok(()) => {}
-                Err(FsError::NotFound) => return Err(MailError::Gone),
-                Err(e) => return Err(e.into()),
+            let target = format!("{dst}/cur/{}:2,{}", msg.base(), msg.flags.render());
+            let r = match fs.link(&format!("{src}/{}", msg.rel_path()), &target, now) {
+                Ok(()) => {
+                    linked.push(target);
+                    self.append_uid(fs, &dst, msg.base(), now)
+                }
+                Err(FsError::NotFound) => Err(MailError::Gone),
+                Err(e) => Err(e.into()),
+            };
+            match r {
+                Ok(uid) => uids.push(uid),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-            uids.push(self.append_uid(fs, &dst, msg.base(), now)?);
+        }
+        if let Some(e) = failed {
+            // Undo, newest first; each file still has its source name.
+            for t in linked.iter().rev() {
+                let _ = fs.remove_alias(t, now);
+            }
+            let _ = fs.truncate(list.ino, list.size, now);
+            return Err(e);
         }
         fs.flush()?;
         for msg in msgs {
-            fs.remove_alias(&self.message_path(user, from, msg)?, now)?;
+            fs.remove_alias(&format!("{src}/{}", msg.rel_path()), now)?;
         }
         Ok(uids)
     }

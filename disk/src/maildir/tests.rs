@@ -999,3 +999,68 @@ fn same_base_name_different_file_gets_a_uid() {
         check(&mut Ext2::mount(RamDevice::from_vec(image)).unwrap(), &what);
     }
 }
+
+/// Regression: a MOVE batch failing part-way (a message gone meanwhile, a
+/// name already taken in the target) left the earlier messages linked in
+/// the target too: a copy in both folders. Now the batch is undone: the
+/// source is intact, the target's files and uidlist (its UIDNEXT) as
+/// before. The writes of the failed batch and the flush after it are
+/// replayed with a power cut at each: the same holds at every cut.
+#[test]
+fn failed_move_batch_leaves_both_folders_unchanged() {
+    let mut dev = RamDevice::new(8 * 2048);
+    format(&mut dev, &FormatOptions { block_size: 1024, now: T0, ..Default::default() }).unwrap();
+    let mut fs = Ext2::mount(Recorder { dev, log: Vec::new() }).unwrap();
+    let mut m = store();
+    for i in 0..4u32 {
+        m.deliver(&mut fs, "u", "INBOX", format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 700)).as_bytes(), T0).unwrap();
+    }
+    m.create_folder(&mut fs, "u", "Junk", 9, T0).unwrap();
+    let mut inbox = m.list(&mut fs, "u", "INBOX", T0).unwrap();
+    m.set_flags(&mut fs, "u", "INBOX", &mut inbox[1], Flags::SEEN, T0).unwrap();
+    // Junk already holds a file under message 3's name (a Dovecot-style
+    // hard-link copy keeps the base name).
+    let taken = format!("/mail/u/Maildir/.Junk/cur/{}:2,", inbox[2].base());
+    fs.write_file(&taken, b"Subject: already here\r\n\r\n", T0).unwrap();
+    let junk = m.list(&mut fs, "u", "Junk", T0).unwrap();
+    fs.flush().unwrap();
+    let bodies = |fs: &mut Ext2<RamDevice>, folder: &str| -> Vec<(MessageInfo, Vec<u8>)> {
+        let l = m.list(fs, "u", folder, T0 + 5).unwrap();
+        l.into_iter().map(|x| {
+            let b = m.read_message(fs, "u", folder, &x).unwrap();
+            (x, b)
+        }).collect()
+    };
+    let mut plain = Ext2::mount(RamDevice::from_vec(fs.device().dev.as_bytes().to_vec())).unwrap();
+    let (want_inbox, want_junk) = (bodies(&mut plain, "INBOX"), bodies(&mut plain, "Junk"));
+    let want_next = m.uid_state(&mut plain, "u", "Junk").unwrap();
+    assert_eq!((want_inbox.len(), want_junk.len()), (4, 1));
+    let base = fs.device().dev.as_bytes().to_vec();
+    fs.device().log.clear();
+    // Third message's name is taken in the target.
+    let r = m.move_messages(&mut fs, "u", "INBOX", &inbox[..3], "Junk", T0 + 3);
+    assert_eq!(r, Err(MailError::Fs(FsError::Exists)));
+    // Second message vanished meanwhile.
+    let mut ghost = inbox[2].clone();
+    ghost.name = String::from("1.M9R0.gone,S=1");
+    let r = m.move_messages(&mut fs, "u", "INBOX", &[inbox[0].clone(), inbox[1].clone(), ghost, inbox[3].clone()], "Junk", T0 + 3);
+    assert_eq!(r, Err(MailError::Gone));
+    assert_eq!(m.list(&mut fs, "u", "Junk", T0 + 4).unwrap(), junk);
+    assert_eq!(m.uid_state(&mut fs, "u", "Junk").unwrap(), want_next);
+    fs.flush().unwrap();
+    let log = core::mem::take(&mut fs.device().log);
+    let mut images = crash_images(&base, &log, 31);
+    images.push((String::from("no crash"), fs.device().dev.as_bytes().to_vec()));
+    for (what, image) in images {
+        let mut fs = Ext2::mount(RamDevice::from_vec(image)).unwrap();
+        assert_eq!(bodies(&mut fs, "INBOX"), want_inbox, "{what}: INBOX changed");
+        assert_eq!(bodies(&mut fs, "Junk"), want_junk, "{what}: Junk changed");
+        assert_eq!(m.uid_state(&mut fs, "u", "Junk").unwrap(), want_next, "{what}: Junk UIDNEXT");
+    }
+    // A batch that can succeed still moves (UIDs after the untouched ones).
+    let uids = m.move_messages(&mut fs, "u", "INBOX", &[inbox[0].clone(), inbox[3].clone()], "Junk", T0 + 6).unwrap();
+    assert_eq!(uids, [want_next.next_uid, want_next.next_uid + 1]);
+    fs.flush().unwrap();
+    assert_eq!(m.list(&mut fs, "u", "INBOX", T0 + 7).unwrap().len(), 2);
+    assert_eq!(m.list(&mut fs, "u", "Junk", T0 + 7).unwrap().len(), 3);
+}
