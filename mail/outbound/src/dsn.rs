@@ -213,6 +213,50 @@ pub fn build(input: &DsnInput<'_>) -> Option<Dsn> {
     Some(Dsn { recipient: String::from(input.original_sender), message: out })
 }
 
+/// The DSN blocks for recipients `idx` of a queue entry: failed ones
+/// (Action: failed) and deferred ones (Action: delayed, with
+/// Will-Retry-Until from the schedule); `remote_mta` is the last host
+/// talked to, when known.
+pub fn recipients_from_entry(
+    e: &crate::queue::Entry,
+    idx: &[usize],
+    remote_mta: Option<&str>,
+    schedule: &crate::schedule::Schedule,
+) -> Vec<DsnRecipient> {
+    use crate::queue::RcptState;
+    let mut v = Vec::new();
+    for &i in idx {
+        let Some(r) = e.recipients.get(i) else { continue };
+        let (action, reply, at) = match &r.state {
+            RcptState::Failed { reply, at, .. } => (Action::Failed, reply, Some(*at)),
+            RcptState::Deferred { reply, .. } => (Action::Delayed, reply, None),
+            _ => continue,
+        };
+        let status = if reply.contains("retry time expired") {
+            // RFC 3463 3.5: delivery time expired.
+            String::from("4.4.7")
+        } else if reply.is_empty() {
+            String::new()
+        } else {
+            status_from_reply(reply)
+        };
+        v.push(DsnRecipient {
+            address: r.address.clone(),
+            action,
+            status: if action == Action::Failed && status.starts_with('4') && status != "4.4.7" {
+                String::from("5") + &status[1..]
+            } else {
+                status
+            },
+            remote_mta: remote_mta.map(String::from),
+            diagnostic: if reply.is_empty() { None } else { Some(reply.clone()) },
+            last_attempt: at,
+            will_retry_until: (action == Action::Delayed).then(|| e.arrival.saturating_add(schedule.give_up)),
+        });
+    }
+    v
+}
+
 /// RFC 3463 3.1: a syntactically valid status, else a generic one
 /// (5.0.0 for failures, 4.0.0 for delays).
 fn status_or_default(s: &str, a: Action) -> String {
@@ -334,6 +378,31 @@ pub(crate) mod tests {
         assert!(!headers.windows(6).any(|w| w == b"secret"), "body must not be attached");
         let text = m.text(children[0]).unwrap();
         assert!(text.contains("<bob@far.test>: delivery failed, host mx.far.test said:"));
+    }
+
+    #[test]
+    fn blocks_from_queue_entry() {
+        use crate::queue::{Entry, RcptState, Recipient};
+        let e = Entry {
+            id: "1.0.1".into(),
+            sender: "a@ex.test".into(),
+            arrival: 1000,
+            size: 1,
+            warned: false,
+            recipients: vec![
+                Recipient { address: "a@x".into(), state: RcptState::Failed { at: 5, reply: "550 5.1.1 unknown".into(), notified: false } },
+                Recipient { address: "b@x".into(), state: RcptState::Failed { at: 6, reply: "retry time expired; last error: 451 4.7.1 grey".into(), notified: false } },
+                Recipient { address: "c@x".into(), state: RcptState::Deferred { attempts: 2, next: 9, reply: "421 busy".into() } },
+                Recipient { address: "d@x".into(), state: RcptState::Delivered { reply: "250".into() } },
+            ],
+        };
+        let s = crate::schedule::Schedule::default();
+        let r = recipients_from_entry(&e, &[0, 1, 2, 3, 9], Some("mx.x"), &s);
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[0].action, r[0].status.as_str(), r[0].last_attempt), (Action::Failed, "5.1.1", Some(5)));
+        assert_eq!((r[1].action, r[1].status.as_str()), (Action::Failed, "4.4.7"));
+        assert_eq!((r[2].action, r[2].status.as_str(), r[2].will_retry_until), (Action::Delayed, "4.0.0", Some(1000 + 5 * 86400)));
+        assert_eq!(r[2].remote_mta.as_deref(), Some("mx.x"));
     }
 
     #[test]

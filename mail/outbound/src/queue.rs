@@ -147,6 +147,32 @@ impl Entry {
         v
     }
 
+    /// The due recipients grouped by destination domain (lower-cased,
+    /// the part after the last `@`), in first-appearance order: one MX
+    /// lookup and one delivery attempt per group.
+    pub fn due_by_domain(&self, now: u64) -> Vec<(String, Vec<usize>)> {
+        let mut groups: Vec<(String, Vec<usize>)> = Vec::new();
+        for i in self.due_recipients(now) {
+            let a = &self.recipients[i].address;
+            let d = a.rsplit_once('@').map(|(_, d)| d).unwrap_or("").to_ascii_lowercase();
+            match groups.iter_mut().find(|(g, _)| *g == d) {
+                Some((_, v)) => v.push(i),
+                None => groups.push((d, alloc::vec![i])),
+            }
+        }
+        groups
+    }
+
+    /// Deferred recipients to mention in a one-time "delayed" DSN
+    /// (RFC 3464 Action: delayed), once the message is older than the
+    /// schedule's `warn_after`; empty for bounces and once warned.
+    pub fn delay_warning_due(&self, schedule: &Schedule, now: u64) -> Vec<usize> {
+        if self.warned || self.sender.is_empty() || !schedule.warn_due(self.arrival, now) {
+            return Vec::new();
+        }
+        (0..self.recipients.len()).filter(|&i| matches!(self.recipients[i].state, RcptState::Deferred { .. })).collect()
+    }
+
     /// Earliest time this entry wants an attempt (None: nothing left).
     pub fn next_attempt(&self) -> Option<u64> {
         self.recipients
@@ -678,6 +704,27 @@ mod tests {
         let (q, rep) = Queue::open(&mut fs, "/queue", Limits::default(), late).unwrap();
         assert!(q.is_empty());
         assert_eq!(rep.entries, 0);
+    }
+
+    #[test]
+    fn grouping_and_delay_warnings() {
+        let s = Schedule::default();
+        let mut fs = fresh();
+        let (mut q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        let id = q.enqueue(&mut fs, "a@ex.test", &["x@A.test", "y@b.test", "z@a.TEST", "w@c.test"], MSG, T0, 1).unwrap();
+        let g = q.get(&id).unwrap().due_by_domain(T0);
+        assert_eq!(g, vec![("a.test".into(), vec![0, 2]), ("b.test".into(), vec![1]), ("c.test".into(), vec![3])]);
+        q.record_result(&mut fs, &id, 1, AttemptResult::TempFail("451 later".into()), T0, &s).unwrap();
+        q.record_result(&mut fs, &id, 3, AttemptResult::Delivered("250 ok".into()), T0, &s).unwrap();
+        let e = q.get(&id).unwrap();
+        assert_eq!(e.due_by_domain(T0 + 1), vec![("a.test".into(), vec![0, 2])]);
+        assert!(e.delay_warning_due(&s, T0 + 3600).is_empty());
+        assert_eq!(e.delay_warning_due(&s, T0 + 4 * 3600), [1]);
+        q.mark_notified(&mut fs, &id, &[], true, T0 + 4 * 3600).unwrap();
+        assert!(q.get(&id).unwrap().delay_warning_due(&s, T0 + 5 * 3600).is_empty());
+        let mut fs = remount(fs);
+        let (q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        assert!(q.get(&id).unwrap().warned);
     }
 
     #[test]
