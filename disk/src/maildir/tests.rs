@@ -905,6 +905,7 @@ fn rename_over_existing_is_atomic_at_every_write() {
     fs.mkdir("/e", T0).unwrap();
     fs.write_file("/d/a", &old_a, T0).unwrap();
     fs.write_file("/e/b", &old_b, T0).unwrap();
+    fs.mkdir("/e/x", T0).unwrap();
     fs.flush().unwrap();
     let base = fs.device().dev.as_bytes().to_vec();
     fs.device().log.clear();
@@ -914,6 +915,10 @@ fn rename_over_existing_is_atomic_at_every_write() {
     fs.write_file("/d/c", &new_b, T0 + 1).unwrap();
     fs.rename("/d/c", "/e/b", T0 + 1).unwrap();
     m.subscribe(&mut fs, "u", "New", T0 + 1).unwrap();
+    // A directory renamed over an empty one.
+    fs.mkdir("/d/y", T0 + 1).unwrap();
+    fs.write_file("/d/y/f", &new_a, T0 + 1).unwrap();
+    fs.rename("/d/y", "/e/x", T0 + 1).unwrap();
     fs.flush().unwrap();
     let log = core::mem::take(&mut fs.device().log);
     let old_subs = vec![String::from("Old")];
@@ -928,6 +933,16 @@ fn rename_over_existing_is_atomic_at_every_write() {
         assert!(b == old_b || b == new_b, "{what}: /e/b has {} bytes, neither old nor new", b.len());
         let s = m.subscriptions(&mut fs, "u").unwrap();
         assert!(s == old_subs || s == new_subs, "{what}: subscriptions {s:?}");
+        let mut names = Vec::new();
+        fs.read_dir("/e/x", |e| {
+            names.push(e.name_str().unwrap().to_string());
+            true
+        })
+        .unwrap_or_else(|e| panic!("{what}: /e/x: {e:?}"));
+        if !names.is_empty() {
+            assert_eq!(names, ["f"], "{what}");
+            assert_eq!(fs.read_file("/e/x/f", 1 << 20).unwrap(), new_a, "{what}: /e/x/f");
+        }
         if tools {
             std::fs::write(&img, &image).unwrap();
             check_repairable(&img, &what);
