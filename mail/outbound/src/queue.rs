@@ -18,8 +18,11 @@
 //! change rewrites `.env` through a temporary file and a rename, then
 //! flushes, so a crash leaves the old or the new state, never a mix.
 //!
-//! Boot repair rule ([`Queue::open`]): `*.tmp` files are deleted (a write
-//! that never completed); a `.msg` without `.env` is deleted (its enqueue
+//! Removal renames `<id>.env` to `<id>.gone` (flush), then deletes the
+//! message and the tombstone.
+//!
+//! Boot repair rule ([`Queue::open`]): `*.tmp` and `*.gone` files are
+//! deleted (a write or removal that never completed); a `.msg` without `.env` is deleted (its enqueue
 //! never returned, so it was never acknowledged); an `.env` whose `.msg` is
 //! missing, or that does not parse, is moved aside to `<id>.env.bad` (and
 //! its message to `<id>.msg.bad`) and reported (this cannot happen with the write order above, so it means
@@ -341,6 +344,7 @@ impl Queue {
         let mut q = Queue { dir, limits, seq: 0, entries: BTreeMap::new() };
         let mut msgs = alloc::collections::BTreeSet::new();
         let mut envs = Vec::new();
+        let mut gone = Vec::new();
         for n in &names {
             if n.ends_with(".tmp") {
                 fs.unlink(&q.path(n), now as u32)?;
@@ -349,9 +353,17 @@ impl Queue {
                 msgs.insert(id.to_string());
             } else if let Some(id) = n.strip_suffix(".env") {
                 envs.push(id.to_string());
+            } else if let Some(id) = n.strip_suffix(".gone") {
+                gone.push(id.to_string());
             }
         }
         let mut dirty = report.removed_tmp > 0;
+        // A removal cut short: its message goes too (below), then the tombstone.
+        for id in &gone {
+            fs.unlink(&q.path(&format!("{id}.gone")), now as u32)?;
+            report.removed_tmp += 1;
+            dirty = true;
+        }
         for id in envs {
             let parsed = if valid_id(&id) && msgs.contains(&id) && q.entries.len() < limits.max_entries {
                 fs.read_file(&q.path(&format!("{id}.env")), 64 + limits.max_recipients * (limits.max_address + limits.max_reply + 64))
@@ -556,17 +568,26 @@ impl Queue {
 
     /// Removes an entry whose recipients are all final and reported
     /// (`force` removes it regardless, e.g. an administrator's delete).
-    /// State file first: a crash in between leaves a message without
-    /// state, which the boot scan removes.
+    /// The state file is first renamed to `<id>.gone` (the tombstone),
+    /// flushed, then the message and the tombstone are deleted; the boot
+    /// scan finishes a removal it finds a tombstone for.
     pub fn remove<F: FileSystem + ?Sized>(&mut self, fs: &mut F, id: &str, force: bool, now: u64) -> Result<bool> {
         let e = self.entries.get(id).ok_or(QueueError::NoSuchEntry)?;
         if !force && !e.is_done() {
             return Ok(false);
         }
-        fs.unlink(&self.path(&format!("{id}.env")), now as u32)?;
-        fs.unlink(&self.path(&format!("{id}.msg")), now as u32)?;
+        // A rename frees no inode, so a crash leaves either name intact;
+        // an interrupted unlink of `.env` itself could leave its name on a
+        // freed (empty) inode, which the crash-replay test caught.
+        let env = self.path(&format!("{id}.env"));
+        let gone = self.path(&format!("{id}.gone"));
+        fs.rename(&env, &gone, now as u32)?;
         fs.flush()?;
         self.entries.remove(id);
+        fs.unlink(&self.path(&format!("{id}.msg")), now as u32)?;
+        fs.flush()?;
+        fs.unlink(&gone, now as u32)?;
+        fs.flush()?;
         Ok(true)
     }
 
