@@ -58,6 +58,11 @@ pub fn has_8bit(msg: &[u8]) -> bool {
     msg.iter().any(|&b| b >= 0x80)
 }
 
+/// True when the envelope needs SMTPUTF8 (RFC 6531: a non-ASCII address).
+pub fn needs_smtputf8(sender: &str, recipients: &[&str]) -> bool {
+    !sender.is_ascii() || recipients.iter().any(|r| !r.is_ascii())
+}
+
 /// What the attempt produced.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {

@@ -261,3 +261,16 @@ fn whole_flow_queue_delivery_dsn() {
     assert!(q.is_empty());
     assert_eq!(now, t0 + 300 + 600);
 }
+
+#[test]
+fn utf8_envelope_uses_smtputf8() {
+    use mail_outbound::delivery::needs_smtputf8;
+    assert!(needs_smtputf8("j\u{f6}rg@ex.test", &["a@b"]));
+    assert!(needs_smtputf8("", &["a@b", "\u{5c0f}@\u{4f8b}.test"]));
+    assert!(!needs_smtputf8("a@b", &["c@d"]));
+    let mut a = attempt(&["\u{fc}ser@far.test"]);
+    a.smtputf8 = true;
+    let (rep, sink) = run(Config::new("mx"), a, MSG, 4096, Reply::queued("u"));
+    assert!(matches!(rep.results[0].1, AttemptResult::Delivered(_)), "{rep:?}");
+    assert_eq!(sink.got.len(), 1);
+}
