@@ -59,6 +59,26 @@ fn grub_cfg(cmdline: &str) -> String {
     )
 }
 
+/// Builds the kernel ELF with cargo for the bare-metal target (which
+/// `scripts/setup` installs) and prints its path.
+pub fn build_kernel(a: &Args) -> Result<(), String> {
+    let ws = match a.get("workspace") {
+        Some(w) => PathBuf::from(w),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
+    };
+    if !ws.join("kernel").join("Cargo.toml").is_file() {
+        return Err(format!("{}: not the unimail workspace (no kernel/Cargo.toml)", ws.display()));
+    }
+    run(Command::new("cargo")
+        .current_dir(&ws)
+        .args(["build", "--release", "-p", "kernel", "--target", "x86_64-unknown-none"]))?;
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| ws.join("target"));
+    let elf = target.join("x86_64-unknown-none").join("release").join("unimail-kernel");
+    let size = fs::metadata(&elf).map_err(|e| format!("{}: {e}", elf.display()))?.len();
+    println!("{}: kernel image, {size} bytes", elf.display());
+    Ok(())
+}
+
 pub fn boot_disk(a: &Args) -> Result<(), String> {
     let kernel = a.need("kernel")?;
     let out = a.need("out")?;

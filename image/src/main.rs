@@ -20,6 +20,7 @@ use std::process::ExitCode;
 fn usage() -> ExitCode {
     eprintln!(
         "usage:
+  unimail kernel [--workspace DIR]      build the kernel image (cargo, x86_64-unknown-none)
   unimail disk --kernel ELF --out IMG [--cmdline \"ip=… gw=…\"] [--size-mib 64]
   unimail config-disk --dir DIR --out IMG [--size-mib 16]
   unimail mail-disk --out IMG [--size-mib 1024] [--block-size 4096]
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
         }
     };
     let r = match cmd.as_str() {
+        "kernel" => args.check_known(&["workspace"]).and_then(|_| disk::build_kernel(&args)),
         "disk" => args.check_known(&["kernel", "out", "cmdline", "size-mib"]).and_then(|_| disk::boot_disk(&args)),
         "config-disk" => args.check_known(&["dir", "out", "size-mib"]).and_then(|_| disk::config_disk(&args)),
         "mail-disk" => args.check_known(&["out", "size-mib", "block-size"]).and_then(|_| disk::mail_disk(&args)),

@@ -37,7 +37,11 @@ pub fn fatal(args: core::fmt::Arguments) -> ! {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    logger::raw_line(format_args!("fatal: panic: {}", info));
+    // One line, so scripts see the whole message after `fatal:`.
+    match info.location() {
+        Some(l) => logger::raw_line(format_args!("fatal: panic at {}:{}: {}", l.file(), l.line(), info.message())),
+        None => logger::raw_line(format_args!("fatal: panic: {}", info.message())),
+    }
     power::exit_failure(2)
 }
 
@@ -65,6 +69,10 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         bootcfg::LogLevel::Debug => log::LevelFilter::Debug,
         bootcfg::LogLevel::Trace => log::LevelFilter::Trace,
     });
+    if cfg.diag.iter().any(|d| d == "panic") {
+        // The test suite checks that a panic logs and exits non-zero.
+        panic!("diag=panic asked for a panic");
+    }
     let mhz = time::calibrate();
     let now = time::read_rtc();
     interrupts::init();

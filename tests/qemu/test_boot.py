@@ -53,3 +53,32 @@ def test_no_nic_is_fatal():
         m = vm.wait_for(r"^fatal: .*$")
         assert "no virtio-net device" in m.group(0)
         assert vm.wait_exit() != 0
+
+
+def test_panic_logs_and_exits_nonzero():
+    with VM("microvm", "ip=10.0.2.15/24 diag=panic", net="user") as vm:
+        m = vm.wait_for(r"^fatal: panic at .*$")
+        assert "diag=panic asked for a panic" in m.group(0) and "main.rs" in m.group(0)
+        assert vm.wait_exit() != 0
+
+
+def test_many_concurrent_connections():
+    """60 clients connected at once (more than the listen backlog), all
+    served; then the same again."""
+    port = free_port()
+    with VM("q35", CMD, net=f"user,hostfwd=tcp:127.0.0.1:{port}-:7") as vm:
+        vm.wait_ready()
+        for round_ in range(2):
+            socks = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(60)]
+            for i, s in enumerate(socks):
+                s.sendall(b"client %d round %d\r\n" % (i, round_))
+            for i, s in enumerate(socks):
+                want = b"client %d round %d\r\n" % (i, round_)
+                got = b""
+                while len(got) < len(want):
+                    chunk = s.recv(100)
+                    assert chunk, f"connection {i} closed early"
+                    got += chunk
+                assert got == want
+            for s in socks:
+                s.close()
