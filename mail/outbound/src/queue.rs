@@ -12,8 +12,9 @@
 //!
 //! The `.env` file is the commit record: an entry exists exactly when its
 //! `.env` does. [`Queue::enqueue`] writes `<id>.msg.tmp`, renames it to
-//! `<id>.msg`, flushes, then writes `<id>.env.tmp`, renames it to
-//! `<id>.env` and flushes again before returning; the SMTP `250` is sent
+//! `<id>.msg` and writes `<id>.env.tmp`, flushes, renames `.env.tmp` to
+//! `<id>.env` and flushes again before returning (or the same for a batch:
+//! [`Queue::stage`] each, one [`Queue::commit`]); the SMTP `250` is sent
 //! only after that (DESIGN rule 4: acknowledged means durable). Every state
 //! change rewrites `.env` through a temporary file and a rename, then
 //! flushes, so a crash leaves the old or the new state, never a mix.
@@ -295,7 +296,22 @@ pub struct Queue {
     dir: String,
     limits: Limits,
     seq: u64,
+    /// Staged, not yet committed (they count against `max_entries`).
+    staged: usize,
     entries: BTreeMap<String, Entry>,
+}
+
+/// A message written by [`Queue::stage`], waiting for [`Queue::commit`].
+#[derive(Debug)]
+#[must_use = "a staged message is only queued after Queue::commit"]
+pub struct Staged {
+    entry: Entry,
+}
+
+impl Staged {
+    pub fn id(&self) -> &str {
+        &self.entry.id
+    }
 }
 
 fn clean(s: &str, max: usize) -> String {
@@ -341,7 +357,7 @@ impl Queue {
             true
         })?;
         let mut report = ScanReport::default();
-        let mut q = Queue { dir, limits, seq: 0, entries: BTreeMap::new() };
+        let mut q = Queue { dir, limits, seq: 0, staged: 0, entries: BTreeMap::new() };
         let mut msgs = alloc::collections::BTreeSet::new();
         let mut envs = Vec::new();
         let mut gone = Vec::new();
@@ -434,6 +450,8 @@ impl Queue {
     /// Stores a message durably and returns its id. Only after this
     /// returns may the SMTP server answer `250`. `nonce` is any random
     /// value from the caller (keeps ids unique if the clock goes back).
+    /// For several messages at once use [`Queue::stage`] and
+    /// [`Queue::commit`] (two flushes for the whole batch).
     pub fn enqueue<F: FileSystem + ?Sized>(
         &mut self,
         fs: &mut F,
@@ -443,7 +461,24 @@ impl Queue {
         now: u64,
         nonce: u32,
     ) -> Result<String> {
-        if self.entries.len() >= self.limits.max_entries {
+        let st = self.stage(fs, sender, recipients, message, now, nonce)?;
+        let mut ids = self.commit(fs, alloc::vec![st], now)?;
+        Ok(ids.pop().unwrap_or_default())
+    }
+
+    /// Group commit, step 1: writes `<id>.msg` and `<id>.env.tmp` without
+    /// flushing. Nothing is acknowledged yet (a crash now loses the staged
+    /// message, which the client still holds).
+    pub fn stage<F: FileSystem + ?Sized>(
+        &mut self,
+        fs: &mut F,
+        sender: &str,
+        recipients: &[&str],
+        message: &[u8],
+        now: u64,
+        nonce: u32,
+    ) -> Result<Staged> {
+        if self.entries.len() + self.staged >= self.limits.max_entries {
             return Err(QueueError::Full);
         }
         if message.len() as u64 > self.limits.max_message {
@@ -458,8 +493,6 @@ impl Queue {
         let t = now as u32;
         let msg = self.path(&format!("{id}.msg"));
         fs.replace_file(&msg, &format!("{msg}.tmp"), message, t)?;
-        // The message must be on disk before the record that names it.
-        fs.flush()?;
         let entry = Entry {
             id: id.clone(),
             sender: sender.to_string(),
@@ -468,12 +501,40 @@ impl Queue {
             warned: false,
             recipients: recipients.iter().map(|r| Recipient { address: r.to_string(), state: RcptState::Pending }).collect(),
         };
-        if let Err(e) = self.write_env(fs, &entry, now) {
-            let _ = fs.unlink(&msg, t);
-            return Err(e);
+        let tmp = self.path(&format!("{id}.env.tmp"));
+        match fs.unlink(&tmp, t) {
+            Ok(()) | Err(FsError::NotFound) => {}
+            Err(e) => return Err(e.into()),
         }
-        self.entries.insert(id.clone(), entry);
-        Ok(id)
+        let r = fs.create(&tmp, t).and_then(|ino| fs.write_at(ino, 0, &entry.encode(), t));
+        if let Err(e) = r {
+            let _ = fs.unlink(&msg, t);
+            let _ = fs.unlink(&tmp, t);
+            return Err(e.into());
+        }
+        self.staged += 1;
+        Ok(Staged { entry })
+    }
+
+    /// Group commit, step 2: one flush puts every staged message on disk,
+    /// the renames `<id>.env.tmp` -> `<id>.env` make them entries, and a
+    /// second flush makes that durable. On success every id may be
+    /// acknowledged; on error none may (the boot scan removes the rest).
+    pub fn commit<F: FileSystem + ?Sized>(&mut self, fs: &mut F, staged: Vec<Staged>, now: u64) -> Result<Vec<String>> {
+        self.staged = self.staged.saturating_sub(staged.len());
+        // The messages must be on disk before the records that name them.
+        fs.flush()?;
+        for s in &staged {
+            let env = self.path(&format!("{}.env", s.entry.id));
+            fs.rename(&format!("{env}.tmp"), &env, now as u32)?;
+        }
+        fs.flush()?;
+        let mut ids = Vec::with_capacity(staged.len());
+        for s in staged {
+            ids.push(s.entry.id.clone());
+            self.entries.insert(s.entry.id.clone(), s.entry);
+        }
+        Ok(ids)
     }
 
     fn write_env<F: FileSystem + ?Sized>(&self, fs: &mut F, e: &Entry, now: u64) -> Result<()> {
@@ -746,6 +807,38 @@ mod tests {
         let mut fs = remount(fs);
         let (q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
         assert!(q.get(&id).unwrap().warned);
+    }
+
+    #[test]
+    fn group_commit_two_flush_calls_per_batch() {
+        let mut fs = fresh();
+        let (mut q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        let before = fs.device().flushes;
+        let staged: Vec<Staged> = (0..5).map(|i| q.stage(&mut fs, "a@ex.test", &["b@far.test"], MSG, T0 + i, i as u32).unwrap()).collect();
+        assert_eq!(fs.device().flushes, before, "staging must not flush");
+        let ids = q.commit(&mut fs, staged, T0).unwrap();
+        let per_fs_flush = {
+            let b = fs.device().flushes;
+            fs.write_file("/x", b"y", 0).unwrap();
+            fs.flush().unwrap();
+            fs.device().flushes - b
+        };
+        assert!(fs.device().flushes - before <= 3 * per_fs_flush);
+        assert_eq!(ids.len(), 5);
+        let mut fs = remount(fs);
+        let (q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        assert_eq!(q.len(), 5);
+        // Staged but never committed: gone after a crash, nothing acknowledged.
+        let mut fs2 = fresh();
+        let (mut q2, _) = Queue::open(&mut fs2, "/queue", Limits::default(), T0).unwrap();
+        let st = q2.stage(&mut fs2, "a@ex.test", &["b@far.test"], MSG, T0, 1).unwrap();
+        assert!(!st.id().is_empty());
+        fs2.flush().unwrap();
+        let mut fs2 = remount(fs2);
+        let (q2, rep) = Queue::open(&mut fs2, "/queue", Limits::default(), T0).unwrap();
+        assert!(q2.is_empty());
+        assert_eq!((rep.removed_tmp, rep.removed_unacknowledged), (1, 1));
+        assert!(files(&mut fs2).is_empty());
     }
 
     #[test]
