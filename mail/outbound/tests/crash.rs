@@ -52,6 +52,43 @@ fn replay(base: &[u8], log: &[Op], upto: usize) -> Ext2<RamDevice> {
     Ext2::mount(RamDevice::from_vec(img)).expect("crashed image mounts")
 }
 
+/// Every crash image of `log`: each prefix in order, and, because a
+/// device may reorder writes between flushes, each prefix of every
+/// flush epoch applied in reverse order on top of the epochs before it.
+/// Yields (images, whether the op had returned by then).
+fn crash_images(base: &[u8], log: &[Op], acked: usize) -> Vec<(Vec<u8>, bool, String)> {
+    let mut out = Vec::new();
+    let apply = |img: &mut Vec<u8>, op: &Op| {
+        if let Op::Write(lba, data) = op {
+            let at = *lba as usize * 512;
+            img[at..at + data.len()].copy_from_slice(data);
+        }
+    };
+    let mut img = base.to_vec();
+    let mut epoch_start = 0;
+    for k in 0..=log.len() {
+        out.push((img.clone(), k >= acked, format!("in-order prefix {k}")));
+        if k == log.len() {
+            break;
+        }
+        if matches!(log[k], Op::Flush) {
+            epoch_start = k + 1;
+        } else {
+            // Reverse-order prefixes of the epoch ending here.
+            let end = log[k..].iter().position(|o| matches!(o, Op::Flush)).map(|p| k + p).unwrap_or(log.len());
+            if k == epoch_start && end - epoch_start > 1 {
+                let mut r = img.clone();
+                for j in (epoch_start + 1..end).rev() {
+                    apply(&mut r, &log[j]);
+                    out.push((r.clone(), false, format!("reversed epoch {epoch_start}..{end} from {j}")));
+                }
+            }
+        }
+        apply(&mut img, &log[k]);
+    }
+    out
+}
+
 fn base_image(setup: impl FnOnce(&mut Ext2<RamDevice>, &mut Queue)) -> Vec<u8> {
     let mut dev = RamDevice::new(16 * 2048);
     mkfs(&mut dev, &FormatOptions::default()).unwrap();
@@ -118,6 +155,17 @@ fn enqueue_is_all_or_nothing_and_durable_on_return() {
         assert_eq!(names.len(), if q.get(&id).is_some() { 2 } else { 0 }, "{names:?}");
     }
     assert!(seen_absent && seen_present);
+    let images = crash_images(&base, &log, acked);
+    assert!(images.len() > log.len() + 1, "no reordered images");
+    for (img, acked, what) in images {
+        let mut fs = Ext2::mount(RamDevice::from_vec(img)).expect("mounts");
+        let (q, rep) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        assert!(rep.damaged.is_empty(), "{what}: {rep:?}");
+        match q.get(&id) {
+            Some(_) => assert_eq!(q.read_message(&mut fs, &id).unwrap(), m, "{what}"),
+            None => assert!(!acked, "{what}: acknowledged entry lost"),
+        }
+    }
 }
 
 #[test]
@@ -151,6 +199,18 @@ fn state_update_and_remove_are_atomic() {
             assert!(k < acked, "update lost after write {k}");
         }
     }
+    for (img, acked, what) in crash_images(&base, &log, acked) {
+        let mut fs = Ext2::mount(RamDevice::from_vec(img)).expect("mounts");
+        let (q, rep) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        assert!(rep.damaged.is_empty(), "{what}: {rep:?}");
+        let e = q.get(&id).unwrap_or_else(|| panic!("{what}: entry lost"));
+        assert_eq!(q.read_message(&mut fs, &id).unwrap(), m, "{what}");
+        let new = matches!(e.recipients[0].state, RcptState::Delivered { .. });
+        assert!(new || !acked, "{what}: update lost");
+        if !new {
+            assert_eq!(e.recipients[1].state, RcptState::Pending, "{what}");
+        }
+    }
     // Removal: present or gone, never half (a leftover message is repaired away).
     let (log, acked) = logged(&base, |fs, q| {
         assert!(q.remove(fs, &id, true, T0).unwrap());
@@ -163,6 +223,15 @@ fn state_update_and_remove_are_atomic() {
         if let Some(_e) = q.get(&id) {
             assert!(k < acked);
             assert_eq!(q.read_message(&mut fs, &id).unwrap(), m);
+        }
+    }
+    for (img, acked, what) in crash_images(&base, &log, acked) {
+        let mut fs = Ext2::mount(RamDevice::from_vec(img)).expect("mounts");
+        let (q, rep) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
+        assert!(rep.damaged.is_empty(), "{what}: {rep:?}");
+        if q.get(&id).is_some() {
+            assert!(!acked, "{what}");
+            assert_eq!(q.read_message(&mut fs, &id).unwrap(), m, "{what}");
         }
     }
 }
