@@ -5,10 +5,11 @@
 //! folders and flags the message is stored with.
 //!
 //! Never loses mail: a script that fails to load, compile or run leaves the
-//! message in INBOX and logs why (RFC 5228 2.10.6). Redirect and vacation
-//! need the outbound queue, which is not built yet: a redirect is logged
-//! and the message is kept in INBOX as well; a vacation reply is logged and
-//! not sent.
+//! message in INBOX and logs why (RFC 5228 2.10.6). Redirects and vacation
+//! replies are handed back to the caller, which puts them in the outbound
+//! queue on the disk (sending from the queue is issue 8). Vacation replies
+//! are remembered per sender and handle in `sieve/.vacation` so a sender
+//! gets one reply per period (RFC 5230 4.2).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -48,10 +49,63 @@ pub fn user_script(fs: &mut MailFs, user: &str) -> Option<Script> {
     }
 }
 
+/// Something to send: the caller queues it.
+pub enum Outbound {
+    Redirect(String),
+    Vacation(mail_sieve::VacationReply),
+}
+
+/// Vacation replies already sent: (unix time, sender, handle).
+pub struct VacationLog(pub Vec<(u64, String, String)>);
+
+/// At most this many remembered replies per user (oldest dropped).
+const MAX_VACATION_LOG: usize = 2000;
+
+impl VacationLog {
+    fn path(user: &str) -> String {
+        alloc::format!("/mail/{user}/sieve/.vacation")
+    }
+
+    pub fn load(fs: &mut MailFs, user: &str) -> VacationLog {
+        let mut v = Vec::new();
+        if let Ok(b) = disk::FileSystem::read_file(fs, &Self::path(user), 1 << 20) {
+            for line in String::from_utf8_lossy(&b).lines() {
+                let mut w = line.splitn(3, ' ');
+                if let (Some(t), Some(s), Some(h)) = (w.next(), w.next(), w.next()) {
+                    if let Ok(t) = t.parse() {
+                        v.push((t, s.into(), h.into()));
+                    }
+                }
+            }
+        }
+        VacationLog(v)
+    }
+
+    pub fn record(&mut self, fs: &mut MailFs, user: &str, sender: &str, handle: &str, now: u64) {
+        self.0.push((now, sender.into(), handle.replace(['\r', '\n'], " ")));
+        if self.0.len() > MAX_VACATION_LOG {
+            let cut = self.0.len() - MAX_VACATION_LOG;
+            self.0.drain(..cut);
+        }
+        let mut text = String::new();
+        for (t, s, h) in &self.0 {
+            text.push_str(&alloc::format!("{t} {s} {h}\n"));
+        }
+        let dir = alloc::format!("/mail/{user}/sieve");
+        let _ = disk::FileSystem::mkdir(fs, &dir, now as u32);
+        let p = Self::path(user);
+        if let Err(e) = disk::FileSystem::replace_file(fs, &p, &alloc::format!("{p}.tmp"), text.as_bytes(), now as u32) {
+            log::warn!("sieve: {user}: recording a vacation reply: {e:?}");
+        }
+    }
+}
+
 struct Env<'a> {
     from: &'a str,
     to: &'a str,
     folders: Vec<String>,
+    vacation: &'a VacationLog,
+    now: u64,
 }
 
 impl mail_sieve::Environment for Env<'_> {
@@ -64,9 +118,9 @@ impl mail_sieve::Environment for Env<'_> {
     fn mailbox_exists(&mut self, mailbox: &str) -> bool {
         mailbox.eq_ignore_ascii_case("INBOX") || self.folders.iter().any(|f| f == mailbox)
     }
-    fn vacation_sent_recently(&mut self, _sender: &str, _handle: &str, _days: u32) -> bool {
-        // No outbound queue yet: answer "already sent" so no reply is made.
-        true
+    fn vacation_sent_recently(&mut self, sender: &str, handle: &str, days: u32) -> bool {
+        let since = self.now.saturating_sub(days as u64 * 86_400);
+        self.vacation.0.iter().any(|(t, s, h)| *t >= since && s.eq_ignore_ascii_case(sender) && h == handle)
     }
 }
 
@@ -91,7 +145,9 @@ fn flag_letters(flags: &[String]) -> String {
     s
 }
 
-/// Runs the scripts; returns where the message goes (empty: discarded).
+/// Runs the scripts; returns where the message goes (empty: discarded) and
+/// what to send.
+#[allow(clippy::too_many_arguments)]
 pub fn decide(
     scripts: &[&Script],
     message: &[u8],
@@ -100,9 +156,12 @@ pub fn decide(
     folders: Vec<String>,
     user: &str,
     max_redirects: u32,
-) -> Vec<Destination> {
+    vacation: &VacationLog,
+    now: u64,
+) -> (Vec<Destination>, Vec<Outbound>) {
     let msg = MimeMessage::parse(message);
-    let mut env = Env { from, to, folders };
+    let mut env = Env { from, to, folders, vacation, now };
+    let mut send = Vec::new();
     let mut lim = RunLimits::default();
     lim.max_redirects = max_redirects;
     let out = mail_sieve::evaluate_sequence(scripts, &msg, &mut env, &lim);
@@ -119,13 +178,10 @@ pub fn decide(
         match a {
             Action::Keep { flags } => add("INBOX", flags, true),
             Action::FileInto { mailbox, flags, create } => add(mailbox, flags, *create),
-            Action::Redirect { address } => {
-                log::warn!("sieve: {user}: redirect to {address} not possible yet (no outbound queue): kept in INBOX");
-                add("INBOX", &[], true);
-            }
-            Action::Vacation(v) => log::info!("sieve: {user}: vacation reply to {} not sent (no outbound queue)", v.to),
+            Action::Redirect { address } => send.push(Outbound::Redirect(address.clone())),
+            Action::Vacation(v) => send.push(Outbound::Vacation(v.clone())),
             Action::Discard => log::info!("sieve: {user}: discarded by script"),
         }
     }
-    dests
+    (dests, send)
 }

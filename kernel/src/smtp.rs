@@ -79,6 +79,9 @@ pub struct SmtpService {
     next_id: u64,
     system_sieve: Option<mail_sieve::Script>,
     max_redirects: u32,
+    /// Outbound queue on the mail disk (Sieve redirects and vacation
+    /// replies; sending from it is issue 8).
+    queue: mail_outbound::queue::Queue,
     pub delivered: u64,
 }
 
@@ -114,6 +117,10 @@ impl SmtpService {
                 .map_err(|e| alloc::format!("mail disk: creating the Maildir of {}: {e:?}", u.address))?;
         }
         disk::FileSystem::flush(fs).map_err(|e| alloc::format!("mail disk: flush: {e:?}"))?;
+        let (queue, scan) =
+            mail_outbound::queue::Queue::open(fs, "/queue", Default::default(), crate::time::unix_time())
+                .map_err(|e| alloc::format!("mail disk: outbound queue: {e:?}"))?;
+        log::info!("queue: {} messages waiting ({scan:?})", queue.len());
         Ok(SmtpService {
             listener,
             sessions: Vec::new(),
@@ -126,6 +133,7 @@ impl SmtpService {
             delivered: 0,
             system_sieve,
             max_redirects: cfg.sieve.max_redirects,
+            queue,
         })
     }
 
@@ -464,6 +472,7 @@ impl SmtpService {
         let (_, env) = s.checking.take().unwrap();
         Self::filter_and_stage(
             &mut self.maildir,
+            &mut self.queue,
             s,
             &self.template.hostname,
             self.system_sieve.as_ref(),
@@ -490,8 +499,10 @@ impl SmtpService {
 
     /// Buffered message: run Sieve per recipient and stage a copy in every
     /// folder the scripts chose (a failure sets `s.failed`).
+    #[allow(clippy::too_many_arguments)]
     fn filter_and_stage(
         maildir: &mut Maildir,
+        queue: &mut mail_outbound::queue::Queue,
         s: &mut Session,
         host: &str,
         system: Option<&mail_sieve::Script>,
@@ -536,7 +547,37 @@ impl SmtpService {
             scripts.extend(user_script.as_ref());
             let folders = maildir.folders(fs, &r.user).unwrap_or_default();
             let to = r.envelope.to_string();
-            let dests = crate::filter::decide(&scripts, &full, &from, &to, folders, &r.user, max_redirects);
+            let mut vlog = crate::filter::VacationLog::load(fs, &r.user);
+            let (dests, sends) =
+                crate::filter::decide(&scripts, &full, &from, &to, folders, &r.user, max_redirects, &vlog, now);
+            for o in sends {
+                let nonce = crate::rand::u64() as u32;
+                let res = match &o {
+                    // RFC 5228 4.2: the envelope sender stays the original one.
+                    crate::filter::Outbound::Redirect(addr) => queue.enqueue(fs, &from, &[addr.as_str()], &full, now, nonce),
+                    crate::filter::Outbound::Vacation(v) => {
+                        let mut date = String::new();
+                        mail_smtp::delivery::rfc5322_date(now as i64, &mut date);
+                        let msgid = alloc::format!("<{:x}.{nonce:x}@{host}>", now);
+                        let reply = v.compose(&to, &date, &msgid);
+                        // RFC 5230 5.1 / RFC 3834: replies go out with the null sender.
+                        let res = queue.enqueue(fs, "", &[v.to.as_str()], reply.as_bytes(), now, nonce);
+                        if res.is_ok() {
+                            vlog.record(fs, &r.user, &v.to, &v.handle, now);
+                        }
+                        res
+                    }
+                };
+                match (res, &o) {
+                    (Ok(id), crate::filter::Outbound::Redirect(a)) => log::info!("sieve: {}: redirect to {a} queued as {id}", r.user),
+                    (Ok(id), crate::filter::Outbound::Vacation(v)) => log::info!("sieve: {}: vacation reply to {} queued as {id}", r.user, v.to),
+                    (Err(e), _) => {
+                        log::error!("smtp: {}: queueing for {}: {e:?}", s.queue_id, r.user);
+                        s.failed = Some(temp_fail());
+                        return;
+                    }
+                }
+            }
             for d in dests {
                 let mut folder = d.folder;
                 if !folder.eq_ignore_ascii_case("INBOX") && maildir.folder_dir(&r.user, &folder).is_ok() {

@@ -146,3 +146,46 @@ def test_managesieve_upload_then_delivery():
         assert b"billing" in subprocess.run(["debugfs", "-R", "cat /mail/example.test/demo/sieve/.active", img],
                                            capture_output=True).stdout
         fsck_clean(img)
+
+
+VACATION_SCRIPT = b"""require ["vacation", "copy"];
+if header :contains "Subject" "forward me" {
+    redirect :copy "archive@elsewhere.example";
+}
+vacation :days 7 :subject "Away" "I am away until Monday.";
+"""
+
+
+def queue_files(img):
+    listing = subprocess.run(["debugfs", "-R", "ls -p /queue", img], capture_output=True, text=True).stdout
+    return sorted(m.group(1) for m in re.finditer(r"^/\d+/\d+/\d+/\d+/([^/]+)/", listing, re.M)
+                  if m.group(1) not in (".", ".."))
+
+
+def test_redirect_and_vacation_are_queued_once():
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        mkdirs(img, "/mail/example.test/demo/sieve")
+        put(img, "/mail/example.test/demo/sieve/away.sieve", VACATION_SCRIPT, d)
+        put(img, "/mail/example.test/demo/sieve/.active", b"away", d)
+        port = free_port()
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net=f"user,hostfwd=tcp:127.0.0.1:{port}-:25",
+                disks=[(img, "mail", False)]) as vm:
+            vm.wait_ready()
+            send(port, "carol@example.org", b"From: carol@example.org\r\nTo: demo@example.test\r\nSubject: please forward me\r\n")
+            send(port, "carol@example.org", b"From: carol@example.org\r\nTo: demo@example.test\r\nSubject: second one\r\n")
+            vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){2}", timeout=60)
+            log = vm.log()
+            assert "redirect to archive@elsewhere.example queued as" in log
+            assert log.count("vacation reply to carol@example.org queued") == 1, log[-3000:]
+        q = queue_files(img)
+        envs = [f for f in q if f.endswith(".env")]
+        assert len(envs) == 2 and len([f for f in q if f.endswith(".msg")]) == 2, q
+        bodies = [subprocess.run(["debugfs", "-R", f"cat /queue/{f}", img], capture_output=True).stdout
+                  for f in q if f.endswith(".msg")]
+        reply = next(b for b in bodies if b"Subject: Away" in b)
+        assert b"I am away until Monday." in reply and b"Auto-Submitted: auto-replied" in reply
+        assert any(b"Subject: please forward me" in b for b in bodies)
+        # Both messages were kept in INBOX (:copy, and vacation keeps).
+        assert len(folder(img, "INBOX")) == 2
+        fsck_clean(img)
