@@ -17,6 +17,16 @@ use mail_sieve::{Action, ExtSet, MimeMessage, RunLimits, Script};
 
 use crate::storage::MailFs;
 
+/// The Sieve extensions delivery supports. editheader is left out: its
+/// edits are not applied to stored messages yet, so scripts asking for it
+/// are refused (at upload by ManageSieve, which uses the same set) rather
+/// than silently half-run.
+pub fn extensions() -> ExtSet {
+    let mut e = ExtSet::all();
+    e.remove(mail_sieve::Ext::Editheader);
+    e
+}
+
 /// Largest user script read from the disk.
 const MAX_SCRIPT: usize = 1 << 20;
 
@@ -31,7 +41,7 @@ pub struct Destination {
 
 pub fn compile_system(src: &[u8]) -> Result<Script, String> {
     let text = core::str::from_utf8(src).map_err(|_| String::from("system sieve script: not UTF-8"))?;
-    mail_sieve::compile(text, ExtSet::all())
+    mail_sieve::compile(text, extensions())
         .map_err(|e| alloc::format!("system sieve script:{}:{}: {}", e.line, e.col, e.msg))
 }
 
@@ -40,7 +50,7 @@ pub fn compile_system(src: &[u8]) -> Result<Script, String> {
 pub fn user_script(fs: &mut MailFs, user: &str) -> Option<Script> {
     let mut store = disk::sievestore::SieveStore::new(fs, "/mail", user, usize::MAX, MAX_SCRIPT, 0);
     let (name, text) = store.active_script().ok()??;
-    match mail_sieve::compile(&text, ExtSet::all()) {
+    match mail_sieve::compile(&text, extensions()) {
         Ok(s) => Some(s),
         Err(e) => {
             log::warn!("sieve: {user}: script `{name}` does not compile ({}:{}: {}): ignored", e.line, e.col, e.msg);

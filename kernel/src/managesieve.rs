@@ -47,6 +47,7 @@ impl ManageSieveService {
     ) -> Result<Self, String> {
         let listener = stack.listen(port, 2).map_err(|e| alloc::format!("managesieve: listen on {port}: {e}"))?;
         let mut t = Config::default();
+        t.extensions = crate::filter::extensions();
         t.tls_available = tls.is_some();
         t.max_script_size = cfg.sieve.max_script_size as usize;
         t.max_redirects = cfg.sieve.max_redirects;
