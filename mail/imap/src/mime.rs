@@ -178,20 +178,18 @@ pub fn header_matches(m: &Message<'_>, name: &str, needle: &[u8]) -> bool {
 }
 
 /// BODY search: the decoded text of every text leaf (transfer encoding
-/// and charset undone), or the decoded bytes of other leaves; like
-/// Dovecot, the encoded form (base64 text) does not match.
+/// and charset undone). Like Dovecot (without full-text indexes), the
+/// encoded form does not match and non-text parts are not searched.
 pub fn body_matches(m: &Message<'_>, needle: &[u8]) -> bool {
-    m.leaves().any(|i| match m.text(i) {
-        Some(t) => text_matches(b"", &t, needle),
-        None => contains_ci(&m.decoded_body(i), needle),
-    })
+    m.leaves().any(|i| m.text(i).map_or(false, |t| text_matches(b"", &t, needle)))
 }
 
-/// TEXT search: header fields (raw and decoded) or body.
+/// TEXT search: every header field of every entity (the message's and
+/// the MIME part headers, decoded) or the body.
 pub fn text_search(m: &Message<'_>, needle: &[u8]) -> bool {
-    m.header().fields.iter().any(|f| text_matches(f.value, &f.text(), needle))
-        || m.header().fields.iter().any(|f| contains_ci(f.name, needle))
-        || body_matches(m, needle)
+    m.parts.iter().any(|p| {
+        p.header.fields.iter().any(|f| contains_ci(f.name, needle) || text_matches(b"", &f.text(), needle))
+    }) || body_matches(m, needle)
 }
 
 /// Converts bare LF line ends to CRLF (Maildir files often use LF; IMAP

@@ -186,7 +186,7 @@ fn envelope_bodystructure_sections_and_search_match_dovecot() {
     if !dovecot::available("dovecot differential test") {
         return;
     }
-    compare(corpus(), true);
+    compare("fetch", corpus(), true);
 }
 
 /// The 54-message corpus of the sibling crate mail-mime (real-world
@@ -211,12 +211,13 @@ fn mail_mime_corpus_fetch_matches_dovecot() {
             (p.file_name().unwrap().to_string_lossy().into_owned(), mail_imap::mime::to_crlf(&raw).into_owned())
         })
         .collect();
-    compare(msgs, false);
+    compare("mime-corpus", msgs, true);
 }
 
-fn compare(msgs: Vec<(String, Vec<u8>)>, with_search: bool) {
+/// `name` keeps the Dovecot directories of tests running in parallel apart.
+fn compare(name: &str, msgs: Vec<(String, Vec<u8>)>, with_search: bool) {
     let (append, queries) = script(&msgs);
-    let theirs = dovecot::run(if with_search { "fetch" } else { "corpus" }, &append, &queries);
+    let theirs = dovecot::run(name, &append, &queries);
     let ours = run_ours(&append, &queries);
     let merge = |v: Vec<(u32, Vec<(String, Tok)>)>| {
         let mut m: std::collections::BTreeMap<u32, Vec<(String, Tok)>> = Default::default();

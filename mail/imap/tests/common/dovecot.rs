@@ -88,10 +88,20 @@ fn run_inner(name: &str, append: &[u8], cmds: &[Vec<u8>], serial: bool) -> Vec<u
         }
     }
     let mut out = Vec::new();
-    for c in cmds {
-        stdin.write_all(c).unwrap();
-        stdin.flush().unwrap();
-        if serial {
+    if !serial {
+        // Write from another thread: Dovecot stops reading input while its
+        // output pipe is full, so writing everything first could deadlock.
+        let all: Vec<u8> = cmds.concat();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&all);
+            drop(stdin);
+        });
+        stdout.read_to_end(&mut out).unwrap();
+        writer.join().unwrap();
+    } else {
+        for c in cmds {
+            stdin.write_all(c).unwrap();
+            stdin.flush().unwrap();
             let tag: Vec<u8> = c.iter().take_while(|&&b| b != b' ').copied().collect();
             loop {
                 line.clear();
@@ -112,9 +122,9 @@ fn run_inner(name: &str, append: &[u8], cmds: &[Vec<u8>], serial: bool) -> Vec<u
                 }
             }
         }
+        drop(stdin);
+        stdout.read_to_end(&mut out).unwrap();
     }
-    drop(stdin);
-    stdout.read_to_end(&mut out).unwrap();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
     out
