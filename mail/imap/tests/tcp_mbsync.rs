@@ -86,6 +86,14 @@ fn mbsync_two_way_sync() {
 
     let dir = std::env::temp_dir().join(format!("mail-imap-mbsync-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
+    // Removed even when an assertion fails.
+    struct Cleanup(PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Cleanup(dir.clone());
     let local = dir.join("mail");
     let inbox = local.join("INBOX");
     for sub in ["cur", "new", "tmp"] {
