@@ -7,6 +7,7 @@ extern crate alloc;
 
 mod app;
 mod authcheck;
+mod bench;
 mod boot;
 mod config;
 mod filter;
@@ -160,6 +161,9 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
         loaded.config.users.len(),
         loaded.config.aliases.len()
     );
+    if cfg.diag.iter().any(|d| d == "bench-dkim") {
+        bench::dkim(&loaded);
+    }
     let tls = match tls::server(&loaded) {
         Ok(t) => t,
         Err(e) => fatal(format_args!("{e}")),
