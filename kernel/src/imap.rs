@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::net::IpAddr;
 use disk::maildir::Maildir;
 use mail_config::Config as MailConfig;
-use mail_imap::{Action, AuthResult, MemStore, Session};
+use mail_imap::{Action, AuthResult, NoStore, Session};
 use mail_store::MaildirStore;
 use net::{ListenerId, Stack};
 
@@ -197,7 +197,7 @@ impl ImapService {
                         let mut store = MaildirStore::new(fs, &mut self.maildir, u, crate::time::unix_time() as u32);
                         s.session.process(&mut store)
                     }
-                    None => s.session.process(&mut MemStore::new()),
+                    None => s.session.process(&mut NoStore),
                 };
                 let out = s.session.take_output();
                 if !out.is_empty() {
