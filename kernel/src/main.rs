@@ -17,6 +17,7 @@ mod logger;
 mod managesieve;
 mod mem;
 mod nic;
+mod outbound;
 mod paging;
 mod power;
 mod rand;

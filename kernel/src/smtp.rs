@@ -82,6 +82,7 @@ pub struct SmtpService {
     /// Outbound queue on the mail disk (Sieve redirects and vacation
     /// replies; sending from it is issue 8).
     queue: mail_outbound::queue::Queue,
+    outbound: crate::outbound::Outbound,
     pub delivered: u64,
 }
 
@@ -134,6 +135,11 @@ impl SmtpService {
             system_sieve,
             max_redirects: cfg.sieve.max_redirects,
             queue,
+            outbound: crate::outbound::Outbound::new(
+                &cfg.hostname,
+                stack.config().ipv4.is_some(),
+                stack.config().ipv6.is_some(),
+            ),
         })
     }
 
@@ -461,6 +467,17 @@ impl SmtpService {
                 Reply::new(554, Enhanced(5, 4, 6), "Alias expansion loop")
             }
         }
+    }
+
+    /// Sends what is due in the outbound queue.
+    pub fn poll_outbound(
+        &mut self,
+        stack: &mut Stack<VirtioPhy>,
+        dns: Option<&mut net::dns::DnsClient>,
+        fs: &mut MailFs,
+        now: u64,
+    ) -> bool {
+        self.outbound.poll(&mut self.queue, stack, dns, fs, now)
     }
 
     /// Drives the sender checks of a completed message; when they are done,
