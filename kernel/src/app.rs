@@ -89,7 +89,9 @@ impl App {
                         sieve_files.get(p).ok_or_else(|| alloc::format!("sieve: {p}: not loaded"))?,
                     )?),
                 };
-                let svc = crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve)?;
+                let signers = dkim_signers(&config, sieve_files)?;
+                let svc =
+                    crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve, signers)?;
                 app.smtp = Some(svc);
                 let (p143, p993) = (config.listeners.imap, config.listeners.imaps);
                 if p143.is_some() || p993.is_some() {
@@ -109,6 +111,14 @@ impl App {
                 }
                 if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.managesieve) {
                     app.announce("managesieve", p, boot);
+                }
+                if tls.is_some() {
+                    if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.submission) {
+                        app.announce("submission", p, boot);
+                    }
+                    if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.submissions) {
+                        app.announce("submissions", p, boot);
+                    }
                 }
             }
             (None, Some(_)) => log::warn!("smtp: no mail disk attached: not listening"),
@@ -299,4 +309,36 @@ impl App {
         }
         active
     }
+}
+
+/// DKIM signers per domain from the config's `[dkim]` sections: key files
+/// from the config disk, or `builtin:dkim-key` generated now (Ed25519; the
+/// TXT record to publish is logged, and changes at every boot).
+fn dkim_signers(
+    config: &mail_config::Config,
+    files: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeMap<String, mail_authn::dkim::Signer>, String> {
+    use mail_authn::dkim::{Signer, SigningKey};
+    let mut out: BTreeMap<String, Signer> = BTreeMap::new();
+    for k in &config.dkim {
+        let key = match &k.key {
+            mail_config::FileRef::Path(p) => {
+                let pem = files
+                    .get(p)
+                    .and_then(|b| core::str::from_utf8(b).ok())
+                    .ok_or_else(|| alloc::format!("dkim: {p}: not loaded"))?;
+                SigningKey::from_pem(pem).map_err(|e| alloc::format!("dkim: {p}: {e:?}"))?
+            }
+            mail_config::FileRef::Builtin(_) => {
+                let mut seed = [0u8; 32];
+                crate::rand::fill(&mut seed);
+                SigningKey::ed25519_from_seed(&seed)
+            }
+        };
+        if let Ok(rec) = key.dns_record() {
+            log::info!("dkim: {}._domainkey.{} TXT \"{rec}\"", k.selector, k.domain);
+        }
+        out.entry(k.domain.to_ascii_lowercase()).or_insert_with(Signer::new).add_key(&k.domain, &k.selector, key);
+    }
+    Ok(out)
 }

@@ -44,6 +44,15 @@ struct StagedFor {
 struct Session {
     link: Link,
     server: Server,
+    mode: Mode,
+    /// Submission: recipients outside our domains (queued for delivery).
+    remote: Vec<String>,
+    /// Submission: the authenticated login.
+    auth_user: Option<String>,
+    /// A failed AUTH answered only at this time (brute-force brake).
+    auth_delay: Option<u64>,
+    /// Implicit TLS: the handshake precedes everything.
+    implicit_pending: bool,
     peer: IpAddr,
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
@@ -68,8 +77,24 @@ struct Session {
     dead: bool,
 }
 
+/// Which service a connection came in on.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// Port 25: the MX for our domains, no AUTH, no relaying.
+    Mx,
+    /// Ports 587 (STARTTLS) and 465 (implicit TLS): authenticated users
+    /// send anywhere (RFC 6409, RFC 8314).
+    Submission { implicit_tls: bool },
+}
+
 pub struct SmtpService {
-    listener: ListenerId,
+    listeners: Vec<(ListenerId, Mode)>,
+    submission_template: mail_smtp::Config,
+    /// DKIM signers per From domain (every configured selector).
+    signers: alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
+    /// Failed AUTH attempts per client address: (count, last failure ms).
+    auth_failures: alloc::collections::BTreeMap<IpAddr, (u32, u64)>,
+    max_auth_failures: u32,
     sessions: Vec<Session>,
     template: mail_smtp::Config,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -102,14 +127,30 @@ impl SmtpService {
         tls: Option<Arc<rustls::ServerConfig>>,
         fs: &mut MailFs,
         system_sieve: Option<mail_sieve::Script>,
+        signers: alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
     ) -> Result<Self, String> {
         let listener = stack.listen(port, 8).map_err(|e| alloc::format!("smtp: listen on port {port}: {e}"))?;
+        let mut listeners = alloc::vec![(listener, Mode::Mx)];
+        if tls.is_some() {
+            for (p, implicit) in [(cfg.listeners.submission, false), (cfg.listeners.submissions, true)] {
+                if let Some(p) = p {
+                    let l = stack.listen(p, 4).map_err(|e| alloc::format!("submission: listen on port {p}: {e}"))?;
+                    listeners.push((l, Mode::Submission { implicit_tls: implicit }));
+                }
+            }
+        } else {
+            log::warn!("submission: no TLS certificate: ports 587/465 stay closed (AUTH needs TLS)");
+        }
         let mut t = mail_smtp::Config::new(&cfg.hostname);
         t.banner = String::from("ESMTP unimail");
         t.max_message_size = cfg.limits.message_size;
         t.max_recipients = cfg.limits.recipients as usize;
         t.max_errors = cfg.limits.errors;
         t.starttls = tls.is_some();
+        let mut sub = t.clone();
+        sub.auth = mail_smtp::AuthPolicy::TlsOnly;
+        sub.require_auth = true;
+        sub.check_sender = true;
         let now = crate::time::unix_time() as u32;
         let maildir = Maildir::new("/mail", &cfg.hostname, crate::rand::u64() as u32, Default::default());
         for u in &cfg.users {
@@ -123,7 +164,11 @@ impl SmtpService {
                 .map_err(|e| alloc::format!("mail disk: outbound queue: {e:?}"))?;
         log::info!("queue: {} messages waiting ({scan:?})", queue.len());
         Ok(SmtpService {
-            listener,
+            listeners,
+            submission_template: sub,
+            signers,
+            auth_failures: Default::default(),
+            max_auth_failures: cfg.limits.auth_failures.max(1),
             sessions: Vec::new(),
             template: t,
             tls,
@@ -153,41 +198,66 @@ impl SmtpService {
         now: u64,
     ) -> bool {
         let mut active = false;
-        while let Some(c) = stack.accept(self.listener) {
-            active = true;
-            let peer = match stack.peer(c) {
-                Ok(ep) => ip_of(ep.addr),
-                Err(_) => {
-                    stack.abort(c);
-                    continue;
+        for li in 0..self.listeners.len() {
+            let (l, mode) = self.listeners[li];
+            while let Some(c) = stack.accept(l) {
+                active = true;
+                let peer = match stack.peer(c) {
+                    Ok(ep) => ip_of(ep.addr),
+                    Err(_) => {
+                        stack.abort(c);
+                        continue;
+                    }
+                };
+                let (link, mut server, handshaking) = match mode {
+                    Mode::Mx => (Link::Plain(c), Server::new(self.template.clone()), false),
+                    Mode::Submission { implicit_tls: false } => {
+                        (Link::Plain(c), Server::new(self.submission_template.clone()), false)
+                    }
+                    Mode::Submission { implicit_tls: true } => match Link::new(c, self.tls.as_ref()) {
+                        // RFC 8314 3.3: TLS from the first byte; the greeting waits for it.
+                        Ok(link) => {
+                            let info = TlsInfo { version: "TLS".into(), cipher: "pending".into() };
+                            (link, Server::with_tls(self.submission_template.clone(), Some(info)), true)
+                        }
+                        Err(e) => {
+                            log::warn!("submissions: {peer}: {e}");
+                            stack.abort(c);
+                            continue;
+                        }
+                    },
+                };
+                if self.sessions.len() >= self.max_sessions {
+                    log::warn!("smtp: {peer}: too many connections ({}), refused", self.sessions.len());
+                    server.shutdown();
                 }
-            };
-            let mut server = Server::new(self.template.clone());
-            if self.sessions.len() >= self.max_sessions {
-                log::warn!("smtp: {peer}: too many connections ({}), refused", self.sessions.len());
-                server.shutdown();
+                self.sessions.push(Session {
+                    link,
+                    server,
+                    mode,
+                    peer,
+                    inbuf: Vec::new(),
+                    outbuf: Vec::new(),
+                    rcpts: Vec::new(),
+                    remote: Vec::new(),
+                    auth_user: None,
+                    auth_delay: None,
+                    staged: Vec::new(),
+                    buffering: false,
+                    body: Vec::new(),
+                    hops: HopCounter::new(),
+                    failed: None,
+                    complete: None,
+                    checking: None,
+                    queue_id: String::new(),
+                    last_activity: now,
+                    tls_info: None,
+                    handshaking,
+                    implicit_pending: handshaking,
+                    closing: false,
+                    dead: false,
+                });
             }
-            self.sessions.push(Session {
-                link: Link::Plain(c),
-                server,
-                peer,
-                inbuf: Vec::new(),
-                outbuf: Vec::new(),
-                rcpts: Vec::new(),
-                staged: Vec::new(),
-                buffering: false,
-                body: Vec::new(),
-                hops: HopCounter::new(),
-                failed: None,
-                complete: None,
-                checking: None,
-                queue_id: String::new(),
-                last_activity: now,
-                tls_info: None,
-                handshaking: false,
-                closing: false,
-                dead: false,
-            });
         }
 
         for i in 0..self.sessions.len() {
@@ -302,7 +372,16 @@ impl SmtpService {
                 s.handshaking = false;
                 let info = TlsInfo { version, cipher };
                 s.tls_info = Some(info.clone());
-                let _ = s.server.tls_established(info);
+                if !core::mem::take(&mut s.implicit_pending) {
+                    let _ = s.server.tls_established(info);
+                }
+                active = true;
+            }
+        }
+        if let Some(t) = s.auth_delay {
+            if now >= t {
+                s.auth_delay = None;
+                let _ = s.server.answer_auth(mail_smtp::AuthAnswer::Invalid);
                 active = true;
             }
         }
@@ -320,11 +399,28 @@ impl SmtpService {
                 progressed = true;
                 match ev {
                     Event::CheckRecipient(m) => {
-                        let reply = Self::route(s, cfg, &m);
+                        let local = m.host.as_ref().map(|h| cfg.is_local_domain(&h.to_string())).unwrap_or(true);
+                        let reply = if s.mode != Mode::Mx && !local {
+                            // RFC 6409: authenticated users may send anywhere.
+                            if s.remote.len() >= self.template.max_recipients {
+                                Reply::new(452, Enhanced(4, 5, 3), "Too many recipients")
+                            } else {
+                                s.remote.push(m.to_string());
+                                Reply::rcpt_ok()
+                            }
+                        } else {
+                            Self::route(s, cfg, &m)
+                        };
                         let _ = s.server.answer_recipient(reply);
                     }
-                    Event::CheckSender { .. } => {
-                        let _ = s.server.answer_sender(Reply::sender_ok());
+                    Event::CheckSender { sender, .. } => {
+                        let reply = match (&sender, &s.auth_user) {
+                            (mail_smtp::ReversePath::Mailbox(m), Some(login)) if cfg.may_send_as(login, &m.to_string()) => {
+                                Reply::sender_ok()
+                            }
+                            _ => Reply::new(553, Enhanced(5, 7, 1), "Sender address not owned by the authenticated user"),
+                        };
+                        let _ = s.server.answer_sender(reply);
                     }
                     Event::MessageStart => {
                         self.next_id += 1;
@@ -369,6 +465,47 @@ impl SmtpService {
                             log::warn!("smtp: {}: mail loop (over {MAX_HOPS} Received headers)", s.queue_id);
                             Self::abort_staged(&self.maildir, s, fs);
                             let _ = s.server.answer_message(loop_reply());
+                        } else if s.mode != Mode::Mx {
+                            match Self::prepare_submission(&self.signers, s, cfg, &env, &self.template.hostname) {
+                                Ok(()) => {
+                                    Self::filter_and_stage(
+                                        &mut self.maildir,
+                                        &mut self.queue,
+                                        s,
+                                        &self.template.hostname,
+                                        self.system_sieve.as_ref(),
+                                        self.max_redirects,
+                                        fs,
+                                        "",
+                                    );
+                                    if s.failed.is_none() && !s.remote.is_empty() {
+                                        let from = match &env.sender {
+                                            mail_smtp::ReversePath::Null => String::new(),
+                                            mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
+                                        };
+                                        let rcpts: Vec<&str> = s.remote.iter().map(|r| r.as_str()).collect();
+                                        let now_s = crate::time::unix_time();
+                                        match self.queue.enqueue(fs, &from, &rcpts, &s.body, now_s, crate::rand::u64() as u32) {
+                                            Ok(id) => log::info!("submission: {}: {} remote recipients queued as {id}", s.queue_id, rcpts.len()),
+                                            Err(e) => {
+                                                log::error!("submission: {}: queueing: {e:?}", s.queue_id);
+                                                s.failed = Some(temp_fail());
+                                            }
+                                        }
+                                    }
+                                    match s.failed.take() {
+                                        Some(r) => {
+                                            Self::abort_staged(&self.maildir, s, fs);
+                                            let _ = s.server.answer_message(r);
+                                        }
+                                        None => s.complete = Some(env),
+                                    }
+                                }
+                                Err(r) => {
+                                    let _ = s.server.answer_message(r);
+                                }
+                            }
+                            s.remote.clear();
                         } else {
                             let facts = s.server.facts();
                             let from = match &env.sender {
@@ -405,8 +542,34 @@ impl SmtpService {
                             _ => s.closing = true,
                         }
                     }
-                    Event::Authenticate(_) => {
-                        let _ = s.server.answer_auth(mail_smtp::AuthAnswer::TempFail);
+                    Event::Authenticate(req) => {
+                        let (count, last) = self.auth_failures.get(&s.peer).copied().unwrap_or((0, 0));
+                        // Lockout: too many failures from this address in the last 15 minutes.
+                        if count >= self.max_auth_failures * 3 && now.saturating_sub(last) < 900_000 {
+                            log::warn!("submission: {}: locked out after {count} failed logins", s.peer);
+                            let _ = s.server.answer_auth(mail_smtp::AuthAnswer::TempFail);
+                        } else if !req.authzid.is_empty() && req.authzid != req.username {
+                            let _ = s.server.answer_auth(mail_smtp::AuthAnswer::Invalid);
+                        } else {
+                            match cfg.authenticate(&req.username, req.password.as_bytes()) {
+                                Some(u) => {
+                                    let login = u.address.to_string();
+                                    log::info!("submission: {}: {login} authenticated ({})", s.peer, req.mechanism);
+                                    self.auth_failures.remove(&s.peer);
+                                    s.auth_user = Some(login.clone());
+                                    let _ = s.server.answer_auth(mail_smtp::AuthAnswer::Success(login));
+                                }
+                                None => {
+                                    let c = if now.saturating_sub(last) < 900_000 { count + 1 } else { 1 };
+                                    self.auth_failures.insert(s.peer, (c, now));
+                                    if self.auth_failures.len() > 10_000 {
+                                        self.auth_failures.clear(); // bounded; forgetting is safe
+                                    }
+                                    log::warn!("submission: {}: failed login for `{}` ({c})", s.peer, req.username);
+                                    s.auth_delay = Some(now + 2000);
+                                }
+                            }
+                        }
                     }
                     Event::Close => s.closing = true,
                     Event::Helo { .. } => {}
@@ -467,6 +630,70 @@ impl SmtpService {
                 Reply::new(554, Enhanced(5, 4, 6), "Alias expansion loop")
             }
         }
+    }
+
+    /// Submission (RFC 6409 8): the header From must belong to the
+    /// authenticated user; Date and Message-ID are added when missing; the
+    /// message is DKIM-signed with every selector of the From domain.
+    fn prepare_submission(
+        signers: &alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
+        s: &mut Session,
+        cfg: &MailConfig,
+        _env: &Envelope,
+        host: &str,
+    ) -> Result<(), Reply> {
+        let login = s.auth_user.clone().unwrap_or_default();
+        let (from_addr, has_date, has_msgid) = {
+            let m = mail_mime::Message::parse(&s.body);
+            let from = m.from().into_iter().find_map(|a| match a {
+                mail_mime::Address::Mailbox(mb) => Some(mb.addr()),
+                _ => None,
+            });
+            (from, m.header().get("date").is_some(), m.header().get("message-id").is_some())
+        };
+        let Some(from_addr) = from_addr else {
+            return Err(Reply::new(550, Enhanced(5, 6, 0), "Message has no From address"));
+        };
+        if !cfg.may_send_as(&login, &from_addr) {
+            log::warn!("submission: {}: {login} may not send as From: {from_addr}", s.queue_id);
+            return Err(Reply::new(553, Enhanced(5, 7, 1), "From address not owned by the authenticated user"));
+        }
+        let now = crate::time::unix_time();
+        let mut head = String::new();
+        if !has_date {
+            head.push_str("Date: ");
+            mail_smtp::delivery::rfc5322_date(now as i64, &mut head);
+            head.push_str("\r\n");
+        }
+        if !has_msgid {
+            head.push_str(&alloc::format!("Message-ID: <{:x}.{:016x}@{host}>\r\n", now, crate::rand::u64()));
+        }
+        if !head.is_empty() {
+            let mut b = Vec::new();
+            if b.try_reserve(head.len() + s.body.len()).is_err() {
+                return Err(temp_fail());
+            }
+            b.extend_from_slice(head.as_bytes());
+            b.extend_from_slice(&s.body);
+            s.body = b;
+        }
+        let domain = from_addr.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        if let Some(signer) = signers.get(&domain) {
+            match signer.sign(&s.body, now) {
+                Ok(sigs) => {
+                    let sig = sigs.concat();
+                    let mut b = Vec::new();
+                    if b.try_reserve(sig.len() + s.body.len()).is_err() {
+                        return Err(temp_fail());
+                    }
+                    b.extend_from_slice(sig.as_bytes());
+                    b.extend_from_slice(&s.body);
+                    s.body = b;
+                }
+                Err(e) => log::error!("submission: {}: DKIM signing failed: {e:?}", s.queue_id),
+            }
+        }
+        Ok(())
     }
 
     /// Sends what is due in the outbound queue.
@@ -543,7 +770,7 @@ impl SmtpService {
                 helo: &facts.helo,
                 esmtp: facts.esmtp,
                 tls: s.tls_info.as_ref(),
-                auth_user: None,
+                auth_user: s.auth_user.as_deref(),
                 smtputf8: env.smtputf8,
                 our_host: host,
                 queue_id: &s.queue_id,
