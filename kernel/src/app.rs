@@ -90,8 +90,25 @@ impl App {
                     )?),
                 };
                 let signers = dkim_signers(&config, sieve_files)?;
+                let srs = match &config.srs {
+                    None => None,
+                    Some(x) => {
+                        let secret: Vec<u8> = match &x.secret {
+                            mail_config::FileRef::Path(p) => sieve_files
+                                .get(p)
+                                .map(|b| String::from_utf8_lossy(b).trim().as_bytes().to_vec())
+                                .ok_or_else(|| alloc::format!("srs: {p}: not loaded"))?,
+                            mail_config::FileRef::Builtin(_) => {
+                                let mut b = alloc::vec![0u8; 32];
+                                crate::rand::fill(&mut b);
+                                b
+                            }
+                        };
+                        Some(mail_authn::srs::Srs::new(&x.domain, &secret))
+                    }
+                };
                 let svc =
-                    crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve, signers)?;
+                    crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve, signers, srs)?;
                 app.smtp = Some(svc);
                 let (p143, p993) = (config.listeners.imap, config.listeners.imaps);
                 if p143.is_some() || p993.is_some() {

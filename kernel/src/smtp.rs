@@ -90,6 +90,8 @@ pub enum Mode {
 pub struct SmtpService {
     listeners: Vec<(ListenerId, Mode)>,
     submission_template: mail_smtp::Config,
+    /// Sender rewriting for forwarded mail (postsrsd's scheme).
+    srs: Option<mail_authn::srs::Srs>,
     /// DKIM signers per From domain (every configured selector).
     signers: alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
     /// Failed AUTH attempts per client address: (count, last failure ms).
@@ -128,6 +130,7 @@ impl SmtpService {
         fs: &mut MailFs,
         system_sieve: Option<mail_sieve::Script>,
         signers: alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
+        srs: Option<mail_authn::srs::Srs>,
     ) -> Result<Self, String> {
         let listener = stack.listen(port, 8).map_err(|e| alloc::format!("smtp: listen on port {port}: {e}"))?;
         let mut listeners = alloc::vec![(listener, Mode::Mx)];
@@ -166,6 +169,7 @@ impl SmtpService {
         Ok(SmtpService {
             listeners,
             submission_template: sub,
+            srs,
             signers,
             auth_failures: Default::default(),
             max_auth_failures: cfg.limits.auth_failures.max(1),
@@ -409,7 +413,7 @@ impl SmtpService {
                                 Reply::rcpt_ok()
                             }
                         } else {
-                            Self::route(s, cfg, &m)
+                            Self::route(s, cfg, self.srs.as_ref(), &m)
                         };
                         let _ = s.server.answer_recipient(reply);
                     }
@@ -468,17 +472,8 @@ impl SmtpService {
                         } else if s.mode != Mode::Mx {
                             match Self::prepare_submission(&self.signers, s, cfg, &env, &self.template.hostname) {
                                 Ok(()) => {
-                                    Self::filter_and_stage(
-                                        &mut self.maildir,
-                                        &mut self.queue,
-                                        s,
-                                        &self.template.hostname,
-                                        self.system_sieve.as_ref(),
-                                        self.max_redirects,
-                                        fs,
-                                        "",
-                                    );
-                                    if s.failed.is_none() && !s.remote.is_empty() {
+                                    // Queue the remote copy first: delivery consumes the message.
+                                    if !s.remote.is_empty() {
                                         let from = match &env.sender {
                                             mail_smtp::ReversePath::Null => String::new(),
                                             mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
@@ -492,6 +487,18 @@ impl SmtpService {
                                                 s.failed = Some(temp_fail());
                                             }
                                         }
+                                    }
+                                    if s.failed.is_none() {
+                                        Self::filter_and_stage(
+                                            &mut self.maildir,
+                                            &mut self.queue,
+                                            s,
+                                            &self.template.hostname,
+                                            self.system_sieve.as_ref(),
+                                            self.max_redirects,
+                                            fs,
+                                            "",
+                                        );
                                     }
                                     match s.failed.take() {
                                         Some(r) => {
@@ -598,14 +605,38 @@ impl SmtpService {
         active
     }
 
-    fn route(s: &mut Session, cfg: &MailConfig, m: &Mailbox) -> Reply {
+    fn route(s: &mut Session, cfg: &MailConfig, srs: Option<&mail_authn::srs::Srs>, m: &Mailbox) -> Reply {
         let addr = m.to_string();
+        // A bounce to an address we rewrote when forwarding: send it back
+        // to the original sender (the hash and age are checked).
+        if let (Some(srs), Some(h)) = (srs, m.host.as_ref()) {
+            if mail_authn::srs::Srs::is_srs(&addr) && h.to_string().eq_ignore_ascii_case(&cfg.srs.as_ref().map(|x| x.domain.clone()).unwrap_or_default()) {
+                return match srs.reverse(&addr, crate::time::unix_time()) {
+                    Ok(orig) => {
+                        if s.remote.len() < 1000 && !s.remote.contains(&orig) {
+                            s.remote.push(orig);
+                        }
+                        Reply::rcpt_ok()
+                    }
+                    Err(e) => {
+                        log::info!("smtp: {addr}: bad SRS address: {e:?}");
+                        Reply::user_unknown()
+                    }
+                };
+            }
+        }
         match cfg.resolve(&addr) {
             Ok(targets) => {
-                if targets.iter().any(|t| matches!(t, Target::External(_))) {
-                    // Forwarding needs the outbound queue (not built yet):
-                    // a temporary refusal loses nothing.
-                    return Reply::new(451, Enhanced(4, 3, 0), "Forwarding to external addresses is not available yet");
+                for t in &targets {
+                    if let Target::External(a) = t {
+                        let a = a.to_string();
+                        if s.remote.len() >= 1000 {
+                            return Reply::new(452, Enhanced(4, 5, 3), "Too many recipients");
+                        }
+                        if !s.remote.contains(&a) {
+                            s.remote.push(a);
+                        }
+                    }
                 }
                 let mut users = BTreeSet::new();
                 for r in &s.rcpts {
@@ -696,6 +727,71 @@ impl SmtpService {
         Ok(())
     }
 
+    /// Forwarding (aliases to external addresses, SRS bounces): the message
+    /// with our Received header goes into the outbound queue, its envelope
+    /// sender rewritten with SRS when configured so SPF passes at the
+    /// destination.
+    fn forward(
+        queue: &mut mail_outbound::queue::Queue,
+        srs: Option<&mail_authn::srs::Srs>,
+        s: &mut Session,
+        env: &Envelope,
+        host: &str,
+        fs: &mut MailFs,
+    ) {
+        let now = crate::time::unix_time();
+        let sender = match &env.sender {
+            mail_smtp::ReversePath::Null => String::new(),
+            mail_smtp::ReversePath::Mailbox(m) => {
+                let orig = m.to_string();
+                match srs.map(|x| x.forward(&orig, now)) {
+                    Some(Ok(r)) => r,
+                    Some(Err(e)) => {
+                        log::warn!("smtp: {}: SRS for {orig}: {e:?}; forwarding with the original sender", s.queue_id);
+                        orig
+                    }
+                    None => orig,
+                }
+            }
+        };
+        let facts = s.server.facts();
+        let first = env.recipients.first().cloned();
+        let info = TraceInfo {
+            sender: &env.sender,
+            client_ip: s.peer,
+            client_rdns: None,
+            helo: &facts.helo,
+            esmtp: facts.esmtp,
+            tls: s.tls_info.as_ref(),
+            auth_user: s.auth_user.as_deref(),
+            smtputf8: env.smtputf8,
+            our_host: host,
+            queue_id: &s.queue_id,
+            unix_time: now as i64,
+        };
+        // In transit: Received only (Return-Path belongs to final delivery).
+        let trace = match &first {
+            Some(r) => trace_block(&info, r),
+            None => String::new(),
+        };
+        let received = trace.find("Received:").map(|i| &trace[i..]).unwrap_or("");
+        let mut msg = Vec::new();
+        if msg.try_reserve(received.len() + s.body.len()).is_err() {
+            s.failed = Some(temp_fail());
+            return;
+        }
+        msg.extend_from_slice(received.as_bytes());
+        msg.extend_from_slice(&s.body);
+        let rcpts: Vec<&str> = s.remote.iter().map(|r| r.as_str()).collect();
+        match queue.enqueue(fs, &sender, &rcpts, &msg, now, crate::rand::u64() as u32) {
+            Ok(id) => log::info!("smtp: {}: forwarded to {} recipients, queued as {id} (sender <{sender}>)", s.queue_id, rcpts.len()),
+            Err(e) => {
+                log::error!("smtp: {}: queueing the forward: {e:?}", s.queue_id);
+                s.failed = Some(temp_fail());
+            }
+        }
+    }
+
     /// Sends what is due in the outbound queue.
     pub fn poll_outbound(
         &mut self,
@@ -714,6 +810,11 @@ impl SmtpService {
         let Some((checks, _)) = s.checking.as_mut() else { return false };
         let Some(header) = checks.step(dns, now, &self.template.hostname) else { return false };
         let (_, env) = s.checking.take().unwrap();
+        // Forward first: delivery below consumes the collected message.
+        if !s.remote.is_empty() {
+            Self::forward(&mut self.queue, self.srs.as_ref(), s, &env, &self.template.hostname, fs);
+            s.remote.clear();
+        }
         Self::filter_and_stage(
             &mut self.maildir,
             &mut self.queue,

@@ -71,4 +71,7 @@ def test_submission():
         signed = laptop[laptop.index(b"DKIM-Signature: "):]
         assert dkim.verify(signed, dnsfunc=lambda name, timeout=5: txt.encode()), "dkimpy rejects our signature"
         queued = debugfs(img, "ls -p /queue").decode()
-        assert ".env" in queued and ".msg" in queued
+        msg_name = re.search(r"/([^/]+\.msg)/", queued).group(1)
+        remote_copy = debugfs(img, f"cat /queue/{msg_name}")
+        assert b"Subject: from the laptop" in remote_copy and b"DKIM-Signature: " in remote_copy
+        assert dkim.verify(remote_copy, dnsfunc=lambda name, timeout=5: txt.encode())
