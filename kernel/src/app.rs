@@ -186,7 +186,7 @@ impl App {
             if let (Some(smtp), Some((cfg, fs))) = (self.smtp.as_mut(), self.mail.as_mut()) {
                 let before = smtp.delivered;
                 active |= smtp.poll(&mut self.stack, cfg, fs, self.dns.as_mut(), now);
-                active |= smtp.poll_outbound(&mut self.stack, self.dns.as_mut(), fs, now);
+                active |= smtp.poll_outbound(&mut self.stack, cfg, self.dns.as_mut(), fs, now);
                 if smtp.delivered != before {
                     if let Some(imap) = self.imap.as_mut() {
                         imap.mailboxes_changed();

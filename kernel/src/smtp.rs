@@ -792,15 +792,78 @@ impl SmtpService {
         }
     }
 
-    /// Sends what is due in the outbound queue.
+    /// Sends what is due in the outbound queue. Queue entries for our own
+    /// domains (bounces and vacation replies to local senders) are delivered
+    /// straight into the Maildir; the rest go out over the network.
     pub fn poll_outbound(
         &mut self,
         stack: &mut Stack<VirtioPhy>,
+        cfg: &MailConfig,
         dns: Option<&mut net::dns::DnsClient>,
         fs: &mut MailFs,
         now: u64,
     ) -> bool {
-        self.outbound.poll(&mut self.queue, stack, dns, fs, now)
+        let t = crate::time::unix_time();
+        let local: Vec<(String, Vec<usize>)> = self
+            .queue
+            .due(t)
+            .iter()
+            .flat_map(|e| {
+                e.due_by_domain(t).into_iter().filter(|(d, _)| cfg.is_local_domain(d)).map(|(_, idx)| (e.id.clone(), idx))
+            })
+            .collect();
+        for (id, idx) in &local {
+            self.deliver_queued_locally(cfg, id, idx, fs, t);
+        }
+        self.outbound.poll(&mut self.queue, stack, dns, fs, now) || !local.is_empty()
+    }
+
+    fn deliver_queued_locally(&mut self, cfg: &MailConfig, id: &str, idx: &[usize], fs: &mut MailFs, now: u64) {
+        use mail_outbound::queue::AttemptResult;
+        let Some(entry) = self.queue.get(id).cloned() else { return };
+        let msg = match self.queue.read_message(fs, id) {
+            Ok(m) => m,
+            Err(e) => {
+                log::error!("queue: {id}: reading: {e:?}");
+                return;
+            }
+        };
+        let mut results = Vec::new();
+        for &i in idx {
+            let Some(r) = entry.recipients.get(i) else { continue };
+            let res = match cfg.resolve(&r.address) {
+                Ok(targets) => {
+                    let mut ok = true;
+                    for tgt in targets {
+                        if let Target::LocalUser { user, .. } = tgt {
+                            let head = alloc::format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", entry.sender, r.address);
+                            let full = [head.as_bytes(), &msg].concat();
+                            if let Err(e) = self.maildir.deliver(fs, &user_path(&user), "INBOX", &full, now as u32) {
+                                log::error!("queue: {id}: local delivery to {user}: {e:?}");
+                                ok = false;
+                            }
+                        }
+                    }
+                    if ok {
+                        self.delivered += 1;
+                        AttemptResult::Delivered("250 2.0.0 delivered locally".into())
+                    } else {
+                        AttemptResult::TempFail("452 4.3.1 local delivery failed".into())
+                    }
+                }
+                Err(RouteError::Unknown) => AttemptResult::PermFail("550 5.1.1 no such local user".into()),
+                Err(e) => AttemptResult::TempFail(alloc::format!("451 4.3.0 routing: {e:?}")),
+            };
+            log::info!("queue: {id}: {} -> {res:?}", r.address);
+            results.push((i, res));
+        }
+        if let Err(e) = self.queue.record_results(fs, id, &results, now, &mail_outbound::schedule::Schedule::default()) {
+            log::error!("queue: {id}: recording: {e:?}");
+            return;
+        }
+        if self.queue.get(id).is_some_and(|e| e.is_done() && e.unreported_failures().is_empty()) {
+            let _ = self.queue.remove(fs, id, false, now);
+        }
     }
 
     /// Drives the sender checks of a completed message; when they are done,

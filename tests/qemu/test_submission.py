@@ -75,3 +75,63 @@ def test_submission():
         remote_copy = debugfs(img, f"cat /queue/{msg_name}")
         assert b"Subject: from the laptop" in remote_copy and b"DKIM-Signature: " in remote_copy
         assert dkim.verify(remote_copy, dnsfunc=lambda name, timeout=5: txt.encode())
+
+
+def test_submitted_mail_reaches_the_mx_signed_and_spf_pass_and_5xx_bounces(netns):
+    """smtplib submits over STARTTLS; the guest finds the sink by MX lookup
+    (dnsmasq) and delivers from its pinned address: dkimpy verifies the
+    signature, pyspf says pass for that address; a recipient the sink
+    refuses with 5xx produces a DSN in the sender's INBOX."""
+    import os
+    import subprocess
+    import dkim
+    from conftest import in_ns
+    spf = pytest.importorskip("spf") if os.environ.get("CI") != "true" else __import__("spf")
+    here = os.path.dirname(__file__)
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "sink")
+        sink = subprocess.Popen(["ip", "netns", "exec", netns, "python3", os.path.join(here, "sink.py"),
+                                 "192.0.2.1", "25", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        dns = subprocess.Popen(["ip", "netns", "exec", netns, "dnsmasq", "--keep-in-foreground", "--no-resolv",
+                                "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
+                                "--listen-address=192.0.2.1", "--port=53", "--user=root", "--pid-file=",
+                                "--local=/far.example/", "--host-record=mx.far.example,192.0.2.1",
+                                "--mx-host=far.example,mx.far.example,10"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(1.0)
+            img = mail_disk(d)
+            cmd = "ip=192.0.2.10/24 gw=192.0.2.1 dns=192.0.2.1"
+            with VM("q35", cmd, net="tap:tap0", netns=netns, disks=[(img, "mail", False)]) as vm:
+                vm.wait_ready()
+                txt = re.search(r'dkim: demo\._domainkey\.example\.test TXT "([^"]+)"', vm.log()).group(1)
+                script = r"""
+import smtplib, ssl
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP('192.0.2.10', 587, timeout=60)
+s.starttls(context=c); s.login('demo@example.test', 'demo')
+s.sendmail('demo@example.test', ['friend@far.example', 'reject-me@far.example'],
+           b'From: Demo <demo@example.test>\r\nTo: friend@far.example\r\nSubject: over the wire\r\n\r\nhi\r\n')
+s.quit()
+"""
+                r = in_ns(netns, "python3", "-c", script, timeout=120)
+                assert r.returncode == 0, r.stdout + r.stderr
+                vm.wait_for(r"delivery status notification to demo@example.test queued", timeout=60)
+                vm.wait_for(r"queue: .*: demo@example.test -> Delivered", timeout=60)  # the DSN, delivered locally
+            files = [os.path.join(out, f) for f in os.listdir(out) if f.endswith(".eml")]
+            assert len(files) == 1, files
+            raw = open(files[0], "rb").read()
+            assert b"X-Peer: 192.0.2.10" in raw and b"X-RcptTo: friend@far.example" in raw
+            body = raw[raw.index(b"DKIM-Signature: "):]
+            assert dkim.verify(body, dnsfunc=lambda name, timeout=5: txt.encode())
+            # SPF as a receiver computes it for the address the sink saw, with
+            # the record `unimail dns` prints for this guest's pinned address.
+            result = spf.query(i="192.0.2.10", s="demo@example.test", h="mail.example.test").check(
+                spf="v=spf1 ip4:192.0.2.10 -all")[0]
+            assert result == "pass"
+            dsn = [m for m in messages(img).values() if b"multipart/report" in m]
+            assert len(dsn) == 1 and b"reject-me@far.example" in dsn[0] and b"5.1.1" in dsn[0]
+        finally:
+            for p in (sink, dns):
+                p.kill()
+                p.wait()
