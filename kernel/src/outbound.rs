@@ -64,19 +64,31 @@ pub struct Outbound {
     pub sent: u64,
 }
 
+impl Outbound {
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+}
+
 fn all(idx: &[usize], r: AttemptResult) -> Vec<(usize, AttemptResult)> {
     idx.iter().map(|&i| (i, r.clone())).collect()
 }
 
 impl Outbound {
-    pub fn new(hostname: &str, v4: bool, v6: bool) -> Outbound {
+    pub fn new(hostname: &str, v4: bool, v6: bool, q: &mail_config::QueueSettings) -> Outbound {
         let tls = net::tls::client_config(net::tls::ClientVerify::Opportunistic, Arc::new(crate::tls::KernelTime))
             .map_err(|e| log::warn!("outbound: no TLS client: {e}"))
             .ok();
         Outbound {
             jobs: Vec::new(),
             limiter: DomainLimiter::new(2, 16),
-            schedule: Schedule::default(),
+            schedule: {
+                let mut sc = Schedule::default();
+                sc.initial = q.retry_initial.as_secs();
+                sc.cap = q.retry_max.as_secs();
+                sc.give_up = q.give_up.as_secs();
+                sc
+            },
             cfg: DeliveryConfig::new(hostname),
             tls,
             families: Families { v4, v6 },

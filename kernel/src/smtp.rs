@@ -188,6 +188,7 @@ impl SmtpService {
                 &cfg.hostname,
                 stack.config().ipv4.is_some(),
                 stack.config().ipv6.is_some(),
+                &cfg.queue,
             ),
         })
     }
@@ -857,7 +858,7 @@ impl SmtpService {
             log::info!("queue: {id}: {} -> {res:?}", r.address);
             results.push((i, res));
         }
-        if let Err(e) = self.queue.record_results(fs, id, &results, now, &mail_outbound::schedule::Schedule::default()) {
+        if let Err(e) = self.queue.record_results(fs, id, &results, now, &self.outbound.schedule().clone()) {
             log::error!("queue: {id}: recording: {e:?}");
             return;
         }

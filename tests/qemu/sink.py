@@ -13,10 +13,14 @@ from aiosmtpd.controller import Controller
 class Handler:
     def __init__(self, out):
         self.out = out
+        self.deferred = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.split("@")[0].startswith("reject"):
             return "550 5.1.1 no such user here"
+        if address.split("@")[0].startswith("later") and address not in self.deferred:
+            self.deferred.add(address)  # greylisting-like: 4xx once, then accept
+            return "451 4.7.1 try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

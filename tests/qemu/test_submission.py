@@ -135,3 +135,72 @@ s.quit()
             for p in (sink, dns):
                 p.kill()
                 p.wait()
+
+
+def _dnsmasq_far(netns):
+    import subprocess
+    return subprocess.Popen(["ip", "netns", "exec", netns, "dnsmasq", "--keep-in-foreground", "--no-resolv",
+                             "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
+                             "--listen-address=192.0.2.1", "--port=53", "--user=root", "--pid-file=",
+                             "--local=/far.example/", "--host-record=mx.far.example,192.0.2.1",
+                             "--mx-host=far.example,mx.far.example,10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+SUBMIT_465 = r"""
+import smtplib, ssl, sys
+c = ssl.create_default_context(); c.check_hostname = False; c.verify_mode = ssl.CERT_NONE
+s = smtplib.SMTP_SSL('192.0.2.10', 465, context=c, timeout=60)
+s.login('demo@example.test', 'demo')
+s.sendmail('demo@example.test', [sys.argv[1]], ('From: demo@example.test\r\nSubject: ' + sys.argv[2] + '\r\n\r\nx\r\n').encode())
+s.quit()
+"""
+
+
+def test_retry_after_4xx_and_queue_survives_a_kill(netns):
+    """[queue] retry_initial = 2s: a 4xx is retried and delivered; a message
+    queued while the MX is down survives a SIGKILL of the VM and is delivered
+    after the next boot."""
+    import os
+    import subprocess
+    from conftest import in_ns
+    from test_config import config_disk, default_conf
+    here = os.path.dirname(__file__)
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "sink")
+        dns = _dnsmasq_far(netns)
+        sink = None
+        try:
+            cfg = config_disk(d, default_conf() + "\n[queue]\nretry_initial = 2s\nretry_max = 4s\n")
+            img = mail_disk(d)
+            cmd = "ip=192.0.2.10/24 gw=192.0.2.1 dns=192.0.2.1"
+            disks = [(img, "mail", False), (cfg, "config", True)]
+            # 1. The MX is down: the message waits in the queue; then the VM dies.
+            with VM("q35", cmd, net="tap:tap0", netns=netns, disks=disks) as vm:
+                vm.wait_ready()
+                r = in_ns(netns, "python3", "-c", SUBMIT_465, "friend@far.example", "survivor", timeout=120)
+                assert r.returncode == 0, r.stdout + r.stderr
+                vm.wait_for(r"outbound: .*mx.far.example \[192.0.2.1\]: \[\(0, TempFail", timeout=60)
+                vm.proc.kill()
+            # 2. The MX is up (answering 4xx once for later@); the next boot delivers.
+            sink = subprocess.Popen(["ip", "netns", "exec", netns, "python3", os.path.join(here, "sink.py"),
+                                     "192.0.2.1", "25", out], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            time.sleep(1.0)
+            with VM("q35", cmd, net="tap:tap0", netns=netns, disks=disks) as vm:
+                vm.wait_ready()
+                assert "queue: 1 messages waiting" in vm.log()
+                r = in_ns(netns, "python3", "-c", SUBMIT_465, "later@far.example", "greylisted", timeout=120)
+                assert r.returncode == 0, r.stdout + r.stderr
+                vm.wait_for(r"\[\(0, TempFail\(\"451", timeout=60)
+                deadline = time.time() + 60
+                while time.time() < deadline and len([f for f in os.listdir(out) if f.endswith(".eml")]) < 2:
+                    time.sleep(0.5)
+            got = [open(os.path.join(out, f), "rb").read() for f in os.listdir(out) if f.endswith(".eml")]
+            assert any(b"Subject: survivor" in g for g in got), got
+            assert any(b"Subject: greylisted" in g and b"X-RcptTo: later@far.example" in g for g in got), got
+            assert len(got) == 2
+        finally:
+            for p in (dns, sink):
+                if p:
+                    p.kill()
+                    p.wait()

@@ -32,6 +32,7 @@ pub struct Config {
     pub dnsbl: Dnsbl,
     pub access: Access,
     pub greylist: Greylist,
+    pub queue: QueueSettings,
     pub filter: FilterThresholds,
     pub dkim: Vec<DkimKey>,
     pub tls: Tls,
@@ -430,4 +431,25 @@ pub struct Srs {
     pub domain: String,
     /// File holding the HMAC secret.
     pub secret: FileRef,
+}
+
+/// `[queue]`: retry timing of the outbound queue (RFC 5321 4.5.4.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueSettings {
+    /// Delay after the first temporary failure (doubles each attempt).
+    pub retry_initial: Duration,
+    /// Longest delay between two attempts.
+    pub retry_max: Duration,
+    /// Age after which a still-deferred recipient fails for good.
+    pub give_up: Duration,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            retry_initial: Duration::from_secs(300),
+            retry_max: Duration::from_secs(4 * 3600),
+            give_up: Duration::from_secs(5 * 86400),
+        }
+    }
 }

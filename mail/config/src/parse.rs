@@ -67,7 +67,7 @@ struct Parser<'a> {
 }
 
 const SINGLETONS: &[&str] = &[
-    "server", "addressing", "limits", "listeners", "aliases", "dnsbl", "access", "greylist", "filter", "sieve",
+    "server", "addressing", "limits", "listeners", "aliases", "dnsbl", "access", "greylist", "queue", "filter", "sieve",
     "srs",
 ];
 
@@ -141,6 +141,7 @@ impl<'a> Parser<'a> {
             dnsbl: Dnsbl::default(),
             access: Access::default(),
             greylist: Greylist::default(),
+            queue: QueueSettings::default(),
             filter: FilterThresholds::default(),
             dkim: Vec::new(),
             tls: Tls::default(),
@@ -189,6 +190,9 @@ impl<'a> Parser<'a> {
         }
         if let Some(s) = single.get("access") {
             self.access(s, &mut cfg);
+        }
+        if let Some(s) = single.get("queue") {
+            self.queue(s, &mut cfg);
         }
         if let Some(s) = single.get("greylist") {
             self.greylist(s, &mut cfg);
@@ -712,6 +716,34 @@ impl<'a> Parser<'a> {
         }
         if g.delay >= g.retry_window {
             self.err(sec.line, ErrorKind::Conflict("greylist delay must be shorter than retry_window".into()));
+        }
+    }
+
+    fn queue(&mut self, sec: &Section, cfg: &mut Config) {
+        let keys = ["retry_initial", "retry_max", "give_up"];
+        let q = &mut cfg.queue;
+        for (k, e) in self.entries(sec, &keys, &[]) {
+            match k.as_str() {
+                "retry_initial" => {
+                    if let Some(d) = self.duration(e, 1, 86400) {
+                        q.retry_initial = d;
+                    }
+                }
+                "retry_max" => {
+                    if let Some(d) = self.duration(e, 1, 7 * 86400) {
+                        q.retry_max = d;
+                    }
+                }
+                "give_up" => {
+                    if let Some(d) = self.duration(e, 60, 30 * 86400) {
+                        q.give_up = d;
+                    }
+                }
+                _ => unreachable!(),
+            }
+        }
+        if q.retry_initial > q.retry_max {
+            self.err(sec.line, ErrorKind::Conflict("queue retry_initial must not exceed retry_max".into()));
         }
     }
 

@@ -515,3 +515,19 @@ fn referenced_files_lists_disk_paths() {
     assert_eq!(got, want);
     assert!(default_config().referenced_files().is_empty());
 }
+
+#[test]
+fn queue_section() {
+    let base = mail_config::DEFAULT_CONFIG;
+    let c = parse(&format!("{base}\n[queue]\nretry_initial = 2s\nretry_max = 1m\ngive_up = 2h\n"), &files).unwrap();
+    assert_eq!(c.queue.retry_initial, Duration::from_secs(2));
+    assert_eq!(c.queue.retry_max, Duration::from_secs(60));
+    assert_eq!(c.queue.give_up, Duration::from_secs(7200));
+    assert_eq!(parse(base, &files).unwrap().queue, QueueSettings::default());
+    let text = format!("{base}\n[queue]\nretry_initial = 2h\nretry_max = 1m\n");
+    let errs = parse(&text, &files).unwrap_err();
+    assert!(errs.iter().any(|e| e.to_string().contains("retry_initial must not exceed retry_max")), "{errs:?}");
+    let text = format!("{base}\n[queue]\nretry_later = 1m\n");
+    let errs = parse(&text, &files).unwrap_err();
+    assert!(errs.iter().any(|e| e.to_string().contains("retry_later")), "{errs:?}");
+}
