@@ -319,7 +319,7 @@ impl Outbound {
                     if let Some(mut s) = session.take() {
                         s.link.close(stack);
                     }
-                    log::info!("outbound: {}: {} [{}]: {:?}", job.id, t.host, t.addr, r.results);
+                    log::info!("outbound: {}: {} [{}]: {:?} (tls: {})", job.id, t.host, t.addr, r.results, r.tls);
                     if r.try_next_host && *i + 1 < targets.len() {
                         *i += 1;
                         *last = Some(r);

@@ -103,7 +103,8 @@ def test_mail_from_a_to_b():
                                    capture_output=True, text=True, timeout=120)
                 assert r.returncode == 0, r.stdout + r.stderr
                 b.wait_for(r"delivered to 1 mailboxes", timeout=120)
-                a.wait_for(r"outbound: .*mail.b.test \[192.0.2.20\]: \[\(0, Delivered", timeout=60)
+                m = a.wait_for(r"outbound: .*mail.b.test \[192.0.2.20\]: \[\(0, Delivered.*$", timeout=60)
+                assert "(tls: true)" in m.group(0), m.group(0)  # opportunistic STARTTLS, recorded
             got = list(messages(mail_b, "/mail/b.test/bob/Maildir/new").values())
             assert len(got) == 1, got
             m = got[0]
