@@ -25,9 +25,9 @@
 //! write (and with reordered writes) and checks this with e2fsck.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod block;
 pub mod ext2;

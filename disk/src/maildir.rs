@@ -486,10 +486,8 @@ impl Maildir {
         let mut head = [0u8; 128];
         let n = fs.read_at(st.ino, 0, &mut head)?;
         let line = head[..n].split(|&b| b == b'\n').next().unwrap_or(&[]);
-        let mut state = core::str::from_utf8(line)
-            .ok()
-            .and_then(Self::parse_header)
-            .ok_or(FsError::Corrupt("uidlist header"))?;
+        let mut state =
+            core::str::from_utf8(line).ok().and_then(Self::parse_header).ok_or(FsError::Corrupt("uidlist header"))?;
         // Last line: read a tail window; widen once if a line is longer.
         let mut last = 0;
         for window in [512u64, 8192] {
@@ -528,7 +526,13 @@ impl Maildir {
     // ---- delivery -----------------------------------------------------------
 
     /// Starts a message in `tmp/` (for bodies that arrive in pieces).
-    pub fn stage_begin<F: FileSystem>(&mut self, fs: &mut F, user: &str, folder: &str, received: u32) -> Result<Staged> {
+    pub fn stage_begin<F: FileSystem>(
+        &mut self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        received: u32,
+    ) -> Result<Staged> {
         let dir = self.folder_dir(user, folder)?;
         if fs.lookup(&format!("{dir}/tmp")).is_err() {
             if dir == self.user_root(user)? {
@@ -559,7 +563,14 @@ impl Maildir {
     }
 
     /// Writes a whole message to `tmp/`.
-    pub fn stage<F: FileSystem>(&mut self, fs: &mut F, user: &str, folder: &str, data: &[u8], received: u32) -> Result<Staged> {
+    pub fn stage<F: FileSystem>(
+        &mut self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        data: &[u8],
+        received: u32,
+    ) -> Result<Staged> {
         if data.len() as u64 > self.limits.max_message {
             return Err(MailError::TooBig);
         }
@@ -589,7 +600,14 @@ impl Maildir {
     }
 
     /// One message, start to durable: stage, flush, commit, flush.
-    pub fn deliver<F: FileSystem>(&mut self, fs: &mut F, user: &str, folder: &str, data: &[u8], now: u32) -> Result<Delivered> {
+    pub fn deliver<F: FileSystem>(
+        &mut self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        data: &[u8],
+        now: u32,
+    ) -> Result<Delivered> {
         let st = self.stage(fs, user, folder, data, now)?;
         fs.flush()?;
         let d = self.commit(fs, st, now)?;
@@ -633,8 +651,7 @@ impl Maildir {
         };
         let text = core::str::from_utf8(&raw).map_err(|_| FsError::Corrupt("uidlist not UTF-8"))?;
         let mut lines = text.split('\n');
-        let mut state =
-            lines.next().and_then(Self::parse_header).ok_or(FsError::Corrupt("uidlist header"))?;
+        let mut state = lines.next().and_then(Self::parse_header).ok_or(FsError::Corrupt("uidlist header"))?;
         let mut uids: BTreeMap<&str, u32> = BTreeMap::new();
         let mut listed = 0usize;
         for l in lines {
@@ -795,7 +812,13 @@ impl Maildir {
     }
 
     /// Reads a whole message.
-    pub fn read_message<F: FileSystem>(&self, fs: &mut F, user: &str, folder: &str, msg: &MessageInfo) -> Result<Vec<u8>> {
+    pub fn read_message<F: FileSystem>(
+        &self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        msg: &MessageInfo,
+    ) -> Result<Vec<u8>> {
         let p = self.message_path(user, folder, msg)?;
         match fs.read_file(&p, self.limits.max_message as usize) {
             Err(FsError::NotFound) => Err(MailError::Gone),
@@ -858,7 +881,14 @@ impl Maildir {
     }
 
     /// Moves a message from `new/` to `cur/` keeping its flags.
-    pub fn to_cur<F: FileSystem>(&self, fs: &mut F, user: &str, folder: &str, msg: &mut MessageInfo, now: u32) -> Result<()> {
+    pub fn to_cur<F: FileSystem>(
+        &self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        msg: &mut MessageInfo,
+        now: u32,
+    ) -> Result<()> {
         if !msg.in_new {
             return Ok(());
         }
@@ -867,7 +897,14 @@ impl Maildir {
     }
 
     /// Deletes a message for good.
-    pub fn expunge<F: FileSystem>(&self, fs: &mut F, user: &str, folder: &str, msg: &MessageInfo, now: u32) -> Result<()> {
+    pub fn expunge<F: FileSystem>(
+        &self,
+        fs: &mut F,
+        user: &str,
+        folder: &str,
+        msg: &MessageInfo,
+        now: u32,
+    ) -> Result<()> {
         match fs.unlink(&self.message_path(user, folder, msg)?, now) {
             Err(FsError::NotFound) => Err(MailError::Gone),
             r => Ok(r?),
@@ -965,11 +1002,8 @@ impl Maildir {
             Err(e) => return Err(e.into()),
         };
         let text = String::from_utf8_lossy(&raw);
-        let mut v: Vec<String> = text
-            .lines()
-            .filter(|l| !l.is_empty() && *l != "V\t2")
-            .map(|l| l.replace('\t', "."))
-            .collect();
+        let mut v: Vec<String> =
+            text.lines().filter(|l| !l.is_empty() && *l != "V\t2").map(|l| l.replace('\t', ".")).collect();
         v.sort();
         v.dedup();
         Ok(v)

@@ -51,10 +51,7 @@ pub struct SieveStore<'a, F: FileSystem> {
 /// RFC 5804 1.6: script names are UTF-8 without controls; on disk they must
 /// also be one path component that is not hidden.
 fn check_name(name: &str) -> Result<()> {
-    if name.is_empty()
-        || name.len() > 200
-        || name.starts_with('.')
-        || name.chars().any(|c| c == '/' || c.is_control())
+    if name.is_empty() || name.len() > 200 || name.starts_with('.') || name.chars().any(|c| c == '/' || c.is_control())
     {
         return Err(SieveStoreError::BadName);
     }

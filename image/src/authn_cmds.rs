@@ -161,7 +161,9 @@ impl Envelope {
         let helo = match (o.get("helo"), mail_from.rsplit_once('@')) {
             (Some(h), _) => h.trim_end_matches('.').to_string(),
             (None, Some((_, d))) => d.to_string(),
-            (None, None) => return Err("--mail-from <> (null sender) needs --helo NAME: SPF then checks the HELO name".into()),
+            (None, None) => {
+                return Err("--mail-from <> (null sender) needs --helo NAME: SPF then checks the HELO name".into())
+            }
         };
         let receiver = o.get("receiver").unwrap_or("unimail").to_string();
         Ok(Envelope { ip, mail_from, helo, receiver })
@@ -285,7 +287,12 @@ fn dkim_sign_cmd(o: &Opts) -> Result<(), String> {
     let key_path = o.need("key")?;
     let domain = o.need("domain")?.trim_end_matches('.');
     let selector = o.need("selector")?;
-    let valid = |s: &str| !s.is_empty() && s.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.split('.').all(|l| {
+                !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            })
+    };
     if !valid(domain) {
         return Err(format!("--domain: `{domain}` is not a domain name"));
     }
@@ -300,7 +307,9 @@ fn dkim_sign_cmd(o: &Opts) -> Result<(), String> {
         use rsa::traits::PublicKeyParts;
         let bits = k.size() * 8;
         if bits < 1024 {
-            return Err(format!("{key_path}: RSA key of {bits} bits; verifiers reject keys under 1024 bits (RFC 8301 3.2), use 2048"));
+            return Err(format!(
+                "{key_path}: RSA key of {bits} bits; verifiers reject keys under 1024 bits (RFC 8301 3.2), use 2048"
+            ));
         }
     }
     let msg = o.message()?;
@@ -337,7 +346,8 @@ fn dmarc_cmd(o: &Opts) -> Result<(), String> {
     };
     // random = 0: pct= sampling always selects the message, so the
     // published policy is shown as applied in full.
-    let inputs = dmarc::Inputs { from_domain: &from, spf: Some((spf_out.result, &spf_out.domain)), dkim: &dkim_out, random: 0 };
+    let inputs =
+        dmarc::Inputs { from_domain: &from, spf: Some((spf_out.result, &spf_out.domain)), dkim: &dkim_out, random: 0 };
     let mut s = dmarc::evaluate(&inputs);
     let d = loop {
         match s.poll() {
@@ -400,8 +410,10 @@ pub mod zone {
 
     /// Types accepted for completeness (a zone copied from a real server)
     /// but never asked for by the checks.
-    const IGNORED: &[&str] =
-        &["NS", "SOA", "SRV", "TLSA", "CAA", "SPF", "DS", "DNSKEY", "RRSIG", "NSEC", "HINFO", "NAPTR", "SSHFP", "HTTPS", "SVCB", "LOC", "RP", "URI"];
+    const IGNORED: &[&str] = &[
+        "NS", "SOA", "SRV", "TLSA", "CAA", "SPF", "DS", "DNSKEY", "RRSIG", "NSEC", "HINFO", "NAPTR", "SSHFP", "HTTPS",
+        "SVCB", "LOC", "RP", "URI",
+    ];
 
     #[derive(Default, Debug)]
     struct Node {
@@ -485,7 +497,12 @@ pub mod zone {
                         let mut t = Tok { text: Vec::new(), quoted: true, escaped: false, line };
                         loop {
                             match b.get(p) {
-                                None => return Err(err(line, "unterminated quoted string (a closing \" is missing on this line)".into())),
+                                None => {
+                                    return Err(err(
+                                        line,
+                                        "unterminated quoted string (a closing \" is missing on this line)".into(),
+                                    ))
+                                }
                                 Some(b'"') => {
                                     p += 1;
                                     break;
@@ -600,7 +617,11 @@ pub mod zone {
             match origin {
                 Some(o) if o.is_empty() => s.clone(),
                 Some(o) => format!("{s}.{o}"),
-                None => return Err(format!("relative name `{s}` but no $ORIGIN (write `{s}.` for an absolute name, or set $ORIGIN)")),
+                None => {
+                    return Err(format!(
+                        "relative name `{s}` but no $ORIGIN (write `{s}.` for an absolute name, or set $ORIGIN)"
+                    ))
+                }
             }
         };
         let full = full.to_ascii_lowercase();
@@ -624,7 +645,9 @@ pub mod zone {
                 return Err(format!("name `{s}`: `*` is a wildcard only as the first label"));
             }
             // `/` appears in RFC 2317 classless in-addr.arpa names.
-            if let Some(c) = l.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/')) && l != "*") {
+            if let Some(c) =
+                l.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/')) && l != "*")
+            {
                 return Err(format!("name `{s}` contains `{c}`"));
             }
         }
@@ -653,7 +676,12 @@ pub mod zone {
                             // TTLs do not matter to the checks, but must be well formed.
                             ttl(&a.s()).ok_or_else(|| at(a, format!("$TTL: `{}` is not a TTL", a.s())))?;
                         }
-                        "$INCLUDE" => return Err(at(first, "$INCLUDE is not supported (give several --zone files instead)".into())),
+                        "$INCLUDE" => {
+                            return Err(at(
+                                first,
+                                "$INCLUDE is not supported (give several --zone files instead)".into(),
+                            ))
+                        }
                         d => return Err(at(first, format!("unknown directive {d}"))),
                     }
                     if let Some(extra) = e.toks.get(2) {
@@ -663,7 +691,9 @@ pub mod zone {
                 }
                 let mut toks = e.toks.iter().peekable();
                 let own = if e.blank_owner {
-                    owner.clone().ok_or_else(|| format!("{file}:{}: line starts with a blank but there is no previous owner name", e.line))?
+                    owner.clone().ok_or_else(|| {
+                        format!("{file}:{}: line starts with a blank but there is no previous owner name", e.line)
+                    })?
                 } else {
                     let t = toks.next().expect("non-empty entry");
                     name(t, &origin).map_err(|m| at(t, m))?
@@ -799,7 +829,8 @@ pub mod zone {
                     n = t.clone();
                     continue;
                 }
-                let rs: Vec<DnsRecord> = node.records.iter().filter(|(t, _)| *t == q.qtype).map(|(_, r)| r.clone()).collect();
+                let rs: Vec<DnsRecord> =
+                    node.records.iter().filter(|(t, _)| *t == q.qtype).map(|(_, r)| r.clone()).collect();
                 return if rs.is_empty() { DnsAnswer::NoData } else { DnsAnswer::Records(rs) };
             }
             DnsAnswer::TempFail
@@ -846,17 +877,29 @@ pub mod zone {
                 "@ NS ns1\n@ SOA ns1 host ( 1 2 3 4 5 )\n",
             ))
             .unwrap();
-            assert_eq!(z.resolve(&q("example.com", DnsType::A)), DnsAnswer::Records(vec![DnsRecord::A("192.0.2.1".parse().unwrap())]));
+            assert_eq!(
+                z.resolve(&q("example.com", DnsType::A)),
+                DnsAnswer::Records(vec![DnsRecord::A("192.0.2.1".parse().unwrap())])
+            );
             assert!(matches!(z.resolve(&q("EXAMPLE.com.", DnsType::Aaaa)), DnsAnswer::Records(_)));
-            assert_eq!(z.resolve(&q("example.com", DnsType::Mx)), DnsAnswer::Records(vec![DnsRecord::Mx(10, "mx.example.com".into())]));
+            assert_eq!(
+                z.resolve(&q("example.com", DnsType::Mx)),
+                DnsAnswer::Records(vec![DnsRecord::Mx(10, "mx.example.com".into())])
+            );
             assert_eq!(z.resolve(&q("example.com", DnsType::Txt)).txt(), vec![&b"v=spf1 a mx -all"[..]]);
             assert_eq!(z.resolve(&q("sel._domainkey.example.com", DnsType::Txt)).txt(), vec![&b"a\"b;c"[..]]);
             assert_eq!(z.resolve(&q("_domainkey.example.com", DnsType::Txt)), DnsAnswer::NoData); // empty non-terminal
             assert_eq!(z.resolve(&q("mx.example.com", DnsType::Txt)), DnsAnswer::NoData);
             assert_eq!(z.resolve(&q("nope.example.com", DnsType::A)), DnsAnswer::NxDomain);
-            assert_eq!(z.resolve(&q("alias.example.com", DnsType::A)), DnsAnswer::Records(vec![DnsRecord::A("192.0.2.2".parse().unwrap())]));
+            assert_eq!(
+                z.resolve(&q("alias.example.com", DnsType::A)),
+                DnsAnswer::Records(vec![DnsRecord::A("192.0.2.2".parse().unwrap())])
+            );
             assert_eq!(z.resolve(&q("loop1.example.com", DnsType::A)), DnsAnswer::TempFail);
-            assert_eq!(z.resolve(&q("1.2.0.192.in-addr.arpa", DnsType::Ptr)), DnsAnswer::Records(vec![DnsRecord::Ptr("mx.example.com".into())]));
+            assert_eq!(
+                z.resolve(&q("1.2.0.192.in-addr.arpa", DnsType::Ptr)),
+                DnsAnswer::Records(vec![DnsRecord::Ptr("mx.example.com".into())])
+            );
         }
 
         #[test]
@@ -867,8 +910,8 @@ pub mod zone {
             assert_eq!(txt("a.b.w.example.com").txt(), vec![&b"wild"[..]]);
             assert_eq!(txt("x.w.example.com").txt(), vec![&b"x"[..]]); // exists: no synthesis
             assert_eq!(txt("q.c.example.com").txt(), vec![&b"x"[..]]); // wildcard CNAME
-            // RFC 4592 2.2.1: sub.d exists (empty non-terminal), so
-            // z.sub.d's closest encloser is sub.d, which has no wildcard.
+                                                                       // RFC 4592 2.2.1: sub.d exists (empty non-terminal), so
+                                                                       // z.sub.d's closest encloser is sub.d, which has no wildcard.
             assert_eq!(z.resolve(&q("z.sub.d.example.com", DnsType::A)), DnsAnswer::NxDomain);
             assert_eq!(z.resolve(&q("sub.d.example.com", DnsType::A)), DnsAnswer::NoData);
             assert!(matches!(z.resolve(&q("other.d.example.com", DnsType::A)), DnsAnswer::Records(_)));
@@ -882,7 +925,11 @@ pub mod zone {
         fn errors_name_the_line() {
             let e = |t: &str| load(t).unwrap_err();
             assert_eq!(e("a.example. A 1.2.3\n"), "z:1: `1.2.3` is not an IPv4 address");
-            assert!(e("\n\nfoo A 192.0.2.1\n").starts_with("z:3: relative name `foo`"), "{}", e("\n\nfoo A 192.0.2.1\n"));
+            assert!(
+                e("\n\nfoo A 192.0.2.1\n").starts_with("z:3: relative name `foo`"),
+                "{}",
+                e("\n\nfoo A 192.0.2.1\n")
+            );
             assert!(e("a. TXT (\n\"x\"\n").starts_with("z:1: '(' is never closed"));
             assert!(e("a. TXT \"x\n").starts_with("z:1: unterminated quoted string"));
             assert!(e("a. TXT \"x\" )\n").starts_with("z:1: ')' without"));

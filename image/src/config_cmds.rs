@@ -148,7 +148,8 @@ fn load(dir: &Path) -> Result<Loaded, Vec<Problem>> {
         return Err(p(format!("file larger than {} bytes", mail_config::MAX_FILE_LEN)));
     }
     let bytes = fs::read(&path).map_err(|e| p(format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes).map_err(|e| p(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| p(format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to())))?;
     match mail_config::parse_named(CONFIG_FILE, &text, &mail_config::DirFiles(dir.to_path_buf())) {
         Ok(cfg) => Ok(Loaded { dir: dir.to_path_buf(), text, cfg }),
         Err(errs) => Err(errs
@@ -293,15 +294,18 @@ impl DkimKey {
 }
 
 fn dkim_key_problems(k: &DkimKey, alg: DkimAlgorithm, path: &str) -> Vec<(bool, String)> {
-    use DkimKey as K;
     use rsa::traits::PublicKeyParts;
+    use DkimKey as K;
     let mut v = Vec::new();
     match (k, alg) {
         (K::Rsa(r), DkimAlgorithm::RsaSha256) => {
             let bits = r.n().bits();
             // RFC 8301 3.2: signers MUST use at least 1024 bits, SHOULD 2048.
             if bits < 1024 {
-                v.push((false, format!("DKIM key '{path}' has {bits} bits; RFC 8301 requires at least 1024 (use 2048)")));
+                v.push((
+                    false,
+                    format!("DKIM key '{path}' has {bits} bits; RFC 8301 requires at least 1024 (use 2048)"),
+                ));
             } else if bits < 2048 {
                 v.push((true, format!("DKIM key '{path}' has {bits} bits; RFC 8301 recommends 2048")));
             }
@@ -324,7 +328,13 @@ mod tls {
     use x509_parser::prelude::*;
 
     /// `(is_warning, text)` for one `cert`/`key` pair that must serve `name`.
-    pub fn check_pair(l: &Loaded, cert: &str, key: &str, name: &str, now: ::time::OffsetDateTime) -> Vec<(bool, String)> {
+    pub fn check_pair(
+        l: &Loaded,
+        cert: &str,
+        key: &str,
+        name: &str,
+        now: ::time::OffsetDateTime,
+    ) -> Vec<(bool, String)> {
         let mut v = Vec::new();
         // Parsed with the same PEM reader as the kernel (net::tls).
         let chain: Result<Vec<_>, _> = match l.read(cert) {
@@ -361,7 +371,13 @@ mod tls {
                 v.push((false, format!("certificate '{cert}': chain certificate {} expired", i + 1)));
             }
             if parsed[i - 1].issuer() != c.subject() {
-                v.push((true, format!("certificate '{cert}': certificate {} did not issue certificate {i} (chain must be leaf first)", i + 1)));
+                v.push((
+                    true,
+                    format!(
+                        "certificate '{cert}': certificate {} did not issue certificate {i} (chain must be leaf first)",
+                        i + 1
+                    ),
+                ));
             }
         }
         // RFC 6125 6.4: the name must be a DNS-ID (subjectAltName).
@@ -419,7 +435,9 @@ mod tls {
             }
         }
         if out.is_empty() {
-            out.extend(c.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(|s| s.to_ascii_lowercase()));
+            out.extend(
+                c.subject().iter_common_name().filter_map(|cn| cn.as_str().ok()).map(|s| s.to_ascii_lowercase()),
+            );
         }
         out
     }
@@ -543,7 +561,13 @@ struct NewFile {
 
 const PASSWORD_PLACEHOLDER: &str = "@PASSWORD-HASH@";
 
-fn init_files(domain: &str, host: &str, user: &str, scheme: &str, now: time::OffsetDateTime) -> Result<Vec<NewFile>, String> {
+fn init_files(
+    domain: &str,
+    host: &str,
+    user: &str,
+    scheme: &str,
+    now: time::OffsetDateTime,
+) -> Result<Vec<NewFile>, String> {
     use rand_core::{OsRng, RngCore};
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
     // Selectors named by month, so a rotation next month gets a new name.
@@ -676,7 +700,10 @@ fn read_password() -> Result<String, String> {
     };
     let echo = |on: bool| {
         if tty {
-            let _ = std::process::Command::new("stty").arg(if on { "echo" } else { "-echo" }).stdin(std::process::Stdio::inherit()).status();
+            let _ = std::process::Command::new("stty")
+                .arg(if on { "echo" } else { "-echo" })
+                .stdin(std::process::Stdio::inherit())
+                .status();
         }
     };
     echo(false);
@@ -720,7 +747,11 @@ fn dns_cmd(o: &Opts) -> Result<(), String> {
             for p in &problems {
                 println!("{p}");
             }
-            return Err(format!("{} errors in {}: run `unimail check` and fix them first", problems.len(), dir.display()));
+            return Err(format!(
+                "{} errors in {}: run `unimail check` and fix them first",
+                problems.len(),
+                dir.display()
+            ));
         }
     };
     print!("{}", zone(&l, &ip4, &ip6, ttl)?);
@@ -814,7 +845,10 @@ fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<Stri
     }
     match &tlsa {
         Some(h) => {
-            let _ = writeln!(w, "; DANE (RFC 7672, RFC 6698): DANE-EE, SPKI, SHA-256; valid for self-signed certificates too.");
+            let _ = writeln!(
+                w,
+                "; DANE (RFC 7672, RFC 6698): DANE-EE, SPKI, SHA-256; valid for self-signed certificates too."
+            );
             let _ = writeln!(w, "; Publish only in a DNSSEC-signed zone; publish the new one before changing the key.");
             let _ = writeln!(w, "_25._tcp.{host}. {ttl} IN TLSA 3 1 1 {h}");
         }
@@ -835,7 +869,11 @@ fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<Stri
                     let _ = writeln!(w, "{}._domainkey.{d}. {ttl} IN TXT {}", k.selector, txt(&key.dns_record()));
                 }
                 FileRef::Builtin(_) => {
-                    let _ = writeln!(w, "; {}._domainkey.{d}: key generated at boot; the kernel prints its record", k.selector);
+                    let _ = writeln!(
+                        w,
+                        "; {}._domainkey.{d}: key generated at boot; the kernel prints its record",
+                        k.selector
+                    );
                 }
             }
         }
@@ -880,7 +918,10 @@ fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<Stri
             let _ = writeln!(w, ";   {line}");
         }
         if mode == "testing" {
-            let _ = writeln!(w, "; (mode testing: {host}'s certificate is not CA-issued; senders enforcing MTA-STS would refuse it)");
+            let _ = writeln!(
+                w,
+                "; (mode testing: {host}'s certificate is not CA-issued; senders enforcing MTA-STS would refuse it)"
+            );
         }
         let _ = writeln!(w, "; Thunderbird autoconfig: serve this at https://autoconfig.{d}/mail/config-v1.1.xml");
         for line in autoconfig(d, host, ls).lines() {
@@ -893,12 +934,14 @@ fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<Stri
 /// Thunderbird's autoconfig file (config-v1.1.xml): implicit TLS where it
 /// is on (RFC 8314 3), else STARTTLS. Login is the full address.
 fn autoconfig(domain: &str, host: &str, ls: &mail_config::Listeners) -> String {
-    let server = |tag: &str, kind: &str, tls: Option<u16>, starttls: Option<u16>| match (tls, starttls) {
+    let server = |tag: &str, kind: &str, tls: Option<u16>, starttls: Option<u16>| {
+        match (tls, starttls) {
         (Some(p), _) | (None, Some(p)) => format!(
             "  <{tag} type=\"{kind}\">\n    <hostname>{host}</hostname>\n    <port>{p}</port>\n    <socketType>{}</socketType>\n    <authentication>password-cleartext</authentication>\n    <username>%EMAILADDRESS%</username>\n  </{tag}>\n",
             if tls.is_some() { "SSL" } else { "STARTTLS" }
         ),
         (None, None) => String::new(),
+    }
     };
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<clientConfig version=\"1.1\">\n<emailProvider id=\"{domain}\">\n  <domain>{domain}</domain>\n  <displayName>{domain}</displayName>\n{}{}</emailProvider>\n</clientConfig>\n",

@@ -19,8 +19,19 @@ const BOOT_IMG_KERNEL_SECTOR: usize = 0x5c;
 /// { start: u64, len: u16, segment: u16 } naming the rest of core.img.
 const DISKBOOT_BLOCKLIST: usize = 0x200 - 12;
 
-const GRUB_MODULES: &[&str] =
-    &["part_gpt", "part_msdos", "fat", "multiboot2", "normal", "configfile", "serial", "terminal", "echo", "test", "boot"];
+const GRUB_MODULES: &[&str] = &[
+    "part_gpt",
+    "part_msdos",
+    "fat",
+    "multiboot2",
+    "normal",
+    "configfile",
+    "serial",
+    "terminal",
+    "echo",
+    "test",
+    "boot",
+];
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let name = cmd.get_program().to_string_lossy().to_string();
@@ -69,9 +80,14 @@ pub fn build_kernel(a: &Args) -> Result<(), String> {
     if !ws.join("kernel").join("Cargo.toml").is_file() {
         return Err(format!("{}: not the unimail workspace (no kernel/Cargo.toml)", ws.display()));
     }
-    run(Command::new("cargo")
-        .current_dir(&ws)
-        .args(["build", "--release", "-p", "kernel", "--target", "x86_64-unknown-none"]))?;
+    run(Command::new("cargo").current_dir(&ws).args([
+        "build",
+        "--release",
+        "-p",
+        "kernel",
+        "--target",
+        "x86_64-unknown-none",
+    ]))?;
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| ws.join("target"));
     let elf = target.join("x86_64-unknown-none").join("release").join("unimail-kernel");
     let size = fs::metadata(&elf).map_err(|e| format!("{}: {e}", elf.display()))?.len();
@@ -146,7 +162,17 @@ pub fn boot_disk(a: &Args) -> Result<(), String> {
     // 3. The EFI system partition: FAT with GRUB EFI, grub.cfg, the kernel.
     let esp = work.join("esp.img");
     File::create(&esp).and_then(|f| f.set_len(esp_sectors * SECTOR)).map_err(|e| e.to_string())?;
-    run(Command::new("mformat").arg("-i").arg(&esp).args(["-v", "UNIMAIL", "-T", &esp_sectors.to_string(), "-h", "64", "-s", "32", "::"]))?;
+    run(Command::new("mformat").arg("-i").arg(&esp).args([
+        "-v",
+        "UNIMAIL",
+        "-T",
+        &esp_sectors.to_string(),
+        "-h",
+        "64",
+        "-s",
+        "32",
+        "::",
+    ]))?;
     for d in ["::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub"] {
         run(Command::new("mmd").arg("-i").arg(&esp).arg(d))?;
     }
@@ -169,7 +195,8 @@ pub fn boot_disk(a: &Args) -> Result<(), String> {
     core_bytes.resize((core_sectors * SECTOR) as usize, 0);
     // diskboot.img loads the remaining sectors from this blocklist.
     core_bytes[DISKBOOT_BLOCKLIST..DISKBOOT_BLOCKLIST + 8].copy_from_slice(&(BIOS_START + 1).to_le_bytes());
-    core_bytes[DISKBOOT_BLOCKLIST + 8..DISKBOOT_BLOCKLIST + 10].copy_from_slice(&((core_sectors - 1) as u16).to_le_bytes());
+    core_bytes[DISKBOOT_BLOCKLIST + 8..DISKBOOT_BLOCKLIST + 10]
+        .copy_from_slice(&((core_sectors - 1) as u16).to_le_bytes());
     write_at(&mut disk, BIOS_START * SECTOR, &core_bytes)?;
 
     let mut boot = fs::read(pc.join("boot.img")).map_err(|e| format!("boot.img: {e}"))?;

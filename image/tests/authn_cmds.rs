@@ -25,8 +25,12 @@ fn stdout(o: &Output) -> String {
 
 fn tempdir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir()
-        .join(format!("unimail-authn-{}-{}-{}", std::process::id(), tag, N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "unimail-authn-{}-{}-{}",
+        std::process::id(),
+        tag,
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -39,7 +43,13 @@ fn p(d: &Path, name: &str) -> String {
 /// Whether an external tool is usable; absent is a loud skip, or a
 /// failure under CI.
 fn have_tool(what: &str, cmd: &str, args: &[&str]) -> bool {
-    let ok = Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !ok {
         assert!(std::env::var_os("CI").is_none(), "{what} missing under CI (run image/tests/setup.sh)");
         eprintln!("\n*** SKIPPING the {what} check: not installed (image/tests/setup.sh installs it) ***\n");
@@ -113,7 +123,12 @@ fn spf_results() {
         let s = spf(&z, ip, from);
         assert!(s.starts_with(&format!("spf: {want}\n")), "{ip} {from}: want {want}, got\n{s}");
         assert!(s.contains(&format!("\nReceived-SPF: {want} (unimail: domain of ")), "{s}");
-        assert!(s.contains(&format!("client-ip={ip}; envelope-from=\"{from}\"; helo=client.example.org; identity=mailfrom")), "{s}");
+        assert!(
+            s.contains(&format!(
+                "client-ip={ip}; envelope-from=\"{from}\"; helo=client.example.org; identity=mailfrom"
+            )),
+            "{s}"
+        );
     }
     let s = spf(&z, "192.0.2.7", "a@broken.example.com");
     assert!(s.contains("\nproblem: "), "{s}");
@@ -148,22 +163,37 @@ fn bad_arguments() {
     bad(&["spf", "--ip", "192.0.2.1", "--mail-from", "a@example.com"], "missing --zone");
     bad(&["spf", "--zone", &z, "--ip", "192.0.2", "--mail-from", "a@example.com"], "not an IPv4 or IPv6 address");
     bad(&["spf", "--zone", &z, "--ip", "192.0.2.1", "--mail-from", "<>"], "needs --helo");
-    bad(&["spf", "--zone", &z, "--ip", "192.0.2.1", "--mail-from", "a@example.com", "--bogus", "1"], "unknown option --bogus");
+    bad(
+        &["spf", "--zone", &z, "--ip", "192.0.2.1", "--mail-from", "a@example.com", "--bogus", "1"],
+        "unknown option --bogus",
+    );
     bad(&["dkim-verify", "--zone", &z], "missing MESSAGE");
     bad(&["dkim-verify", "--zone", &z, "/nonexistent/message"], "cannot read /nonexistent/message");
-    bad(&["spf", "--zone", "/nonexistent/zone", "--ip", "192.0.2.1", "--mail-from", "a@example.com"], "cannot read /nonexistent/zone");
+    bad(
+        &["spf", "--zone", "/nonexistent/zone", "--ip", "192.0.2.1", "--mail-from", "a@example.com"],
+        "cannot read /nonexistent/zone",
+    );
 }
 
 #[test]
 fn zone_syntax_errors_name_file_and_line() {
     let d = tempdir("zone-errors");
     let cases: &[(&str, &str)] = &[
-        ("$ORIGIN example.com.\n@ TXT \"v=spf1 -all\"\n\nmx A 192.0.2.300\n", ":4: `192.0.2.300` is not an IPv4 address"),
+        (
+            "$ORIGIN example.com.\n@ TXT \"v=spf1 -all\"\n\nmx A 192.0.2.300\n",
+            ":4: `192.0.2.300` is not an IPv4 address",
+        ),
         ("@ A 192.0.2.1\n", ":1: `@` used before any $ORIGIN"),
         ("example.com. TXT ( \"v=spf1\"\n  \"-all\"\n", ":1: '(' is never closed"),
         ("$ORIGIN example.com.\n\n\n@ TXT \"v=spf1 -all\n", ":4: unterminated quoted string"),
-        ("$ORIGIN example.com.\n@ TXT (\n \"v=spf1\"\n  FOO\n)\nx 60 IN BOGUS 1\n", ":6: unknown or unsupported record type `BOGUS`"),
-        ("$ORIGIN example.com.\nwww CNAME @\nwww A 192.0.2.1\n", ":3: `www.example.com` has a CNAME (line 2) and other records (line 3)"),
+        (
+            "$ORIGIN example.com.\n@ TXT (\n \"v=spf1\"\n  FOO\n)\nx 60 IN BOGUS 1\n",
+            ":6: unknown or unsupported record type `BOGUS`",
+        ),
+        (
+            "$ORIGIN example.com.\nwww CNAME @\nwww A 192.0.2.1\n",
+            ":3: `www.example.com` has a CNAME (line 2) and other records (line 3)",
+        ),
         ("$ORIGIN example.com.\n@ MX mx\n", ":2: MX record needs a preference and an exchange name"),
         ("$TTL forever\n", ":1: $TTL: `forever` is not a TTL"),
         ("$ORIGIN example.com.\n  \n@ TXT \"x\" \"y\" ) \n", ":3: ')' without a matching '('"),
@@ -214,7 +244,8 @@ fn openssl_key(dir: &Path, alg: &str) -> Option<Key> {
 
 /// `name TXT "…" "…"` with strings of at most 255 bytes (RFC 1035 3.3).
 fn txt_line(name: &str, record: &str) -> String {
-    let parts: Vec<String> = record.as_bytes().chunks(255).map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap())).collect();
+    let parts: Vec<String> =
+        record.as_bytes().chunks(255).map(|c| format!("\"{}\"", std::str::from_utf8(c).unwrap())).collect();
     format!("{name} IN TXT ( {} )\n", parts.join("\n    "))
 }
 
@@ -249,7 +280,16 @@ fn setup(tag: &str) -> Option<Setup> {
 impl Setup {
     /// `unimail dkim-sign` of the file `input`, written to `output`.
     fn sign(&self, key: &Key, domain: &str, selector: &str, input: &str, output: &str) -> Vec<u8> {
-        let o = unimail(&["dkim-sign", "--key", &key.pem, "--domain", domain, "--selector", selector, &p(&self.dir, input)]);
+        let o = unimail(&[
+            "dkim-sign",
+            "--key",
+            &key.pem,
+            "--domain",
+            domain,
+            "--selector",
+            selector,
+            &p(&self.dir, input),
+        ]);
         assert!(o.status.success(), "dkim-sign: {}", out(&o));
         std::fs::write(self.dir.join(output), &o.stdout).unwrap();
         o.stdout
@@ -274,7 +314,10 @@ fn dkim_sign_then_verify_rsa_and_ed25519() {
     assert_eq!(s.verify("ed.eml"), "pass d=example.com s=ed a=ed25519-sha256\n");
     // Both keys on one message (selector rotation): one line each, newest first.
     s.sign(&s.ed, "example.com", "ed", "rsa.eml", "both.eml");
-    assert_eq!(s.verify("both.eml"), "pass d=example.com s=ed a=ed25519-sha256\npass d=example.com s=rsa a=rsa-sha256\n");
+    assert_eq!(
+        s.verify("both.eml"),
+        "pass d=example.com s=ed a=ed25519-sha256\npass d=example.com s=rsa a=rsa-sha256\n"
+    );
     // A file with bare LF line ends stays that way, and still verifies.
     s.write("lf.eml", MESSAGE.replace("\r\n", "\n").as_bytes());
     let lf = s.sign(&s.ed, "example.com", "ed", "lf.eml", "lf-signed.eml");
@@ -295,7 +338,13 @@ fn dkim_tampering_fails() {
         let signed = String::from_utf8(s.sign(key, "example.com", sel, "m.eml", "signed.eml")).unwrap();
         let alg = if sel == "rsa" { "rsa-sha256" } else { "ed25519-sha256" };
         // Relaxed canonicalisation forgives whitespace changes ...
-        s.write("ws.eml", signed.replace("Hello Bob,   ", "Hello Bob, ").replace("Subject: a rather", "subject:   a rather").as_bytes());
+        s.write(
+            "ws.eml",
+            signed
+                .replace("Hello Bob,   ", "Hello Bob, ")
+                .replace("Subject: a rather", "subject:   a rather")
+                .as_bytes(),
+        );
         assert_eq!(s.verify("ws.eml"), format!("pass d=example.com s={sel} a={alg}\n"));
         // ... but not a changed body, a changed header, or an added From.
         for (what, bad) in [
@@ -361,7 +410,18 @@ fn dkimpy_verifies_our_signatures() {
 // ------------------------------------------------------------- DMARC
 
 fn dmarc(s: &Setup, ip: &str, mail_from: &str, file: &str) -> String {
-    stdout(&unimail(&["dmarc", "--zone", &s.zone, "--ip", ip, "--mail-from", mail_from, "--receiver", "mx.example.org", &p(&s.dir, file)]))
+    stdout(&unimail(&[
+        "dmarc",
+        "--zone",
+        &s.zone,
+        "--ip",
+        ip,
+        "--mail-from",
+        mail_from,
+        "--receiver",
+        "mx.example.org",
+        &p(&s.dir, file),
+    ]))
 }
 
 #[test]
@@ -375,7 +435,12 @@ fn dmarc_alignment() {
     let r = dmarc(&s, "203.0.113.9", "bounce@example.com", "aligned.eml");
     assert!(r.starts_with("Authentication-Results: mx.example.org;\n\tspf=fail smtp.mailfrom=bounce@example.com;\n\tdkim=pass header.d=example.com header.i=@example.com header.s=rsa header.a=rsa-sha256 header.b="), "{r}");
     assert!(r.contains("\tdmarc=pass (p=reject dis=none) header.from=example.com\n"), "{r}");
-    assert!(r.contains("\ndmarc: pass\n") && r.contains("spf aligned: no  dkim aligned: yes") && r.ends_with("disposition: none\n"), "{r}");
+    assert!(
+        r.contains("\ndmarc: pass\n")
+            && r.contains("spf aligned: no  dkim aligned: yes")
+            && r.ends_with("disposition: none\n"),
+        "{r}"
+    );
 
     // SPF passing for a subdomain of the From domain (relaxed alignment): pass.
     let r = dmarc(&s, "198.51.100.25", "bounce@soft.example.com", "m.eml");
@@ -397,14 +462,20 @@ fn dmarc_alignment() {
     // example.net publishes p=quarantine.
     s.write("net.eml", MESSAGE.replace("alice@example.com", "carol@example.net").as_bytes());
     let r = dmarc(&s, "203.0.113.9", "carol@example.net", "net.eml");
-    assert!(r.contains("\tspf=fail") && r.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=example.net"), "{r}");
+    assert!(
+        r.contains("\tspf=fail") && r.contains("dmarc=fail (p=quarantine dis=quarantine) header.from=example.net"),
+        "{r}"
+    );
     let r = dmarc(&s, "2001:db8::1", "carol@example.net", "net.eml");
     assert!(r.contains("dmarc=pass (p=quarantine dis=none)"), "{r}");
 
     // No DMARC record for the From domain's organisation.
     s.write("none.eml", MESSAGE.replace("alice@example.com", "dave@nowhere.example").as_bytes());
     let r = dmarc(&s, "203.0.113.9", "dave@nowhere.example", "none.eml");
-    assert!(r.contains("\tdmarc=none header.from=nowhere.example\n") && r.contains("policy: - (no DMARC record)"), "{r}");
+    assert!(
+        r.contains("\tdmarc=none header.from=nowhere.example\n") && r.contains("policy: - (no DMARC record)"),
+        "{r}"
+    );
 }
 
 /// dkimpy signs; `unimail dkim-verify` must agree (both canonicalisations).
@@ -433,12 +504,18 @@ fn we_verify_dkimpy_signatures() {
     for (key, sel, alg) in [(&rsa_pem, "rsa", "rsa-sha256"), (&ed_seed, "ed", "ed25519-sha256")] {
         for canon in ["relaxed", "simple"] {
             let signed = p(&s.dir, "py.eml");
-            let o = Command::new("python3").args(["-c", DKIMPY_SIGN, &p(&s.dir, "m.eml"), key, sel, alg, canon, &signed]).output().unwrap();
+            let o = Command::new("python3")
+                .args(["-c", DKIMPY_SIGN, &p(&s.dir, "m.eml"), key, sel, alg, canon, &signed])
+                .output()
+                .unwrap();
             assert!(o.status.success(), "dkimpy sign: {}", out(&o));
             assert_eq!(s.verify("py.eml"), format!("pass d=example.com s={sel} a={alg}\n"), "{alg} {canon}");
             let t = std::fs::read_to_string(&signed).unwrap().replace("Zürich", "Zurich");
             s.write("py-bad.eml", t.as_bytes());
-            assert!(s.verify("py-bad.eml").starts_with(&format!("fail d=example.com s={sel} a={alg} reason: ")), "{alg} {canon}");
+            assert!(
+                s.verify("py-bad.eml").starts_with(&format!("fail d=example.com s={sel} a={alg} reason: ")),
+                "{alg} {canon}"
+            );
         }
     }
 }
@@ -472,7 +549,16 @@ fn zone_from_unimail_dns_and_config_keys() {
         // dkim/example.org.<selector>.pem
         let name = k.file_name().unwrap().to_str().unwrap();
         let sel = name.strip_prefix("example.org.").unwrap().strip_suffix(".pem").unwrap();
-        let o = unimail(&["dkim-sign", "--key", k.to_str().unwrap(), "--domain", "example.org", "--selector", sel, &current]);
+        let o = unimail(&[
+            "dkim-sign",
+            "--key",
+            k.to_str().unwrap(),
+            "--domain",
+            "example.org",
+            "--selector",
+            sel,
+            &current,
+        ]);
         assert!(o.status.success(), "{}", out(&o));
         current = p(&d, &format!("signed{i}.eml"));
         std::fs::write(&current, &o.stdout).unwrap();
@@ -480,12 +566,33 @@ fn zone_from_unimail_dns_and_config_keys() {
     let v = stdout(&unimail(&["dkim-verify", "--zone", &zone, &current]));
     assert_eq!(v.lines().count(), 2, "{v}");
     assert!(v.lines().all(|l| l.starts_with("pass d=example.org s=s")), "{v}");
-    let r = stdout(&unimail(&["dmarc", "--zone", &zone, "--ip", "2001:db8::10", "--mail-from", "alice@example.org", "--helo", "mx.example.org", &current]));
+    let r = stdout(&unimail(&[
+        "dmarc",
+        "--zone",
+        &zone,
+        "--ip",
+        "2001:db8::10",
+        "--mail-from",
+        "alice@example.org",
+        "--helo",
+        "mx.example.org",
+        &current,
+    ]));
     assert!(r.contains("\tspf=pass smtp.mailfrom=alice@example.org;"), "{r}");
     assert_eq!(r.matches("\tdkim=pass header.d=example.org").count(), 2, "{r}");
     assert!(r.contains("\tdmarc=pass (p=none dis=none) header.from=example.org"), "{r}");
     // The HELO name has its own SPF record.
-    let s = stdout(&unimail(&["spf", "--zone", &zone, "--ip", "192.0.2.10", "--mail-from", "<>", "--helo", "mx.example.org"]));
+    let s = stdout(&unimail(&[
+        "spf",
+        "--zone",
+        &zone,
+        "--ip",
+        "192.0.2.10",
+        "--mail-from",
+        "<>",
+        "--helo",
+        "mx.example.org",
+    ]));
     assert!(s.starts_with("spf: pass\n"), "{s}");
     let s = stdout(&unimail(&["spf", "--zone", &zone, "--ip", "192.0.2.11", "--mail-from", "bob@example.org"]));
     assert!(s.starts_with("spf: fail\n"), "{s}");

@@ -26,8 +26,12 @@ fn out(o: &Output) -> String {
 /// A fresh empty directory under the target dir's temp area.
 fn tempdir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir()
-        .join(format!("unimail-test-{}-{}-{}", std::process::id(), tag, N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "unimail-test-{}-{}-{}",
+        std::process::id(),
+        tag,
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
@@ -43,13 +47,19 @@ const HASH: &str = "{SHA512-CRYPT}$6$.jPC2asei3dL5rPE$pmflEVzSXlQM9I0HXxVWw6BFnK
 
 /// A minimal valid config body (5 lines) that callers extend.
 fn base_conf() -> String {
-    format!("[server]\nhostname = mx.example.org\ndomains = example.org\n\n[user alice@example.org]\npassword = {HASH}\n")
+    format!(
+        "[server]\nhostname = mx.example.org\ndomains = example.org\n\n[user alice@example.org]\npassword = {HASH}\n"
+    )
 }
 
 #[test]
 fn check_accepts_builtin_config() {
     let d = tempdir("builtin");
-    write(&d, "unimail.conf", format!("{}\n[tls]\ncert = builtin:self-signed-cert\nkey = builtin:self-signed-key\n", base_conf()).as_bytes());
+    write(
+        &d,
+        "unimail.conf",
+        format!("{}\n[tls]\ncert = builtin:self-signed-cert\nkey = builtin:self-signed-key\n", base_conf()).as_bytes(),
+    );
     let o = unimail(&["check", d.to_str().unwrap()], None);
     assert!(o.status.success(), "{}", out(&o));
     assert!(out(&o).contains("ok: 1 users, 1 domains"), "{}", out(&o));
@@ -67,7 +77,10 @@ fn check_reports_parser_errors_with_lines() {
     let s = out(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("unimail.conf:9: unknown key 'mesage_size' in [limits]"), "{s}");
-    assert!(s.contains("unimail.conf:12: alias 'team@example.org' points to unknown local user 'bbo@example.org'"), "{s}");
+    assert!(
+        s.contains("unimail.conf:12: alias 'team@example.org' points to unknown local user 'bbo@example.org'"),
+        "{s}"
+    );
     assert!(s.contains("unimail.conf:15: missing file 'tls/missing.crt' on the config disk"), "{s}");
     assert!(!s.contains("ok:"), "{s}");
 }
@@ -124,7 +137,12 @@ fn check_reads_certificates_and_keys() {
     let s = out(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
     assert!(s.contains("unimail.conf:9: certificate 'tls/c.crt' expired on 2002-01-01"), "{s}");
-    assert!(s.contains("unimail.conf:9: certificate 'tls/c.crt' does not name mx.example.org (it names: other.example.org)"), "{s}");
+    assert!(
+        s.contains(
+            "unimail.conf:9: certificate 'tls/c.crt' does not name mx.example.org (it names: other.example.org)"
+        ),
+        "{s}"
+    );
     assert!(s.contains("unimail.conf:10: key 'tls/c.key' does not match certificate 'tls/c.crt'"), "{s}");
     assert!(!s.contains("does not name imap.example.org"), "{s}");
     assert!(s.contains("certificate 'tls/w.crt' does not name *.example.net"), "{s}");
@@ -148,7 +166,10 @@ fn check_reads_dkim_keys() {
     let o = unimail(&["check", d.to_str().unwrap()], None);
     let s = out(&o);
     assert_eq!(o.status.code(), Some(1), "{s}");
-    assert!(s.contains("unimail.conf:10: DKIM key 'dkim/small.pem' has 768 bits; RFC 8301 requires at least 1024"), "{s}");
+    assert!(
+        s.contains("unimail.conf:10: DKIM key 'dkim/small.pem' has 768 bits; RFC 8301 requires at least 1024"),
+        "{s}"
+    );
     assert!(s.contains("unimail.conf:15: DKIM key 'dkim/ed.pem' is Ed25519 but the section says rsa-sha256"), "{s}");
     assert!(s.contains("unimail.conf:19: DKIM key 'dkim/junk.pem' is not an RSA"), "{s}");
     assert_eq!(s.matches("dkim/ed.pem").count(), 1, "{s}");
@@ -157,7 +178,8 @@ fn check_reads_dkim_keys() {
 /// `unimail init` into a fresh directory; returns it.
 fn init(tag: &str, extra: &[&str], password: &str) -> PathBuf {
     let d = tempdir(tag).join("conf");
-    let mut args = vec!["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", d.to_str().unwrap()];
+    let mut args =
+        vec!["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", d.to_str().unwrap()];
     args.extend_from_slice(extra);
     let o = unimail(&args, Some(password));
     assert!(o.status.success(), "{}", out(&o));
@@ -255,7 +277,9 @@ fn txt_value(rdata: &str) -> String {
 }
 
 fn tag<'a>(v: &'a str, t: &str) -> &'a str {
-    v.split(';').find_map(|kv| kv.trim().strip_prefix(t).and_then(|r| r.strip_prefix('='))).unwrap_or_else(|| panic!("no {t}= in {v}"))
+    v.split(';')
+        .find_map(|kv| kv.trim().strip_prefix(t).and_then(|r| r.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no {t}= in {v}"))
 }
 
 #[test]
@@ -263,7 +287,10 @@ fn dns_prints_the_records() {
     use base64ct::Encoding;
     use sha2::Digest;
     let d = init("dns", &["--user", "alice"], "pw\n");
-    let o = unimail(&["dns", d.to_str().unwrap(), "--ip4", "192.0.2.10", "--ip6", "2001:db8::10", "--ip4", "198.51.100.7"], None);
+    let o = unimail(
+        &["dns", d.to_str().unwrap(), "--ip4", "192.0.2.10", "--ip6", "2001:db8::10", "--ip4", "198.51.100.7"],
+        None,
+    );
     assert!(o.status.success(), "{}", out(&o));
     let z = String::from_utf8(o.stdout).unwrap();
     let spf = "\"v=spf1 ip4:192.0.2.10 ip4:198.51.100.7 ip6:2001:db8::10 -all\"";
@@ -273,20 +300,30 @@ fn dns_prints_the_records() {
     assert_eq!(records(&z, "mx.example.org.", "A"), ["192.0.2.10", "198.51.100.7"]);
     assert_eq!(records(&z, "mx.example.org.", "AAAA"), ["2001:db8::10"]);
     assert!(z.contains(";   10.2.0.192.in-addr.arpa. 3600 IN PTR mx.example.org."), "{z}");
-    assert!(z.contains(";   0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR mx.example.org."), "{z}");
-    assert_eq!(
-        records(&z, "_dmarc.example.org.", "TXT"),
-        ["\"v=DMARC1; p=none; rua=mailto:postmaster@example.org\""]
+    assert!(
+        z.contains(
+            ";   0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. 3600 IN PTR mx.example.org."
+        ),
+        "{z}"
     );
+    assert_eq!(records(&z, "_dmarc.example.org.", "TXT"), ["\"v=DMARC1; p=none; rua=mailto:postmaster@example.org\""]);
     assert_eq!(records(&z, "_smtp._tls.example.org.", "TXT"), ["\"v=TLSRPTv1; rua=mailto:postmaster@example.org\""]);
     let sts = txt_value(records(&z, "_mta-sts.example.org.", "TXT")[0]);
     assert!(sts.starts_with("v=STSv1; id=") && tag(&sts, "id").chars().all(|c| c.is_ascii_alphanumeric()), "{sts}");
     assert!(z.contains(";   mode: testing") && z.contains(";   mx: mx.example.org"), "{z}");
     // Thunderbird autoconfig: well-formed XML naming implicit-TLS ports.
-    let xml: String = z.lines().filter_map(|l| l.strip_prefix(";   ")).filter(|l| l.starts_with('<') || l.starts_with(' ')).collect::<Vec<_>>().join("\n");
+    let xml: String = z
+        .lines()
+        .filter_map(|l| l.strip_prefix(";   "))
+        .filter(|l| l.starts_with('<') || l.starts_with(' '))
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(xml.contains("<port>993</port>") && xml.contains("<port>465</port>"), "{xml}");
     if have_tool("python3", "python3", &["-c", ""]) {
-        let o = Command::new("python3").args(["-c", "import sys, xml.dom.minidom as m; m.parseString(sys.argv[1])", &xml]).output().unwrap();
+        let o = Command::new("python3")
+            .args(["-c", "import sys, xml.dom.minidom as m; m.parseString(sys.argv[1])", &xml])
+            .output()
+            .unwrap();
         assert!(o.status.success(), "autoconfig XML: {}\n{xml}", out(&o));
     }
     assert_eq!(records(&z, "_submissions._tcp.example.org.", "SRV"), ["0 1 465 mx.example.org."]);
@@ -335,7 +372,9 @@ fn dkimpy_roundtrip(key: &str, selector: &str, alg: &str, record: &str) {
     let have = Command::new("python3").args(["-c", "import dkim"]).status().map(|s| s.success()).unwrap_or(false);
     if !have {
         assert!(std::env::var_os("CI").is_none(), "dkimpy missing under CI (run image/tests/setup.sh)");
-        eprintln!("\n*** SKIPPING the dkimpy check: python3 with dkimpy not found (image/tests/setup.sh installs it) ***\n");
+        eprintln!(
+            "\n*** SKIPPING the dkimpy check: python3 with dkimpy not found (image/tests/setup.sh installs it) ***\n"
+        );
         return;
     }
     let script = r#"
@@ -374,7 +413,13 @@ fn dns_refuses_a_broken_config() {
 /// Whether an external reference tool is usable; absent is a loud skip,
 /// or a failure under CI.
 fn have_tool(what: &str, cmd: &str, args: &[&str]) -> bool {
-    let ok = Command::new(cmd).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status().map(|s| s.success()).unwrap_or(false);
+    let ok = Command::new(cmd)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     if !ok {
         assert!(std::env::var_os("CI").is_none(), "{what} missing under CI (run image/tests/setup.sh)");
         eprintln!("\n*** SKIPPING the {what} check: not installed (image/tests/setup.sh installs it) ***\n");

@@ -3,11 +3,11 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
-use net::smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
-use alloc::sync::Arc;
 use net::dns::{DnsClient, QueryId, Resolver, ResolverConfig, Rtype};
+use net::smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use net::tls::{TlsLimits, TlsStream};
 use net::{ConnId, ListenerId, Stack, StackConfig};
 
@@ -51,11 +51,30 @@ impl App {
         let stack = Stack::new(phy, cfg, crate::time::now_ms()).map_err(|e| alloc::format!("network: {e}"))?;
         log::info!(
             "network: mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]
+            mac[0],
+            mac[1],
+            mac[2],
+            mac[3],
+            mac[4],
+            mac[5]
         );
-        let mut app = App { stack, echo: None, tls_echo: None, dns: None, diag_queries: Vec::new(), smtp: None, imap: None, managesieve: None, mail: None, ready: String::new() };
+        let mut app = App {
+            stack,
+            echo: None,
+            tls_echo: None,
+            dns: None,
+            diag_queries: Vec::new(),
+            smtp: None,
+            imap: None,
+            managesieve: None,
+            mail: None,
+            ready: String::new(),
+        };
         if !boot.dns.is_empty() {
-            let resolver = Resolver::new(ResolverConfig::new(boot.dns.clone()), alloc::boxed::Box::new(|| crate::rand::u64() as u32));
+            let resolver = Resolver::new(
+                ResolverConfig::new(boot.dns.clone()),
+                alloc::boxed::Box::new(|| crate::rand::u64() as u32),
+            );
             app.dns = Some(DnsClient::new(resolver));
         }
         for (t, name) in &boot.resolve {
@@ -107,8 +126,16 @@ impl App {
                         Some(mail_authn::srs::Srs::new(&x.domain, &secret))
                     }
                 };
-                let svc =
-                    crate::smtp::SmtpService::new(&mut app.stack, &config, port, tls.clone(), &mut fs, system_sieve, signers, srs)?;
+                let svc = crate::smtp::SmtpService::new(
+                    &mut app.stack,
+                    &config,
+                    port,
+                    tls.clone(),
+                    &mut fs,
+                    system_sieve,
+                    signers,
+                    srs,
+                )?;
                 app.smtp = Some(svc);
                 let (p143, p993) = (config.listeners.imap, config.listeners.imaps);
                 if p143.is_some() || p993.is_some() {
@@ -116,7 +143,8 @@ impl App {
                     app.imap = Some(imap);
                 }
                 if let Some(p) = config.listeners.managesieve {
-                    app.managesieve = Some(crate::managesieve::ManageSieveService::new(&mut app.stack, &config, p, tls.clone())?);
+                    app.managesieve =
+                        Some(crate::managesieve::ManageSieveService::new(&mut app.stack, &config, p, tls.clone())?);
                 }
                 app.mail = Some((config, fs));
                 app.announce("smtp", port, boot);

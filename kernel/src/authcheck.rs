@@ -162,7 +162,9 @@ impl Checks {
             if let Some(q) = query {
                 self.asked += 1;
                 match dns.as_deref_mut() {
-                    Some(d) if self.asked <= MAX_QUERIES => self.pending = Some(d.query(&q.name, rtype(q.qtype), now_ms)),
+                    Some(d) if self.asked <= MAX_QUERIES => {
+                        self.pending = Some(d.query(&q.name, rtype(q.qtype), now_ms))
+                    }
                     _ => {
                         let a = DnsAnswer::TempFail;
                         match &mut self.stage {

@@ -68,7 +68,9 @@ pub fn dkim(l: &Loaded) {
             let mut s = dkim::verify(&full, 2);
             loop {
                 match s.poll() {
-                    DkimStep::Query(_) => s.answer(DnsAnswer::Records(alloc::vec![DnsRecord::Txt(rec.clone().into_bytes())])),
+                    DkimStep::Query(_) => {
+                        s.answer(DnsAnswer::Records(alloc::vec![DnsRecord::Txt(rec.clone().into_bytes())]))
+                    }
                     DkimStep::Done(r) => return r.first().is_some_and(|r| r.status == DkimStatus::Pass),
                 }
             }

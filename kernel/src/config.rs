@@ -23,13 +23,16 @@ pub struct Loaded {
 
 pub fn load(disk: Option<VirtioBlock>) -> Result<Loaded, String> {
     let Some(dev) = disk else {
-        return Ok(Loaded { config: mail_config::default_config(), source: "embedded default", files: BTreeMap::new() });
+        return Ok(Loaded {
+            config: mail_config::default_config(),
+            source: "embedded default",
+            files: BTreeMap::new(),
+        });
     };
     let opts = disk::ext2::MountOptions { read_only: true, ..Default::default() };
     let mut fs = Ext2::mount_with(dev, opts).map_err(|e| alloc::format!("config disk: cannot mount: {e:?}"))?;
-    let text = fs
-        .read_file("/unimail.conf", MAX_FILE)
-        .map_err(|e| alloc::format!("config disk: /unimail.conf: {e:?}"))?;
+    let text =
+        fs.read_file("/unimail.conf", MAX_FILE).map_err(|e| alloc::format!("config disk: /unimail.conf: {e:?}"))?;
     let text = String::from_utf8(text).map_err(|_| String::from("unimail.conf: not UTF-8"))?;
     // The parser asks which referenced files exist; answer from the disk.
     let fs = core::cell::RefCell::new(fs);

@@ -104,7 +104,8 @@ impl VacationLog {
         let dir = alloc::format!("/mail/{user}/sieve");
         let _ = disk::FileSystem::mkdir(fs, &dir, now as u32);
         let p = Self::path(user);
-        if let Err(e) = disk::FileSystem::replace_file(fs, &p, &alloc::format!("{p}.tmp"), text.as_bytes(), now as u32) {
+        if let Err(e) = disk::FileSystem::replace_file(fs, &p, &alloc::format!("{p}.tmp"), text.as_bytes(), now as u32)
+        {
             log::warn!("sieve: {user}: recording a vacation reply: {e:?}");
         }
     }

@@ -148,7 +148,14 @@ impl ImapService {
     }
 
     /// Returns (activity, mailbox changed by this session).
-    fn run(&mut self, i: usize, stack: &mut Stack<VirtioPhy>, cfg: &MailConfig, fs: &mut MailFs, now: u64) -> (bool, bool) {
+    fn run(
+        &mut self,
+        i: usize,
+        stack: &mut Stack<VirtioPhy>,
+        cfg: &MailConfig,
+        fs: &mut MailFs,
+        now: u64,
+    ) -> (bool, bool) {
         let s = &mut self.sessions[i];
         let mut active = false;
         let mut changed = false;
@@ -220,23 +227,21 @@ impl ImapService {
                             break; // TCP is full: continue on a later pass
                         }
                     }
-                    Action::Authenticate { user, password, .. } => {
-                        match cfg.authenticate(&user, &password) {
-                            Some(u) => {
-                                let path = alloc::format!("{}/{}", u.address.domain(), u.address.local());
-                                log::info!("imap: {}: {} logged in", s.peer, u.address);
-                                s.user = Some(path);
-                                s.session.auth_result(AuthResult::Ok);
-                            }
-                            None => {
-                                let n = self.failures.entry(s.peer).or_insert(0);
-                                *n += 1;
-                                log::warn!("imap: {}: failed login for `{user}` ({} from this address)", s.peer, n);
-                                s.auth_delay_until = Some(now + AUTH_FAIL_DELAY_MS);
-                                break;
-                            }
+                    Action::Authenticate { user, password, .. } => match cfg.authenticate(&user, &password) {
+                        Some(u) => {
+                            let path = alloc::format!("{}/{}", u.address.domain(), u.address.local());
+                            log::info!("imap: {}: {} logged in", s.peer, u.address);
+                            s.user = Some(path);
+                            s.session.auth_result(AuthResult::Ok);
                         }
-                    }
+                        None => {
+                            let n = self.failures.entry(s.peer).or_insert(0);
+                            *n += 1;
+                            log::warn!("imap: {}: failed login for `{user}` ({} from this address)", s.peer, n);
+                            s.auth_delay_until = Some(now + AUTH_FAIL_DELAY_MS);
+                            break;
+                        }
+                    },
                     Action::StartTls => {
                         let _ = s.link.write(stack, &mut s.outbuf);
                         match self.tls.as_ref().map(|c| s.link.start_tls(c)) {

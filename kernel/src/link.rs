@@ -91,7 +91,8 @@ impl Link {
     /// STARTTLS as the client (outbound SMTP).
     pub fn start_tls_client(&mut self, cfg: &Arc<rustls::ClientConfig>, server_name: &str) -> Result<(), String> {
         let c = self.conn();
-        let t = TlsStream::client(c, cfg.clone(), server_name, TlsLimits::default()).map_err(|e| alloc::format!("{e}"))?;
+        let t =
+            TlsStream::client(c, cfg.clone(), server_name, TlsLimits::default()).map_err(|e| alloc::format!("{e}"))?;
         *self = Link::Tls(t);
         Ok(())
     }

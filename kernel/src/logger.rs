@@ -19,15 +19,8 @@ impl Log for Console {
         }
         let us = crate::time::micros_since_boot();
         let mut s = Serial;
-        let _ = write!(
-            s,
-            "[{:5}.{:06}] {:5} {}: {}\n",
-            us / 1_000_000,
-            us % 1_000_000,
-            r.level(),
-            r.target(),
-            r.args()
-        );
+        let _ =
+            write!(s, "[{:5}.{:06}] {:5} {}: {}\n", us / 1_000_000, us % 1_000_000, r.level(), r.target(), r.args());
     }
     fn flush(&self) {}
 }

@@ -13,6 +13,7 @@ mod config;
 mod filter;
 mod imap;
 mod interrupts;
+mod link;
 mod logger;
 mod managesieve;
 mod mem;
@@ -21,13 +22,12 @@ mod outbound;
 mod paging;
 mod power;
 mod rand;
-mod virtio;
-mod link;
 mod serial;
 mod smtp;
 mod storage;
 mod time;
 mod tls;
+mod virtio;
 
 use core::panic::PanicInfo;
 
@@ -125,7 +125,12 @@ pub extern "C" fn kmain(kind: u32, info: u32) -> ! {
     for t in blks {
         match storage::VirtioBlock::new(t) {
             Ok(b) => {
-                log::info!("disk: `{}` {} MiB{}", b.serial, (disk::block::BlockDevice::capacity(&b) * 512) >> 20, if b.readonly { " read-only" } else { "" });
+                log::info!(
+                    "disk: `{}` {} MiB{}",
+                    b.serial,
+                    (disk::block::BlockDevice::capacity(&b) * 512) >> 20,
+                    if b.readonly { " read-only" } else { "" }
+                );
                 vblks.push(b)
             }
             Err(e) => log::warn!("virtio-blk: {e:?}"),

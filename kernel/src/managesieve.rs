@@ -147,8 +147,14 @@ impl ManageSieveService {
                         }
                         (_, None) => Reply::Failed("not logged in".into()),
                         (r, Some(user)) => {
-                            let mut st =
-                                SieveStore::new(fs, "/mail", &user, max_scripts, max_size, crate::time::unix_time() as u32);
+                            let mut st = SieveStore::new(
+                                fs,
+                                "/mail",
+                                &user,
+                                max_scripts,
+                                max_size,
+                                crate::time::unix_time() as u32,
+                            );
                             let done = |r: Result<(), SieveStoreError>| r.map(|_| Reply::Done);
                             let res = match r {
                                 Request::ListScripts => st.list().map(Reply::Scripts),

@@ -112,13 +112,18 @@ impl Outbound {
             self.next_scan = now_ms + 1000;
             for e in q.due(now) {
                 for (domain, idx) in e.due_by_domain(now) {
-                    if self.jobs.iter().any(|j| j.id == e.id && j.domain == domain) || !self.limiter.try_acquire(&domain) {
+                    if self.jobs.iter().any(|j| j.id == e.id && j.domain == domain)
+                        || !self.limiter.try_acquire(&domain)
+                    {
                         continue;
                     }
                     let st = match dns.as_deref_mut() {
                         Some(d) => St::Mx(d.query(&domain, Rtype::Mx, now_ms)),
                         None => St::Finish {
-                            results: all(&idx, AttemptResult::TempFail("4.4.3 no DNS resolver configured (dns=)".into())),
+                            results: all(
+                                &idx,
+                                AttemptResult::TempFail("4.4.3 no DNS resolver configured (dns=)".into()),
+                            ),
                             remote: None,
                         },
                     };
@@ -145,7 +150,15 @@ impl Outbound {
         active
     }
 
-    fn step(&mut self, j: usize, q: &mut Queue, stack: &mut Stack<VirtioPhy>, dns: Option<&mut DnsClient>, fs: &mut MailFs, now_ms: u64) -> bool {
+    fn step(
+        &mut self,
+        j: usize,
+        q: &mut Queue,
+        stack: &mut Stack<VirtioPhy>,
+        dns: Option<&mut DnsClient>,
+        fs: &mut MailFs,
+        now_ms: u64,
+    ) -> bool {
         let job = &mut self.jobs[j];
         match &mut job.st {
             St::Mx(qid) => {
@@ -179,8 +192,12 @@ impl Outbound {
                         }
                         St::Addrs { hosts, pending, addrs: BTreeMap::new() }
                     }
-                    Err(mx::MxError::Permanent(r)) => St::Finish { results: all(&job.idx, AttemptResult::PermFail(r)), remote: None },
-                    Err(mx::MxError::Temporary(r)) => St::Finish { results: all(&job.idx, AttemptResult::TempFail(r)), remote: None },
+                    Err(mx::MxError::Permanent(r)) => {
+                        St::Finish { results: all(&job.idx, AttemptResult::PermFail(r)), remote: None }
+                    }
+                    Err(mx::MxError::Temporary(r)) => {
+                        St::Finish { results: all(&job.idx, AttemptResult::TempFail(r)), remote: None }
+                    }
                 };
                 true
             }
@@ -213,8 +230,12 @@ impl Outbound {
                             results: all(&job.idx, AttemptResult::TempFail("4.4.4 no address for any MX host".into())),
                             remote: None,
                         },
-                        Err(mx::MxError::Permanent(r)) => St::Finish { results: all(&job.idx, AttemptResult::PermFail(r)), remote: None },
-                        Err(mx::MxError::Temporary(r)) => St::Finish { results: all(&job.idx, AttemptResult::TempFail(r)), remote: None },
+                        Err(mx::MxError::Permanent(r)) => {
+                            St::Finish { results: all(&job.idx, AttemptResult::PermFail(r)), remote: None }
+                        }
+                        Err(mx::MxError::Temporary(r)) => {
+                            St::Finish { results: all(&job.idx, AttemptResult::TempFail(r)), remote: None }
+                        }
                     };
                     moved = true;
                 }
@@ -231,7 +252,11 @@ impl Outbound {
                 };
                 let attempt = || Attempt {
                     sender: entry.sender.clone(),
-                    recipients: job.idx.iter().filter_map(|&k| entry.recipients.get(k).map(|r| (k, r.address.clone()))).collect(),
+                    recipients: job
+                        .idx
+                        .iter()
+                        .filter_map(|&k| entry.recipients.get(k).map(|r| (k, r.address.clone())))
+                        .collect(),
                     size: entry.size,
                     eight_bit: false,
                     smtputf8: false,
@@ -241,10 +266,20 @@ impl Outbound {
                 match session {
                     None => match stack.connect(IpEndpoint::new(t.addr.into(), 25)) {
                         Ok(c) => {
-                            *session = Some(Talk { link: Link::Plain(c), conn: c, d: None, since: now_ms, out: Vec::new(), handshaking: false });
+                            *session = Some(Talk {
+                                link: Link::Plain(c),
+                                conn: c,
+                                d: None,
+                                since: now_ms,
+                                out: Vec::new(),
+                                handshaking: false,
+                            });
                             moved = true;
                         }
-                        Err(e) => report = Some(Delivery::connect_failed(&self.cfg, &t.host, attempt(), &alloc::format!("{e}"))),
+                        Err(e) => {
+                            report =
+                                Some(Delivery::connect_failed(&self.cfg, &t.host, attempt(), &alloc::format!("{e}")))
+                        }
                     },
                     Some(s) => {
                         let state = stack.tcp_state(s.conn).ok();
@@ -256,7 +291,8 @@ impl Outbound {
                                 moved = true;
                             } else if closed || now_ms.saturating_sub(s.since) > CONNECT_MS {
                                 stack.abort(s.conn);
-                                report = Some(Delivery::connect_failed(&self.cfg, &t.host, attempt(), "connection failed"));
+                                report =
+                                    Some(Delivery::connect_failed(&self.cfg, &t.host, attempt(), "connection failed"));
                             }
                         }
                         if let Some(d) = s.d.as_mut() {
@@ -365,7 +401,9 @@ impl Outbound {
             };
             if let Some(d) = dsn::build(&input) {
                 match q.enqueue(fs, "", &[d.recipient.as_str()], &d.message, now, crate::rand::u64() as u32) {
-                    Ok(id) => log::info!("outbound: {}: delivery status notification to {} queued as {id}", e.id, d.recipient),
+                    Ok(id) => {
+                        log::info!("outbound: {}: delivery status notification to {} queued as {id}", e.id, d.recipient)
+                    }
                     Err(err) => {
                         log::error!("outbound: {}: queueing the DSN: {err:?}", e.id);
                         return;

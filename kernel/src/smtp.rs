@@ -297,9 +297,14 @@ impl SmtpService {
                                 size,
                                 internal_date: now_s,
                             };
-                            if let Err(e) =
-                                self.maildir.set_flags(fs, &sf.user, &sf.folder, &mut info, Flags::parse(&sf.flags), now_s)
-                            {
+                            if let Err(e) = self.maildir.set_flags(
+                                fs,
+                                &sf.user,
+                                &sf.folder,
+                                &mut info,
+                                Flags::parse(&sf.flags),
+                                now_s,
+                            ) {
                                 // Delivered without its flags: not a loss.
                                 log::warn!("smtp: {}: setting flags {}: {e:?}", s.queue_id, sf.flags);
                             }
@@ -347,7 +352,14 @@ impl SmtpService {
         active | (before != self.sessions.len())
     }
 
-    fn run_session(&mut self, i: usize, stack: &mut Stack<VirtioPhy>, cfg: &MailConfig, fs: &mut MailFs, now: u64) -> bool {
+    fn run_session(
+        &mut self,
+        i: usize,
+        stack: &mut Stack<VirtioPhy>,
+        cfg: &MailConfig,
+        fs: &mut MailFs,
+        now: u64,
+    ) -> bool {
         let mut active = false;
         let s = &mut self.sessions[i];
         if s.dead {
@@ -420,10 +432,14 @@ impl SmtpService {
                     }
                     Event::CheckSender { sender, .. } => {
                         let reply = match (&sender, &s.auth_user) {
-                            (mail_smtp::ReversePath::Mailbox(m), Some(login)) if cfg.may_send_as(login, &m.to_string()) => {
+                            (mail_smtp::ReversePath::Mailbox(m), Some(login))
+                                if cfg.may_send_as(login, &m.to_string()) =>
+                            {
                                 Reply::sender_ok()
                             }
-                            _ => Reply::new(553, Enhanced(5, 7, 1), "Sender address not owned by the authenticated user"),
+                            _ => {
+                                Reply::new(553, Enhanced(5, 7, 1), "Sender address not owned by the authenticated user")
+                            }
                         };
                         let _ = s.server.answer_sender(reply);
                     }
@@ -481,8 +497,19 @@ impl SmtpService {
                                         };
                                         let rcpts: Vec<&str> = s.remote.iter().map(|r| r.as_str()).collect();
                                         let now_s = crate::time::unix_time();
-                                        match self.queue.enqueue(fs, &from, &rcpts, &s.body, now_s, crate::rand::u64() as u32) {
-                                            Ok(id) => log::info!("submission: {}: {} remote recipients queued as {id}", s.queue_id, rcpts.len()),
+                                        match self.queue.enqueue(
+                                            fs,
+                                            &from,
+                                            &rcpts,
+                                            &s.body,
+                                            now_s,
+                                            crate::rand::u64() as u32,
+                                        ) {
+                                            Ok(id) => log::info!(
+                                                "submission: {}: {} remote recipients queued as {id}",
+                                                s.queue_id,
+                                                rcpts.len()
+                                            ),
                                             Err(e) => {
                                                 log::error!("submission: {}: queueing: {e:?}", s.queue_id);
                                                 s.failed = Some(temp_fail());
@@ -611,7 +638,9 @@ impl SmtpService {
         // A bounce to an address we rewrote when forwarding: send it back
         // to the original sender (the hash and age are checked).
         if let (Some(srs), Some(h)) = (srs, m.host.as_ref()) {
-            if mail_authn::srs::Srs::is_srs(&addr) && h.to_string().eq_ignore_ascii_case(&cfg.srs.as_ref().map(|x| x.domain.clone()).unwrap_or_default()) {
+            if mail_authn::srs::Srs::is_srs(&addr)
+                && h.to_string().eq_ignore_ascii_case(&cfg.srs.as_ref().map(|x| x.domain.clone()).unwrap_or_default())
+            {
                 return match srs.reverse(&addr, crate::time::unix_time()) {
                     Ok(orig) => {
                         if s.remote.len() < 1000 && !s.remote.contains(&orig) {
@@ -785,7 +814,11 @@ impl SmtpService {
         msg.extend_from_slice(&s.body);
         let rcpts: Vec<&str> = s.remote.iter().map(|r| r.as_str()).collect();
         match queue.enqueue(fs, &sender, &rcpts, &msg, now, crate::rand::u64() as u32) {
-            Ok(id) => log::info!("smtp: {}: forwarded to {} recipients, queued as {id} (sender <{sender}>)", s.queue_id, rcpts.len()),
+            Ok(id) => log::info!(
+                "smtp: {}: forwarded to {} recipients, queued as {id} (sender <{sender}>)",
+                s.queue_id,
+                rcpts.len()
+            ),
             Err(e) => {
                 log::error!("smtp: {}: queueing the forward: {e:?}", s.queue_id);
                 s.failed = Some(temp_fail());
@@ -810,7 +843,10 @@ impl SmtpService {
             .due(t)
             .iter()
             .flat_map(|e| {
-                e.due_by_domain(t).into_iter().filter(|(d, _)| cfg.is_local_domain(d)).map(|(_, idx)| (e.id.clone(), idx))
+                e.due_by_domain(t)
+                    .into_iter()
+                    .filter(|(d, _)| cfg.is_local_domain(d))
+                    .map(|(_, idx)| (e.id.clone(), idx))
             })
             .collect();
         for (id, idx) in &local {
@@ -837,7 +873,8 @@ impl SmtpService {
                     let mut ok = true;
                     for tgt in targets {
                         if let Target::LocalUser { user, .. } = tgt {
-                            let head = alloc::format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", entry.sender, r.address);
+                            let head =
+                                alloc::format!("Return-Path: <{}>\r\nDelivered-To: {}\r\n", entry.sender, r.address);
                             let full = [head.as_bytes(), &msg].concat();
                             if let Err(e) = self.maildir.deliver(fs, &user_path(&user), "INBOX", &full, now as u32) {
                                 log::error!("queue: {id}: local delivery to {user}: {e:?}");
@@ -963,7 +1000,9 @@ impl SmtpService {
                 let nonce = crate::rand::u64() as u32;
                 let res = match &o {
                     // RFC 5228 4.2: the envelope sender stays the original one.
-                    crate::filter::Outbound::Redirect(addr) => queue.enqueue(fs, &from, &[addr.as_str()], &full, now, nonce),
+                    crate::filter::Outbound::Redirect(addr) => {
+                        queue.enqueue(fs, &from, &[addr.as_str()], &full, now, nonce)
+                    }
                     crate::filter::Outbound::Vacation(v) => {
                         let mut date = String::new();
                         mail_smtp::delivery::rfc5322_date(now as i64, &mut date);
@@ -978,8 +1017,12 @@ impl SmtpService {
                     }
                 };
                 match (res, &o) {
-                    (Ok(id), crate::filter::Outbound::Redirect(a)) => log::info!("sieve: {}: redirect to {a} queued as {id}", r.user),
-                    (Ok(id), crate::filter::Outbound::Vacation(v)) => log::info!("sieve: {}: vacation reply to {} queued as {id}", r.user, v.to),
+                    (Ok(id), crate::filter::Outbound::Redirect(a)) => {
+                        log::info!("sieve: {}: redirect to {a} queued as {id}", r.user)
+                    }
+                    (Ok(id), crate::filter::Outbound::Vacation(v)) => {
+                        log::info!("sieve: {}: vacation reply to {} queued as {id}", r.user, v.to)
+                    }
                     (Err(e), _) => {
                         log::error!("smtp: {}: queueing for {}: {e:?}", s.queue_id, r.user);
                         s.failed = Some(temp_fail());

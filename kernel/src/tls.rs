@@ -44,7 +44,8 @@ fn builtin(l: &Loaded) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
                     ss.key_pkcs8_der.to_vec(),
                 ));
                 log::info!("tls: generated a self-signed certificate for {host}");
-                return certified_key(&provider(), chain, key).map_err(|e| alloc::format!("tls: built-in certificate: {e}"));
+                return certified_key(&provider(), chain, key)
+                    .map_err(|e| alloc::format!("tls: built-in certificate: {e}"));
             }
             Err(selfsigned::Error::InvalidSecret) => continue,
             Err(e) => return Err(alloc::format!("tls: built-in certificate: {e:?}")),

@@ -83,11 +83,8 @@ pub fn discover() -> (Machine, Vec<Found>) {
     let mut found = Vec::new();
     let cam = PortCam;
     let host = cam.read_word(DeviceFunction { bus: 0, device: 0, function: 0 }, 0);
-    let machine = if host != 0xffff_ffff && host != 0 {
-        Machine::Pci { q35: host == 0x29c0_8086 }
-    } else {
-        Machine::Microvm
-    };
+    let machine =
+        if host != 0xffff_ffff && host != 0 { Machine::Pci { q35: host == 0x29c0_8086 } } else { Machine::Microvm };
     if let Machine::Pci { .. } = machine {
         let mut root = PciRoot::new(PortCam);
         // Bus 0 holds every device QEMU's default topologies create.

@@ -1,9 +1,9 @@
 //! Every mail protocol and policy of the appliance, re-exported from its sub-crates.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub use mail_authn as authn;
 pub use mail_config as config;

@@ -423,9 +423,8 @@ impl Resolver {
             return;
         }
         let qt = p.rtype.to_hickory();
-        let question_ok = m.queries.len() == 1
-            && m.queries[0].query_type == qt
-            && name_str(&m.queries[0].name) == p.cur_str;
+        let question_ok =
+            m.queries.len() == 1 && m.queries[0].query_type == qt && name_str(&m.queries[0].name) == p.cur_str;
         if !question_ok {
             return;
         }
@@ -744,7 +743,8 @@ impl DnsClient {
                         let mut out = Vec::with_capacity(tx.data.len() + 2);
                         out.extend_from_slice(&(tx.data.len() as u16).to_be_bytes());
                         out.extend_from_slice(&tx.data);
-                        self.tcp.insert(tx.query, TcpQuery { conn, server: tx.server, out, sent: 0, inbuf: Vec::new() });
+                        self.tcp
+                            .insert(tx.query, TcpQuery { conn, server: tx.server, out, sent: 0, inbuf: Vec::new() });
                     }
                     Err(_) => self.resolver.handle_failure(tx.query),
                 }
@@ -763,13 +763,8 @@ impl DnsClient {
             }
         }
         // Free sockets of finished queries.
-        let stale: Vec<QueryId> = self
-            .udp
-            .keys()
-            .chain(self.tcp.keys())
-            .copied()
-            .filter(|q| !self.resolver.is_pending(*q))
-            .collect();
+        let stale: Vec<QueryId> =
+            self.udp.keys().chain(self.tcp.keys()).copied().filter(|q| !self.resolver.is_pending(*q)).collect();
         for q in stale {
             self.release(stack, q);
         }

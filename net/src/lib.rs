@@ -64,9 +64,9 @@
 //! [`tls::server_config`] / [`tls::client_config`].
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod dns;
 pub mod memwire;

@@ -32,10 +32,7 @@ pub struct WireEnd {
 pub fn wire_pair(limit: usize) -> (WireEnd, WireEnd) {
     let a: Queue = Rc::new(RefCell::new(VecDeque::new()));
     let b: Queue = Rc::new(RefCell::new(VecDeque::new()));
-    (
-        WireEnd { rx: a.clone(), tx: b.clone(), limit, dropped: 0 },
-        WireEnd { rx: b, tx: a, limit, dropped: 0 },
-    )
+    (WireEnd { rx: a.clone(), tx: b.clone(), limit, dropped: 0 }, WireEnd { rx: b, tx: a, limit, dropped: 0 })
 }
 
 impl WireEnd {
@@ -81,10 +78,7 @@ impl phy::Device for WireEnd {
 
     fn receive(&mut self, _t: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let frame = self.rx.borrow_mut().pop_front()?;
-        Some((
-            WireRx(frame),
-            WireTx { tx: &self.tx, limit: self.limit, dropped: &mut self.dropped },
-        ))
+        Some((WireRx(frame), WireTx { tx: &self.tx, limit: self.limit, dropped: &mut self.dropped }))
     }
 
     fn transmit(&mut self, _t: Instant) -> Option<Self::TxToken<'_>> {

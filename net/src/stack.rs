@@ -16,8 +16,8 @@ use smoltcp::phy::Device;
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Address,
-    Ipv4Cidr, Ipv6Address, Ipv6Cidr,
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, IpListenEndpoint, Ipv4Address, Ipv4Cidr,
+    Ipv6Address, Ipv6Cidr,
 };
 
 use crate::NetError;
@@ -164,9 +164,7 @@ impl<D: Device> Stack<D> {
                 full |= addrs.push(IpCidr::Ipv6(v6)).is_err();
             }
             if cfg.ipv6_link_local && cfg.ipv6.is_some() {
-                full |= addrs
-                    .push(IpCidr::Ipv6(Ipv6Cidr::new(link_local_from_mac(cfg.mac), 64)))
-                    .is_err();
+                full |= addrs.push(IpCidr::Ipv6(Ipv6Cidr::new(link_local_from_mac(cfg.mac), 64))).is_err();
             }
         });
         if full {
@@ -241,9 +239,7 @@ impl<D: Device> Stack<D> {
     /// Milliseconds until `poll` must run again (None: only when a packet
     /// arrives). The kernel halts until min(this, its own timers) or an IRQ.
     pub fn poll_delay(&mut self, now_ms: u64) -> Option<u64> {
-        self.iface
-            .poll_delay(instant(now_ms), &self.sockets)
-            .map(|d| d.total_millis())
+        self.iface.poll_delay(instant(now_ms), &self.sockets).map(|d| d.total_millis())
     }
 
     /// The device, e.g. to acknowledge its interrupt.
@@ -451,7 +447,14 @@ impl<D: Device> Stack<D> {
         let gen = self.gen();
         self.conns.insert(
             h,
-            Conn { gen, listener: None, last_activity_ms: self.now_ms, established: false, closed_at_ms: None, released: false },
+            Conn {
+                gen,
+                listener: None,
+                last_activity_ms: self.now_ms,
+                established: false,
+                closed_at_ms: None,
+                released: false,
+            },
         );
         Ok(ConnId { handle: h, gen })
     }
@@ -546,7 +549,9 @@ impl<D: Device> Stack<D> {
     /// True if `recv` would return data or end-of-stream now.
     pub fn can_read(&mut self, c: ConnId) -> bool {
         match self.tcp(c) {
-            Ok(s) => s.can_recv() || !matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived) && !s.may_recv(),
+            Ok(s) => {
+                s.can_recv() || !matches!(s.state(), tcp::State::SynSent | tcp::State::SynReceived) && !s.may_recv()
+            }
             Err(_) => false,
         }
     }
@@ -700,10 +705,7 @@ impl<D: Device> Stack<D> {
 
 /// RFC 4291 2.5.1 / appendix A: modified EUI-64 interface identifier.
 pub fn link_local_from_mac(mac: [u8; 6]) -> Ipv6Address {
-    let b = [
-        0xfe, 0x80, 0, 0, 0, 0, 0, 0,
-        mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5],
-    ];
+    let b = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, mac[0] ^ 0x02, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]];
     Ipv6Address::from(b)
 }
 

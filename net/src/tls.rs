@@ -107,8 +107,8 @@ pub fn certified_key(
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<CertifiedKey>, TlsError> {
-    let ck = CertifiedKey::from_der(chain, key, provider)
-        .map_err(|e| TlsError::BadCredentials(alloc::format!("{e}")))?;
+    let ck =
+        CertifiedKey::from_der(chain, key, provider).map_err(|e| TlsError::BadCredentials(alloc::format!("{e}")))?;
     Ok(Arc::new(ck))
 }
 
@@ -175,10 +175,7 @@ impl ResolvesServerCert for SniResolver {
 }
 
 /// A server configuration (TLS 1.3 and 1.2) choosing certificates by SNI.
-pub fn server_config(
-    resolver: Arc<SniResolver>,
-    time: Arc<dyn TimeProvider>,
-) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(resolver: Arc<SniResolver>, time: Arc<dyn TimeProvider>) -> Result<Arc<ServerConfig>, TlsError> {
     let cfg = ServerConfig::builder_with_details(provider(), time)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
@@ -253,10 +250,9 @@ pub fn client_config_with_versions(
     let algs = p.signature_verification_algorithms;
     let b = ClientConfig::builder_with_details(p, time).with_protocol_versions(versions)?;
     let cfg = match verify {
-        ClientVerify::Opportunistic => b
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AcceptAnyCert { algs }))
-            .with_no_client_auth(),
+        ClientVerify::Opportunistic => {
+            b.dangerous().with_custom_certificate_verifier(Arc::new(AcceptAnyCert { algs })).with_no_client_auth()
+        }
         ClientVerify::Roots(roots) => b.with_root_certificates(roots).with_no_client_auth(),
     };
     Ok(Arc::new(cfg))
@@ -690,7 +686,12 @@ impl TlsStream {
     }
 
     /// Start a client handshake on `conn` (after the peer's 220 to STARTTLS).
-    pub fn client(conn: ConnId, config: Arc<ClientConfig>, server_name: &str, limits: TlsLimits) -> Result<Self, TlsError> {
+    pub fn client(
+        conn: ConnId,
+        config: Arc<ClientConfig>,
+        server_name: &str,
+        limits: TlsLimits,
+    ) -> Result<Self, TlsError> {
         Ok(TlsStream { conn, session: Box::new(TlsSession::client(config, server_name, limits)?), tcp_eof: false })
     }
 

@@ -29,17 +29,30 @@ fn zone(name: &str, t: RecordType) -> Option<(ResponseCode, Vec<HRecord>, Vec<HR
     let ok = |v: Vec<HRecord>| Some((ResponseCode::NoError, v, vec![]));
     match (name.as_str(), t) {
         ("mx.example.org", RecordType::A) => ok(vec![rec("mx.example.org.", 5, RData::A(A::new(192, 0, 2, 25)))]),
-        ("mx.example.org", RecordType::AAAA) => ok(vec![rec("mx.example.org.", 300, RData::AAAA(AAAA("2001:db8::25".parse().unwrap())))]),
+        ("mx.example.org", RecordType::AAAA) => {
+            ok(vec![rec("mx.example.org.", 300, RData::AAAA(AAAA("2001:db8::25".parse().unwrap())))])
+        }
         ("example.org", RecordType::MX) => ok(vec![
             rec("example.org.", 300, RData::MX(MX::new(10, n("mx.example.org.")))),
             rec("example.org.", 300, RData::MX(MX::new(20, n("backup.example.org.")))),
         ]),
-        ("example.org", RecordType::TXT) => ok(vec![rec("example.org.", 300, RData::TXT(TXT::new(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()])))]),
-        ("25.2.0.192.in-addr.arpa", RecordType::PTR) => ok(vec![rec("25.2.0.192.in-addr.arpa.", 300, RData::PTR(PTR(n("mx.example.org."))))]),
+        ("example.org", RecordType::TXT) => ok(vec![rec(
+            "example.org.",
+            300,
+            RData::TXT(TXT::new(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()])),
+        )]),
+        ("25.2.0.192.in-addr.arpa", RecordType::PTR) => {
+            ok(vec![rec("25.2.0.192.in-addr.arpa.", 300, RData::PTR(PTR(n("mx.example.org."))))])
+        }
         ("_25._tcp.mx.example.org", RecordType::TLSA) => ok(vec![rec(
             "_25._tcp.mx.example.org.",
             300,
-            RData::TLSA(TLSA::new(tlsa::CertUsage::DaneEe, tlsa::Selector::Spki, tlsa::Matching::Sha256, vec![0xab; 32])),
+            RData::TLSA(TLSA::new(
+                tlsa::CertUsage::DaneEe,
+                tlsa::Selector::Spki,
+                tlsa::Matching::Sha256,
+                vec![0xab; 32],
+            )),
         )]),
         // CNAME answered together with the target's records.
         ("www.example.org", _) => {
@@ -48,11 +61,19 @@ fn zone(name: &str, t: RecordType) -> Option<(ResponseCode, Vec<HRecord>, Vec<HR
             ok(v)
         }
         // CNAME alone: the client must ask again for the target.
-        ("alias.example.org", _) => ok(vec![rec("alias.example.org.", 100, RData::CNAME(CNAME(n("www.example.org."))))]),
-        ("loop.example.org", _) => ok(vec![rec("loop.example.org.", 100, RData::CNAME(CNAME(n("loop2.example.org."))))]),
-        ("loop2.example.org", _) => ok(vec![rec("loop2.example.org.", 100, RData::CNAME(CNAME(n("loop.example.org."))))]),
+        ("alias.example.org", _) => {
+            ok(vec![rec("alias.example.org.", 100, RData::CNAME(CNAME(n("www.example.org."))))])
+        }
+        ("loop.example.org", _) => {
+            ok(vec![rec("loop.example.org.", 100, RData::CNAME(CNAME(n("loop2.example.org."))))])
+        }
+        ("loop2.example.org", _) => {
+            ok(vec![rec("loop2.example.org.", 100, RData::CNAME(CNAME(n("loop.example.org."))))])
+        }
         ("big.example.org", RecordType::TXT) => {
-            let v = (0..40).map(|i| rec("big.example.org.", 300, RData::TXT(TXT::new(vec![format!("{i:02}-{}", "x".repeat(60))])))).collect();
+            let v = (0..40)
+                .map(|i| rec("big.example.org.", 300, RData::TXT(TXT::new(vec![format!("{i:02}-{}", "x".repeat(60))]))))
+                .collect();
             ok(v)
         }
         ("silent.example.org", _) => None,
@@ -98,7 +119,13 @@ fn answer(req: &[u8], tcp: bool, log: &RefCell<Vec<(String, RecordType, bool)>>)
 
 impl Responder {
     fn new(p: &mut Pair) -> Responder {
-        Responder { udp: p.a.udp_bind(53).unwrap(), tcp: p.a.listen(53, 2).unwrap(), conns: vec![], log: Rc::default(), spoof_first: false }
+        Responder {
+            udp: p.a.udp_bind(53).unwrap(),
+            tcp: p.a.listen(53, 2).unwrap(),
+            conns: vec![],
+            log: Rc::default(),
+            spoof_first: false,
+        }
     }
     fn serve(&mut self, p: &mut Pair) {
         let mut buf = [0u8; 4096];
@@ -119,7 +146,9 @@ impl Responder {
         }
         for (c, inbuf) in self.conns.iter_mut() {
             while let Ok(k) = p.a.recv(*c, &mut buf) {
-                if k == 0 { break; }
+                if k == 0 {
+                    break;
+                }
                 inbuf.extend_from_slice(&buf[..k]);
             }
             if inbuf.len() >= 2 {
@@ -190,7 +219,10 @@ fn records(a: Answer) -> Vec<Record> {
 fn a_aaaa_mx_txt_ptr_tlsa() {
     let mut w = world(vec![SERVER4], |_| {});
     assert_eq!(records(w.resolve("mx.example.org", Rtype::A)), vec![Record::A(Ipv4Addr::new(192, 0, 2, 25))]);
-    assert_eq!(records(w.resolve("MX.Example.ORG.", Rtype::Aaaa)), vec![Record::Aaaa("2001:db8::25".parse::<Ipv6Addr>().unwrap())]);
+    assert_eq!(
+        records(w.resolve("MX.Example.ORG.", Rtype::Aaaa)),
+        vec![Record::Aaaa("2001:db8::25".parse::<Ipv6Addr>().unwrap())]
+    );
     assert_eq!(
         records(w.resolve("example.org", Rtype::Mx)),
         vec![
@@ -198,7 +230,10 @@ fn a_aaaa_mx_txt_ptr_tlsa() {
             Record::Mx { preference: 20, exchange: "backup.example.org".into() }
         ]
     );
-    assert_eq!(records(w.resolve("example.org", Rtype::Txt)), vec![Record::Txt(vec![b"v=spf1 ip4:192.0.2.0/24 ".to_vec(), b"-all".to_vec()])]);
+    assert_eq!(
+        records(w.resolve("example.org", Rtype::Txt)),
+        vec![Record::Txt(vec![b"v=spf1 ip4:192.0.2.0/24 ".to_vec(), b"-all".to_vec()])]
+    );
     let ptr = ptr_name(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 25)));
     assert_eq!(ptr, "25.2.0.192.in-addr.arpa");
     assert_eq!(records(w.resolve(&ptr, Rtype::Ptr)), vec![Record::Ptr("mx.example.org".into())]);
@@ -235,7 +270,10 @@ fn cname_following() {
     }
     assert_eq!(w.asked(), 1, "chain answered in one reply");
     // alias -> www (second query) -> mx (in the second reply)
-    assert_eq!(records(w.resolve("alias.example.org", Rtype::Aaaa)), vec![Record::Aaaa("2001:db8::25".parse::<Ipv6Addr>().unwrap())]);
+    assert_eq!(
+        records(w.resolve("alias.example.org", Rtype::Aaaa)),
+        vec![Record::Aaaa("2001:db8::25".parse::<Ipv6Addr>().unwrap())]
+    );
     assert_eq!(w.asked(), 3);
     assert_eq!(w.resolve("loop.example.org", Rtype::A), Answer::CnameLoop);
     // Asking for the CNAME itself does not follow it.

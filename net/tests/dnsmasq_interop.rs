@@ -33,8 +33,16 @@ fn start() -> Option<Server> {
     };
     let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut args: Vec<String> = [
-        "-k", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--pid-file=", "--bind-interfaces",
-        "--listen-address=127.0.0.1", "--local=/example.org/", "--user=root", "--log-facility=-",
+        "-k",
+        "--conf-file=/dev/null",
+        "--no-resolv",
+        "--no-hosts",
+        "--pid-file=",
+        "--bind-interfaces",
+        "--listen-address=127.0.0.1",
+        "--local=/example.org/",
+        "--user=root",
+        "--log-facility=-",
         "--host-record=mx.example.org,192.0.2.25,2001:db8::25,300",
         "--mx-host=example.org,mx.example.org,10",
         "--txt-record=example.org,v=spf1 ip4:192.0.2.0/24 -all",
@@ -111,8 +119,14 @@ fn resolver_against_dnsmasq() {
         Answer::Records { records, .. } => records,
         other => panic!("{other:?}"),
     };
-    assert_eq!(recs(resolve(&mut r, srv.port, "mx.example.org", Rtype::A, &mut tcp)), vec![Record::A(Ipv4Addr::new(192, 0, 2, 25))]);
-    assert_eq!(recs(resolve(&mut r, srv.port, "mx.example.org", Rtype::Aaaa, &mut tcp)), vec![Record::Aaaa("2001:db8::25".parse().unwrap())]);
+    assert_eq!(
+        recs(resolve(&mut r, srv.port, "mx.example.org", Rtype::A, &mut tcp)),
+        vec![Record::A(Ipv4Addr::new(192, 0, 2, 25))]
+    );
+    assert_eq!(
+        recs(resolve(&mut r, srv.port, "mx.example.org", Rtype::Aaaa, &mut tcp)),
+        vec![Record::Aaaa("2001:db8::25".parse().unwrap())]
+    );
     assert_eq!(
         recs(resolve(&mut r, srv.port, "example.org", Rtype::Mx, &mut tcp)),
         vec![Record::Mx { preference: 10, exchange: "mx.example.org".into() }]

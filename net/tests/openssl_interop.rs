@@ -78,13 +78,26 @@ fn openssl_s_client_against_our_server() {
     let dir = tmpdir("srv");
     let (c, k) = cert(&dir);
     let mut r = SniResolver::new();
-    r.add("mx.example.org", certified_key(&provider(), certs_from_pem(c.as_bytes()).unwrap(), key_from_pem(k.as_bytes()).unwrap()).unwrap());
+    r.add(
+        "mx.example.org",
+        certified_key(&provider(), certs_from_pem(c.as_bytes()).unwrap(), key_from_pem(k.as_bytes()).unwrap()).unwrap(),
+    );
     let cfg = server_config(Arc::new(r), Arc::new(SysTime)).unwrap();
     for version in ["-tls1_3", "-tls1_2"] {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = l.local_addr().unwrap().port();
         let mut child = Command::new("timeout")
-            .args(["20", "openssl", "s_client", "-connect", &format!("127.0.0.1:{port}"), "-servername", "mx.example.org", "-quiet", version])
+            .args([
+                "20",
+                "openssl",
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-servername",
+                "mx.example.org",
+                "-quiet",
+                version,
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -47,7 +47,9 @@ impl Service<WireEnd> for Echo {
     }
     fn on_timer(&mut self, stack: &mut Stack<WireEnd>, now: u64) {
         for c in self.conns.keys() {
-            if stack.idle_ms(*c, now).unwrap_or(0) >= self.idle_ms && stack.tcp_state(*c).is_ok_and(|s| s == net::smoltcp::socket::tcp::State::Established) {
+            if stack.idle_ms(*c, now).unwrap_or(0) >= self.idle_ms
+                && stack.tcp_state(*c).is_ok_and(|s| s == net::smoltcp::socket::tcp::State::Established)
+            {
                 let _ = stack.send(*c, b"421 idle\r\n");
                 stack.release(*c);
                 self.idle_closed += 1;
@@ -93,15 +95,28 @@ fn runtime_routes_many_connections_and_idle_timer() {
                 sent[i] = true;
             }
             while let Ok(k) = p.b.recv(*c, &mut buf) {
-                if k == 0 { p.b.release(*c); break; }
+                if k == 0 {
+                    p.b.release(*c);
+                    break;
+                }
                 got.extend_from_slice(&buf[..k]);
             }
         }
-        if echo.closed == 24 { break; }
-        if p.now > 100 && clients.iter().enumerate().all(|(i, (_, g, t))| !*t || g.len() == 8 + format!("HELO client{i}\r\n").len()) {
+        if echo.closed == 24 {
+            break;
+        }
+        if p.now > 100
+            && clients
+                .iter()
+                .enumerate()
+                .all(|(i, (_, g, t))| !*t || g.len() == 8 + format!("HELO client{i}\r\n").len())
+        {
             // talkers done: close them; the silent ones wait for the idle timer
             for (c, _, t) in clients.iter_mut() {
-                if *t { p.b.close(*c); *t = false; }
+                if *t {
+                    p.b.close(*c);
+                    *t = false;
+                }
             }
         }
     }

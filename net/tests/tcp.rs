@@ -19,25 +19,45 @@ fn echo_many(remote: IpAddress, n: usize) {
         p.step(1);
         while let Some(c) = p.a.accept(l) {
             let local = p.a.local(c).unwrap();
-            assert_eq!(local.addr, if remote.version() == net::smoltcp::wire::IpVersion::Ipv4 { IpAddress::Ipv4(A4) } else { IpAddress::Ipv6(A6) });
+            assert_eq!(
+                local.addr,
+                if remote.version() == net::smoltcp::wire::IpVersion::Ipv4 {
+                    IpAddress::Ipv4(A4)
+                } else {
+                    IpAddress::Ipv6(A6)
+                }
+            );
             servers.push(c);
         }
         // server: echo everything, close after EOF
         for &c in &servers {
             loop {
                 match p.a.recv(c, &mut buf) {
-                    Ok(0) => { p.a.close(c); break }
-                    Ok(k) => { let w = p.a.send(c, &buf[..k]).unwrap(); assert_eq!(w, k, "tx buffer same size as rx"); }
+                    Ok(0) => {
+                        p.a.close(c);
+                        break;
+                    }
+                    Ok(k) => {
+                        let w = p.a.send(c, &buf[..k]).unwrap();
+                        assert_eq!(w, k, "tx buffer same size as rx");
+                    }
                     Err(NetError::WouldBlock) | Err(NetError::InvalidHandle) => break,
                     Err(e) => panic!("{e:?}"),
                 }
-                if p.a.send_room(c).unwrap_or(0) < buf.len() { break }
+                if p.a.send_room(c).unwrap_or(0) < buf.len() {
+                    break;
+                }
             }
         }
         for (i, (c, msg, got)) in clients.iter_mut().enumerate() {
             if sent[i] < msg.len() {
                 match p.b.send(*c, &msg[sent[i]..]) {
-                    Ok(k) => { sent[i] += k; if sent[i] == msg.len() { p.b.close(*c) } }
+                    Ok(k) => {
+                        sent[i] += k;
+                        if sent[i] == msg.len() {
+                            p.b.close(*c)
+                        }
+                    }
                     Err(NetError::WouldBlock) => {}
                     Err(e) => panic!("{e:?}"),
                 }
@@ -50,20 +70,28 @@ fn echo_many(remote: IpAddress, n: usize) {
                 }
             }
         }
-        if clients.iter().all(|(_, m, g)| m.len() == g.len()) { break }
+        if clients.iter().all(|(_, m, g)| m.len() == g.len()) {
+            break;
+        }
     }
     assert_eq!(servers.len(), n, "all connections accepted");
-    for (_, m, g) in &clients { assert_eq!(m, g); }
+    for (_, m, g) in &clients {
+        assert_eq!(m, g);
+    }
     // Everything closes and the sockets are freed (only the backlog remains).
     let done = p.run_until(200_000, |p| p.a.tcp_sockets() == 8 && p.b.tcp_sockets() == 0);
     assert!(done, "sockets freed: a={} b={}", p.a.tcp_sockets(), p.b.tcp_sockets());
 }
 
 #[test]
-fn echo_many_ipv4() { echo_many(IpAddress::Ipv4(A4), 40); }
+fn echo_many_ipv4() {
+    echo_many(IpAddress::Ipv4(A4), 40);
+}
 
 #[test]
-fn echo_many_ipv6() { echo_many(IpAddress::Ipv6(A6), 40); }
+fn echo_many_ipv6() {
+    echo_many(IpAddress::Ipv6(A6), 40);
+}
 
 #[test]
 fn outbound_binds_configured_source() {
@@ -102,7 +130,9 @@ fn idle_detection_and_abort() {
     assert!(p.run_until(1000, |p| p.a.pending_accepts(l) == 1));
     let s = p.a.accept(l).unwrap();
     let t0 = p.now;
-    for _ in 0..500 { p.step(10); }
+    for _ in 0..500 {
+        p.step(10);
+    }
     assert!(p.a.idle_ms(s, p.now).unwrap() >= 4000 + (p.now - t0 - 5000));
     p.b.send(c, b"x").unwrap();
     let mut buf = [0u8; 8];
@@ -118,9 +148,13 @@ fn socket_limit_bounds_connections() {
     let mut p = Pair::with(|a| a.max_tcp_sockets = 4, |_| {});
     let l = p.a.listen(25, 2).unwrap();
     let cs: Vec<_> = (0..6).map(|_| p.b.connect(IpEndpoint::new(IpAddress::Ipv4(A4), 25)).unwrap()).collect();
-    for _ in 0..3000 { p.step(1); }
+    for _ in 0..3000 {
+        p.step(1);
+    }
     let mut accepted = 0;
-    while p.a.accept(l).is_some() { accepted += 1; }
+    while p.a.accept(l).is_some() {
+        accepted += 1;
+    }
     assert!((2..=4).contains(&accepted), "accepted {accepted}");
     assert!(p.a.tcp_sockets() <= 4);
     let _ = cs;

@@ -43,7 +43,13 @@ fn setup() -> Setup {
 }
 
 /// Handshake, then `n` bytes each way; returns the certificate the client saw.
-fn session(s: &Setup, v6: bool, sni: &str, verify: ClientVerify, n: usize) -> Result<CertificateDer<'static>, TlsError> {
+fn session(
+    s: &Setup,
+    v6: bool,
+    sni: &str,
+    verify: ClientVerify,
+    n: usize,
+) -> Result<CertificateDer<'static>, TlsError> {
     session_v(s, v6, sni, client_config(verify, Arc::new(SysTime)).unwrap(), n, rustls::ProtocolVersion::TLSv1_3)
 }
 
@@ -167,11 +173,21 @@ fn starttls_upgrade_after_plaintext() {
     p.b.send(c, b"STARTTLS\r\n").unwrap();
     let mut buf = [0u8; 64];
     let mut got = Vec::new();
-    assert!(p.run_until(2000, |p| { if let Ok(k) = p.a.recv(sc, &mut buf) { got.extend_from_slice(&buf[..k]) } got.ends_with(b"\r\n") }));
+    assert!(p.run_until(2000, |p| {
+        if let Ok(k) = p.a.recv(sc, &mut buf) {
+            got.extend_from_slice(&buf[..k])
+        }
+        got.ends_with(b"\r\n")
+    }));
     assert_eq!(got, b"STARTTLS\r\n");
     p.a.send(sc, b"220 ready\r\n").unwrap();
     got.clear();
-    assert!(p.run_until(2000, |p| { if let Ok(k) = p.b.recv(c, &mut buf) { got.extend_from_slice(&buf[..k]) } got.ends_with(b"\r\n") }));
+    assert!(p.run_until(2000, |p| {
+        if let Ok(k) = p.b.recv(c, &mut buf) {
+            got.extend_from_slice(&buf[..k])
+        }
+        got.ends_with(b"\r\n")
+    }));
     // Upgrade both ends of the same connections.
     let mut server = TlsStream::server(sc, s.server_cfg.clone(), TlsLimits::default()).unwrap();
     let ccfg = client_config(ClientVerify::Opportunistic, Arc::new(SysTime)).unwrap();
@@ -180,8 +196,12 @@ fn starttls_upgrade_after_plaintext() {
     let mut got = Vec::new();
     assert!(p.run_until(20000, |p| {
         client.pump(&mut p.b).unwrap();
-        if !sent && client.write(&mut p.b, b"EHLO client\r\n").is_ok() { sent = true; }
-        if let Ok(k) = server.read(&mut p.a, &mut buf) { got.extend_from_slice(&buf[..k]) }
+        if !sent && client.write(&mut p.b, b"EHLO client\r\n").is_ok() {
+            sent = true;
+        }
+        if let Ok(k) = server.read(&mut p.a, &mut buf) {
+            got.extend_from_slice(&buf[..k])
+        }
         got == b"EHLO client\r\n"
     }));
 }
@@ -196,18 +216,26 @@ fn session_byte_at_a_time() {
     for _ in 0..100 {
         let out = cl.pending_tls().to_vec();
         cl.consume_tls(out.len());
-        for b in &out { assert_eq!(sv.feed(std::slice::from_ref(b)).unwrap(), 1); }
+        for b in &out {
+            assert_eq!(sv.feed(std::slice::from_ref(b)).unwrap(), 1);
+        }
         let out = sv.pending_tls().to_vec();
         sv.consume_tls(out.len());
-        for b in &out { assert_eq!(cl.feed(std::slice::from_ref(b)).unwrap(), 1); }
-        if !cl.is_handshaking() && !sv.is_handshaking() && cl.pending_tls().is_empty() && sv.pending_tls().is_empty() { break; }
+        for b in &out {
+            assert_eq!(cl.feed(std::slice::from_ref(b)).unwrap(), 1);
+        }
+        if !cl.is_handshaking() && !sv.is_handshaking() && cl.pending_tls().is_empty() && sv.pending_tls().is_empty() {
+            break;
+        }
     }
     assert!(!cl.is_handshaking() && !sv.is_handshaking());
     assert_eq!(sv.sni(), Some("mx.example.org"), "SNI parsed from a byte-at-a-time ClientHello");
     assert_eq!(cl.write(b"hello").unwrap(), 5);
     let out = cl.pending_tls().to_vec();
     cl.consume_tls(out.len());
-    for b in &out { sv.feed(std::slice::from_ref(b)).unwrap(); }
+    for b in &out {
+        sv.feed(std::slice::from_ref(b)).unwrap();
+    }
     let mut buf = [0u8; 16];
     assert_eq!(sv.read(&mut buf), 5);
     assert_eq!(&buf[..5], b"hello");
@@ -224,8 +252,15 @@ fn garbage_is_a_tls_error() {
 #[test]
 fn pem_errors() {
     assert!(certs_from_pem(b"nothing").is_err());
-    assert!(key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
-        || certified_key(&provider(), vec![], key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap()).is_err());
+    assert!(
+        key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err()
+            || certified_key(
+                &provider(),
+                vec![],
+                key_from_pem(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").unwrap()
+            )
+            .is_err()
+    );
     let _ = (PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![0u8])),);
 }
 
@@ -250,7 +285,8 @@ fn sni_parser_rejects_junk() {
 #[test]
 fn tls12_handshake_and_data() {
     let s = setup();
-    let ccfg = client_config_with_versions(ClientVerify::Opportunistic, Arc::new(SysTime), &[&rustls::version::TLS12]).unwrap();
+    let ccfg = client_config_with_versions(ClientVerify::Opportunistic, Arc::new(SysTime), &[&rustls::version::TLS12])
+        .unwrap();
     let seen = session_v(&s, true, "mx.example.org", ccfg, 40_000, rustls::ProtocolVersion::TLSv1_2).unwrap();
     assert_eq!(seen, s.der_mx);
 }

@@ -77,7 +77,8 @@ fn many_concurrent_tls_connections() {
     .unwrap();
     let mut r = SniResolver::new();
     r.add("mx.example.org", key);
-    let mut svc = TlsEcho { cfg: server_config(Arc::new(r), Arc::new(SysTime)).unwrap(), conns: BTreeMap::new(), closed: 0 };
+    let mut svc =
+        TlsEcho { cfg: server_config(Arc::new(r), Arc::new(SysTime)).unwrap(), conns: BTreeMap::new(), closed: 0 };
     let ccfg = client_config(ClientVerify::Opportunistic, Arc::new(SysTime)).unwrap();
 
     let mut p = Pair::new();

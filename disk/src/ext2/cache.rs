@@ -150,8 +150,7 @@ impl<D: BlockDevice> Cache<D> {
     /// them. Whatever subset of either step reaches the disk before a crash,
     /// no on-disk pointer names a block that is unwritten or marked free.
     pub fn write_back(&mut self) -> Result<(), FsError> {
-        let mut order: Vec<(Class, u64)> =
-            self.map.iter().filter_map(|(k, e)| e.dirty.map(|c| (c, *k))).collect();
+        let mut order: Vec<(Class, u64)> = self.map.iter().filter_map(|(k, e)| e.dirty.map(|c| (c, *k))).collect();
         if order.is_empty() {
             return Ok(());
         }

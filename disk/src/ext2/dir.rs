@@ -69,7 +69,8 @@ fn kind_of(ft: u8) -> FileType {
 }
 
 fn check_name(name: &[u8]) -> Result<(), FsError> {
-    if name.is_empty() || name.len() > 255 || name == b"." || name == b".." || name.contains(&0) || name.contains(&b'/') {
+    if name.is_empty() || name.len() > 255 || name == b"." || name == b".." || name.contains(&0) || name.contains(&b'/')
+    {
         return Err(FsError::InvalidName);
     }
     Ok(())

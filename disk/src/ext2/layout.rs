@@ -109,9 +109,7 @@ impl Super {
         if s.inode_size < 128 || !s.inode_size.is_power_of_two() || s.inode_size > block_size {
             return Err(c("inode size"));
         }
-        if s.blocks_count <= s.first_data_block
-            || (s.blocks_count as u64) * (block_size as u64) > dev_bytes
-        {
+        if s.blocks_count <= s.first_data_block || (s.blocks_count as u64) * (block_size as u64) > dev_bytes {
             return Err(c("block count larger than device"));
         }
         let data_blocks = s.blocks_count - s.first_data_block;

@@ -21,8 +21,8 @@ mod layout;
 
 use alloc::vec::Vec;
 
-pub use cache::Class;
 use cache::Cache;
+pub use cache::Class;
 use layout::*;
 
 use crate::block::{BlockDevice, DevError, SECTOR_SIZE};
@@ -144,7 +144,16 @@ pub struct MountOptions {
 
 impl Default for MountOptions {
     fn default() -> Self {
-        MountOptions { cache_blocks: 1024, uid: 0, gid: 0, file_perm: 0o600, dir_perm: 0o700, recount: true, read_only: false, dir_index_entries: 100_000 }
+        MountOptions {
+            cache_blocks: 1024,
+            uid: 0,
+            gid: 0,
+            file_perm: 0o600,
+            dir_perm: 0o700,
+            recount: true,
+            read_only: false,
+            dir_index_entries: 100_000,
+        }
     }
 }
 

@@ -13,9 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 /// True when the e2fsprogs tools are here. Absent tools skip loudly, but
 /// fail under CI.
 pub(crate) fn have_tools() -> bool {
-    let ok = ["mke2fs", "e2fsck", "debugfs"].iter().all(|t| {
-        Command::new(t).arg("-V").output().is_ok()
-    });
+    let ok = ["mke2fs", "e2fsck", "debugfs"].iter().all(|t| Command::new(t).arg("-V").output().is_ok());
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!("e2fsprogs (mke2fs/e2fsck/debugfs) missing and CI is set: run disk/tests/setup.sh");
@@ -37,11 +35,8 @@ pub(crate) fn same(a: &[u8], b: &[u8]) {
 static N: AtomicU32 = AtomicU32::new(0);
 
 pub(crate) fn mkimg(bs: u32, size: &str, extra: &[&str]) -> PathBuf {
-    let p = std::env::temp_dir().join(format!(
-        "disk-test-{}-{}.img",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
+    let p =
+        std::env::temp_dir().join(format!("disk-test-{}-{}.img", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
     let _ = std::fs::remove_file(&p);
     let mut c = Command::new("mke2fs");
     c.args(["-t", "ext2", "-F", "-q", "-b", &bs.to_string()]).args(extra).arg(&p).arg(size);
@@ -84,7 +79,11 @@ pub(crate) fn debugfs_names(p: &PathBuf, dir: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split('/').collect();
-            if f.len() >= 7 && f[1] != "0" { Some(f[5].into()) } else { None }
+            if f.len() >= 7 && f[1] != "0" {
+                Some(f[5].into())
+            } else {
+                None
+            }
         })
         .filter(|n: &String| n != "." && n != "..")
         .collect();

@@ -68,7 +68,10 @@ fn deliver_list_flag_expunge() {
     m.to_cur(&mut fs, "alice", "INBOX", &mut m2, T0 + 4).unwrap();
     assert!(m2.name.ends_with(":2,"));
     let list = m.list(&mut fs, "alice", "INBOX", T0 + 5).unwrap();
-    assert_eq!(list.iter().map(|m| (m.uid, m.flags.render())).collect::<Vec<_>>(), vec![(1, "FS".to_string()), (2, String::new())]);
+    assert_eq!(
+        list.iter().map(|m| (m.uid, m.flags.render())).collect::<Vec<_>>(),
+        vec![(1, "FS".to_string()), (2, String::new())]
+    );
     assert_eq!(list[0].size, 22);
     m.expunge(&mut fs, "alice", "INBOX", &list[0], T0 + 6).unwrap();
     assert_eq!(m.expunge(&mut fs, "alice", "INBOX", &list[0], T0 + 6), Err(MailError::Gone));
@@ -93,9 +96,8 @@ fn group_commit_flushes_once_per_phase() {
     m.create_user(&mut fs, "bob", 42, T0).unwrap();
     fs.flush().unwrap();
     let before = fs.device().flushes;
-    let staged: Vec<Staged> = (0..10)
-        .map(|i| m.stage(&mut fs, "bob", "INBOX", format!("message {i}").as_bytes(), T0 + i).unwrap())
-        .collect();
+    let staged: Vec<Staged> =
+        (0..10).map(|i| m.stage(&mut fs, "bob", "INBOX", format!("message {i}").as_bytes(), T0 + i).unwrap()).collect();
     fs.flush().unwrap();
     let uids: Vec<u32> = staged.into_iter().map(|s| m.commit(&mut fs, s, T0 + 20).unwrap().uid).collect();
     fs.flush().unwrap();
@@ -347,7 +349,12 @@ fn check_repairable(img: &std::path::Path, what: &str) {
     if code == 4 {
         let bad: Vec<&str> = out
             .lines()
-            .filter(|l| !l.contains("Unattached inode") && !l.contains("UNEXPECTED INCONSISTENCY") && !l.contains("without -a or -p") && !l.trim().is_empty())
+            .filter(|l| {
+                !l.contains("Unattached inode")
+                    && !l.contains("UNEXPECTED INCONSISTENCY")
+                    && !l.contains("without -a or -p")
+                    && !l.trim().is_empty()
+            })
             .filter(|l| !l.starts_with("maildisk: ") || l.contains("Unattached") == false && !l.ends_with("maildisk: "))
             .collect();
         std::eprintln!("{what}: preen stopped:\n{out}");
@@ -488,7 +495,8 @@ fn bench_big_inbox() {
     let body = vec![b'x'; 3000];
     let t = std::time::Instant::now();
     for round in 0..40u32 {
-        let staged: Vec<Staged> = (0..500).map(|_| m.stage(&mut fs, "b", "INBOX", &body, T0 + round).unwrap()).collect();
+        let staged: Vec<Staged> =
+            (0..500).map(|_| m.stage(&mut fs, "b", "INBOX", &body, T0 + round).unwrap()).collect();
         fs.flush().unwrap();
         for s in staged {
             m.commit(&mut fs, s, T0 + round).unwrap();
@@ -566,8 +574,15 @@ fn doveadm(conf: &std::path::Path, home: &std::path::Path, user: &str, args: &[&
 }
 
 /// Our listing against `doveadm fetch` for one folder.
-fn compare_with_dovecot(conf: &std::path::Path, home: &std::path::Path, user: &str, folder: &str, ours: &[MessageInfo]) {
-    let out = doveadm(conf, home, user, &["fetch", "uid flags size.physical date.received", "mailbox", folder, "all"], None);
+fn compare_with_dovecot(
+    conf: &std::path::Path,
+    home: &std::path::Path,
+    user: &str,
+    folder: &str,
+    ours: &[MessageInfo],
+) {
+    let out =
+        doveadm(conf, home, user, &["fetch", "uid flags size.physical date.received", "mailbox", folder, "all"], None);
     let rows: Vec<Vec<&str>> = out.lines().skip(1).map(|l| l.split('\t').collect()).collect();
     assert_eq!(rows.len(), ours.len(), "{folder}: {out}");
     for (row, msg) in rows.iter().zip(ours) {
@@ -613,11 +628,19 @@ fn dovecot_reads_what_we_wrote() {
     m.create_folder(&mut fs, "alice", "Archive", 77, T0).unwrap();
     m.create_folder(&mut fs, "alice", "Archive.2024", 78, T0).unwrap();
     for i in 0..12u32 {
-        m.deliver(&mut fs, "alice", "INBOX", format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 7)).as_bytes(), T0 + i * 3600).unwrap();
+        m.deliver(
+            &mut fs,
+            "alice",
+            "INBOX",
+            format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 7)).as_bytes(),
+            T0 + i * 3600,
+        )
+        .unwrap();
     }
     let mut list = m.list(&mut fs, "alice", "INBOX", T0).unwrap();
     m.set_flags(&mut fs, "alice", "INBOX", &mut list[0], Flags::SEEN.union(Flags::FLAGGED), T0).unwrap();
-    m.set_flags(&mut fs, "alice", "INBOX", &mut list[1], Flags::REPLIED.union(Flags::SEEN).union(Flags::DRAFT), T0).unwrap();
+    m.set_flags(&mut fs, "alice", "INBOX", &mut list[1], Flags::REPLIED.union(Flags::SEEN).union(Flags::DRAFT), T0)
+        .unwrap();
     m.to_cur(&mut fs, "alice", "INBOX", &mut list[2], T0).unwrap();
     m.expunge(&mut fs, "alice", "INBOX", &list[3], T0).unwrap();
     m.move_message(&mut fs, "alice", "INBOX", &list[4], "Archive.2024", T0).unwrap();
@@ -764,7 +787,12 @@ fn repeated_crashes_without_fsck() {
                 if !bodies.iter().any(|(b, _)| b == body) {
                     let head = String::from_utf8_lossy(&body[..20]);
                     for (b, msg) in &bodies {
-                        std::eprintln!("have {} {:?} {:?}", msg.uid, msg.name, String::from_utf8_lossy(&b[..b.len().min(20)]));
+                        std::eprintln!(
+                            "have {} {:?} {:?}",
+                            msg.uid,
+                            msg.name,
+                            String::from_utf8_lossy(&b[..b.len().min(20)])
+                        );
                     }
                     let mut tmp = Vec::new();
                     for d in ["tmp", "new", "cur"] {
@@ -773,7 +801,10 @@ fn repeated_crashes_without_fsck() {
                             true
                         });
                     }
-                    panic!("cycle {cycle}: acknowledged message {head:?} lost; list={:?}; dirs={tmp:?}", m.list(&mut fs, "u", "INBOX", T0).map(|l| l.len()));
+                    panic!(
+                        "cycle {cycle}: acknowledged message {head:?} lost; list={:?}; dirs={tmp:?}",
+                        m.list(&mut fs, "u", "INBOX", T0).map(|l| l.len())
+                    );
                 }
             }
         }
@@ -979,14 +1010,13 @@ fn same_base_name_different_file_gets_a_uid() {
     fs.flush().unwrap();
     let base = fs.device().dev.as_bytes().to_vec();
     fs.device().log.clear();
-    let want: Vec<(u32, Vec<u8>)> = vec![
-        (1, b"Subject: one\r\n\r\n1\r\n".to_vec()),
-        (2, b"Subject: two\r\n\r\n2\r\n".to_vec()),
-    ];
+    let want: Vec<(u32, Vec<u8>)> =
+        vec![(1, b"Subject: one\r\n\r\n1\r\n".to_vec()), (2, b"Subject: two\r\n\r\n2\r\n".to_vec())];
     let check = |fs: &mut Ext2<RamDevice>, what: &str| -> Vec<MessageInfo> {
         let l = m.list(fs, "u", "INBOX", T0 + 20).unwrap_or_else(|e| panic!("{what}: {e:?}"));
         assert_eq!(l.len(), 4, "{what}: {l:?}");
-        let mut bodies: Vec<(u32, Vec<u8>)> = l.iter().map(|x| (x.uid, m.read_message(fs, "u", "INBOX", x).unwrap())).collect();
+        let mut bodies: Vec<(u32, Vec<u8>)> =
+            l.iter().map(|x| (x.uid, m.read_message(fs, "u", "INBOX", x).unwrap())).collect();
         // The originals keep their UIDs (and the first its flag).
         assert_eq!(&bodies[..2], &want[..], "{what}");
         assert_eq!(l[0].flags, Flags::SEEN, "{what}");
@@ -1028,7 +1058,14 @@ fn failed_move_batch_leaves_both_folders_unchanged() {
     let mut fs = Ext2::mount(Recorder { dev, log: Vec::new() }).unwrap();
     let mut m = store();
     for i in 0..4u32 {
-        m.deliver(&mut fs, "u", "INBOX", format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 700)).as_bytes(), T0).unwrap();
+        m.deliver(
+            &mut fs,
+            "u",
+            "INBOX",
+            format!("Subject: {i}\r\n\r\n{}\r\n", "x".repeat(i as usize * 700)).as_bytes(),
+            T0,
+        )
+        .unwrap();
     }
     m.create_folder(&mut fs, "u", "Junk", 9, T0).unwrap();
     let mut inbox = m.list(&mut fs, "u", "INBOX", T0).unwrap();
@@ -1041,10 +1078,12 @@ fn failed_move_batch_leaves_both_folders_unchanged() {
     fs.flush().unwrap();
     let bodies = |fs: &mut Ext2<RamDevice>, folder: &str| -> Vec<(MessageInfo, Vec<u8>)> {
         let l = m.list(fs, "u", folder, T0 + 5).unwrap();
-        l.into_iter().map(|x| {
-            let b = m.read_message(fs, "u", folder, &x).unwrap();
-            (x, b)
-        }).collect()
+        l.into_iter()
+            .map(|x| {
+                let b = m.read_message(fs, "u", folder, &x).unwrap();
+                (x, b)
+            })
+            .collect()
     };
     let mut plain = Ext2::mount(RamDevice::from_vec(fs.device().dev.as_bytes().to_vec())).unwrap();
     let (want_inbox, want_junk) = (bodies(&mut plain, "INBOX"), bodies(&mut plain, "Junk"));
@@ -1058,7 +1097,14 @@ fn failed_move_batch_leaves_both_folders_unchanged() {
     // Second message vanished meanwhile.
     let mut ghost = inbox[2].clone();
     ghost.name = String::from("1.M9R0.gone,S=1");
-    let r = m.move_messages(&mut fs, "u", "INBOX", &[inbox[0].clone(), inbox[1].clone(), ghost, inbox[3].clone()], "Junk", T0 + 3);
+    let r = m.move_messages(
+        &mut fs,
+        "u",
+        "INBOX",
+        &[inbox[0].clone(), inbox[1].clone(), ghost, inbox[3].clone()],
+        "Junk",
+        T0 + 3,
+    );
     assert_eq!(r, Err(MailError::Gone));
     assert_eq!(m.list(&mut fs, "u", "Junk", T0 + 4).unwrap(), junk);
     assert_eq!(m.uid_state(&mut fs, "u", "Junk").unwrap(), want_next);

@@ -17,8 +17,7 @@ use alloc::vec::Vec;
 
 /// RFC 2045 token, or else a quoted-string (RFC 8601 2.2 "value").
 fn value(v: &str) -> String {
-    let token = !v.is_empty()
-        && v.bytes().all(|b| b > 0x20 && b < 0x7f && !b"()<>@,;:\\\"/[]?=".contains(&b));
+    let token = !v.is_empty() && v.bytes().all(|b| b > 0x20 && b < 0x7f && !b"()<>@,;:\\\"/[]?=".contains(&b));
     if token {
         return String::from(v);
     }
@@ -42,7 +41,11 @@ fn addr_value(v: &str) -> String {
     let plain = !v.is_empty()
         && v.bytes().all(|b| b > 0x20 && b < 0x7f && !b"()<>,;:\\\"[]".contains(&b))
         && v.matches('@').count() <= 1;
-    if plain { String::from(v) } else { value(v) }
+    if plain {
+        String::from(v)
+    } else {
+        value(v)
+    }
 }
 
 /// Collects method results, then renders the field.
@@ -167,7 +170,8 @@ mod tests {
 
     #[test]
     fn renders() {
-        let spf = SpfOutcome { result: SpfResult::Pass, explanation: None, problem: None, domain: "example.com".into() };
+        let spf =
+            SpfOutcome { result: SpfResult::Pass, explanation: None, problem: None, domain: "example.com".into() };
         let dkim = [DkimResult {
             status: DkimStatus::Pass,
             domain: "example.com".into(),
@@ -190,7 +194,11 @@ mod tests {
             spf_aligned: true,
             dkim_aligned: true,
         };
-        let h = AuthResults::new("mx.example.org").spf(&spf, "alice@example.com", "h").dkim(&dkim).dmarc(&dmarc).to_header();
+        let h = AuthResults::new("mx.example.org")
+            .spf(&spf, "alice@example.com", "h")
+            .dkim(&dkim)
+            .dmarc(&dmarc)
+            .to_header();
         assert_eq!(
             h,
             "Authentication-Results: mx.example.org;\r\n\
@@ -198,12 +206,28 @@ mod tests {
              \tdkim=pass header.d=example.com header.i=@example.com header.s=sel header.a=ed25519-sha256 header.b=\"AbC/dEf+\";\r\n\
              \tdmarc=pass (p=reject dis=none) header.from=example.com\r\n"
         );
-        let arc = crate::dkim::arc::ArcOutcome { result: crate::dkim::arc::ArcResult::Pass, instances: 2, sealers: alloc::vec![], reason: None };
+        let arc = crate::dkim::arc::ArcOutcome {
+            result: crate::dkim::arc::ArcResult::Pass,
+            instances: 2,
+            sealers: alloc::vec![],
+            reason: None,
+        };
         assert!(AuthResults::new("mx").arc(&arc).to_header().contains("\tarc=pass (i=2)\r\n"));
         let none = AuthResults::new("mx.example.org").dkim(&[]).to_header();
         assert_eq!(none, "Authentication-Results: mx.example.org;\r\n\tdkim=none\r\n");
         assert_eq!(AuthResults::new("mx").to_header(), "Authentication-Results: mx; none\r\n");
-        let helo = AuthResults::new("mx").spf(&SpfOutcome { result: SpfResult::PermError, explanation: None, problem: Some("too many (x)"), domain: "h.example".into() }, "", "h.example").to_header();
+        let helo = AuthResults::new("mx")
+            .spf(
+                &SpfOutcome {
+                    result: SpfResult::PermError,
+                    explanation: None,
+                    problem: Some("too many (x)"),
+                    domain: "h.example".into(),
+                },
+                "",
+                "h.example",
+            )
+            .to_header();
         assert!(helo.contains("spf=permerror (too many x) smtp.helo=h.example"), "{helo}");
     }
 }

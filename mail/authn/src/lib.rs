@@ -25,13 +25,13 @@
 //! - [`srs`]: SRS0/SRS1 rewriting compatible with postsrsd/libsrs2.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
-pub mod dns;
 pub mod auth_results;
 pub mod dkim;
 pub mod dmarc;
+pub mod dns;
 pub mod spf;
 pub mod srs;

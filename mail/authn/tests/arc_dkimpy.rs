@@ -16,7 +16,8 @@ const KEYS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/keys");
 
 fn helper(keys: &HashMap<String, String>, jobs: Vec<Value>) -> Vec<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dkimpy_helper.py");
-    let mut child = Command::new(common::python()).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child =
+        Command::new(common::python()).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(json!({"keys": keys, "jobs": jobs}).to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "dkimpy helper failed");
@@ -74,7 +75,8 @@ fn arc_chains_from_dkimpy() {
 
     let text = |m: &[u8]| String::from_utf8(m.to_vec()).unwrap();
     let tampered_body = [&hop2[..], b"extra\r\n"].concat();
-    let tampered_aar = text(&hop2).replacen("dkim=pass header.d=example.com", "dkim=pass header.d=evil.example", 1).into_bytes();
+    let tampered_aar =
+        text(&hop2).replacen("dkim=pass header.d=example.com", "dkim=pass header.d=evil.example", 1).into_bytes();
     let no_seal1 = {
         let t = text(&hop2);
         let start = t.find("ARC-Seal: i=1").unwrap();

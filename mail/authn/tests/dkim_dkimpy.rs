@@ -59,7 +59,9 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
     // CRLF variations: bare-LF messages, and CRLF headers over an LF body.
     let lf: Vec<(&'static str, Vec<u8>)> = v
         .iter()
-        .filter(|(n, _)| matches!(*n, "plain" | "multipart" | "trailing-whitespace" | "long-folded-headers" | "empty-body"))
+        .filter(|(n, _)| {
+            matches!(*n, "plain" | "multipart" | "trailing-whitespace" | "long-folded-headers" | "empty-body")
+        })
         .map(|(n, m)| {
             let name: &'static str = Box::leak(format!("{n}-lf").into_boxed_str());
             (name, String::from_utf8(m.clone()).unwrap().replace("\r\n", "\n").into_bytes())
@@ -72,12 +74,8 @@ fn corpus() -> Vec<(&'static str, Vec<u8>)> {
 
 fn run_helper(keys: &HashMap<String, String>, jobs: Vec<Value>) -> Option<Vec<Value>> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/dkimpy_helper.py");
-    let mut child = Command::new(common::python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
+    let mut child =
+        Command::new(common::python()).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().ok()?;
     let req = json!({ "keys": keys, "jobs": jobs });
     child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -121,11 +119,7 @@ fn load_keys() -> (SigningKey, SigningKey, SigningKey) {
     let p1 = std::fs::read_to_string(format!("{KEYS}/rsa2048.pkcs1.pem")).unwrap();
     let p8 = std::fs::read_to_string(format!("{KEYS}/rsa2048.pkcs8.pem")).unwrap();
     let ed = std::fs::read_to_string(format!("{KEYS}/ed25519.pkcs8.pem")).unwrap();
-    (
-        SigningKey::from_pem(&p1).unwrap(),
-        SigningKey::from_pem(&p8).unwrap(),
-        SigningKey::from_pem(&ed).unwrap(),
-    )
+    (SigningKey::from_pem(&p1).unwrap(), SigningKey::from_pem(&p8).unwrap(), SigningKey::from_pem(&ed).unwrap())
 }
 
 #[test]

@@ -24,9 +24,54 @@ impl Rng {
 }
 
 const SPF_TOKENS: &[&str] = &[
-    "v=spf1", " ", "a", "mx", "ptr", "all", "-all", "~all", "?", "+", "include:", "exists:", "ip4:", "ip6:",
-    "redirect=", "exp=", "%{", "}", "%%", "%_", "%-", "s", "l", "o", "d", "i", "p", "h", "v", "c", "r", "t",
-    "1", "0", "32", "/", "//", ".", "-", "=", ":", "example.com", "x", "r", "::1", "1.2.3.4", "\t", "\u{e9}",
+    "v=spf1",
+    " ",
+    "a",
+    "mx",
+    "ptr",
+    "all",
+    "-all",
+    "~all",
+    "?",
+    "+",
+    "include:",
+    "exists:",
+    "ip4:",
+    "ip6:",
+    "redirect=",
+    "exp=",
+    "%{",
+    "}",
+    "%%",
+    "%_",
+    "%-",
+    "s",
+    "l",
+    "o",
+    "d",
+    "i",
+    "p",
+    "h",
+    "v",
+    "c",
+    "r",
+    "t",
+    "1",
+    "0",
+    "32",
+    "/",
+    "//",
+    ".",
+    "-",
+    "=",
+    ":",
+    "example.com",
+    "x",
+    "r",
+    "::1",
+    "1.2.3.4",
+    "\t",
+    "\u{e9}",
 ];
 
 #[test]
@@ -38,7 +83,8 @@ fn spf_random_records() {
             rec.push_str(rng.pick(SPF_TOKENS));
         }
         let _ = spf_record::parse(rec.as_bytes());
-        let ip: std::net::IpAddr = if rng.below(2) == 0 { "192.0.2.1".parse().unwrap() } else { "2001:db8::1".parse().unwrap() };
+        let ip: std::net::IpAddr =
+            if rng.below(2) == 0 { "192.0.2.1".parse().unwrap() } else { "2001:db8::1".parse().unwrap() };
         let mut s = spf::check_host(ip, "example.com", "a-b.c@example.com", "helo.example");
         let mut steps = 0;
         loop {
@@ -50,8 +96,14 @@ fn spf_random_records() {
                         0 => DnsAnswer::NxDomain,
                         1 => DnsAnswer::TempFail,
                         2 => DnsAnswer::NoData,
-                        3 => DnsAnswer::Records(vec![DnsRecord::A("192.0.2.1".parse().unwrap()), DnsRecord::Mx(1, "example.com".into())]),
-                        4 => DnsAnswer::Records(vec![DnsRecord::Ptr("example.com".into()), DnsRecord::Aaaa("2001:db8::1".parse().unwrap())]),
+                        3 => DnsAnswer::Records(vec![
+                            DnsRecord::A("192.0.2.1".parse().unwrap()),
+                            DnsRecord::Mx(1, "example.com".into()),
+                        ]),
+                        4 => DnsAnswer::Records(vec![
+                            DnsRecord::Ptr("example.com".into()),
+                            DnsRecord::Aaaa("2001:db8::1".parse().unwrap()),
+                        ]),
                         _ => {
                             let _ = &q;
                             DnsAnswer::Records(vec![DnsRecord::Txt(rec.clone().into_bytes())])
@@ -115,7 +167,24 @@ fn dkim_mutated_messages() {
 #[test]
 fn dmarc_srs_psl_random() {
     let mut rng = Rng(777);
-    let toks = ["v=DMARC1", ";", "p=", "reject", "sp=", "pct=", "101", "rua=", "mailto:a@b", "!", "10m", " ", "=", "fo=", ":", "\u{e9}"];
+    let toks = [
+        "v=DMARC1",
+        ";",
+        "p=",
+        "reject",
+        "sp=",
+        "pct=",
+        "101",
+        "rua=",
+        "mailto:a@b",
+        "!",
+        "10m",
+        " ",
+        "=",
+        "fo=",
+        ":",
+        "\u{e9}",
+    ];
     let dom = [".", "a", "co", "uk", "..", "xn--55qx5d", "公司", "ck", "www", "-", "com", ""];
     let srs = Srs::new("fwd.example", b"k");
     for _ in 0..5000 {

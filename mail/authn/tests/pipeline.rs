@@ -20,7 +20,13 @@ fn zone() -> Zone {
     z
 }
 
-fn check(z: &Zone, ip: &str, mail_from: &str, msg: &[u8], random: u32) -> (SpfOutcome, Vec<DkimResult>, DmarcOutcome, String) {
+fn check(
+    z: &Zone,
+    ip: &str,
+    mail_from: &str,
+    msg: &[u8],
+    random: u32,
+) -> (SpfOutcome, Vec<DkimResult>, DmarcOutcome, String) {
     let mut s = spf::check_mail_from(ip.parse().unwrap(), mail_from, "mx.example.com");
     let spf = loop {
         match s.poll() {
@@ -36,7 +42,8 @@ fn check(z: &Zone, ip: &str, mail_from: &str, msg: &[u8], random: u32) -> (SpfOu
         }
     };
     let from = dmarc::from_domain(msg).unwrap();
-    let mut m = dmarc::evaluate(&Inputs { from_domain: &from, spf: Some((spf.result, &spf.domain)), dkim: &dk, random });
+    let mut m =
+        dmarc::evaluate(&Inputs { from_domain: &from, spf: Some((spf.result, &spf.domain)), dkim: &dk, random });
     let dm = loop {
         match m.poll() {
             DmarcStep::Query(q) => m.answer(z.resolve(&q)),

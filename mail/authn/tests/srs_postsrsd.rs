@@ -69,7 +69,13 @@ fn get(port: u16, key: &str) -> Result<String, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let enc: String = key
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"@.-_=+".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"@.-_=+".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     s.write_all(format!("get {enc}\n").as_bytes()).unwrap();
     let mut line = String::new();

@@ -13,12 +13,8 @@ const SECRET: &str = "tH1s-is-a-test-secret";
 
 fn pysrs(now: u64, jobs: Vec<Value>) -> Vec<String> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/pysrs_helper.py");
-    let mut child = Command::new(common::python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child =
+        Command::new(common::python()).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let req = json!({"secret": SECRET, "domain": DOMAIN, "now": now, "maxage": 21, "jobs": jobs});
     child.stdin.take().unwrap().write_all(req.to_string().as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();

@@ -11,25 +11,27 @@
 //! The file format is documented in `CONFIG.md` beside this crate.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod addr;
 mod default;
 mod error;
+#[cfg(feature = "std")]
+mod host;
 mod model;
 pub mod net;
 mod parse;
 pub mod password;
 mod route;
 mod syntax;
-#[cfg(feature = "std")]
-mod host;
 
 pub use addr::Address;
 pub use default::{default_config, DEFAULT_CONFIG, DEFAULT_DEMO_PASSWORD, DEFAULT_SYSTEM_SIEVE};
 pub use error::{Error, ErrorKind};
+#[cfg(feature = "std")]
+pub use host::DirFiles;
 pub use model::*;
 pub use net::{Cidr, DnsblSite, ReplyFilter};
 pub use parse::{
@@ -39,5 +41,3 @@ pub use parse::{
 pub use password::{verify_password, HashError, HashLimits, PasswordHash, Scheme, Verdict};
 pub use route::{RouteError, Target, MAX_STEPS, MAX_TARGETS};
 pub use syntax::{MAX_FILE_LEN, MAX_LINE_LEN};
-#[cfg(feature = "std")]
-pub use host::DirFiles;

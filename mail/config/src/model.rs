@@ -393,9 +393,7 @@ impl Tls {
                 return Some(c);
             }
             if let Some((_, parent)) = name.split_once('.') {
-                if let Some((_, c)) =
-                    self.sni.iter().find(|(n, _)| n.strip_prefix("*.") == Some(parent))
-                {
+                if let Some((_, c)) = self.sni.iter().find(|(n, _)| n.strip_prefix("*.") == Some(parent)) {
                     return Some(c);
                 }
             }

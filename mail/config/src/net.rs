@@ -186,10 +186,7 @@ impl ReplyFilter {
 
     /// Whether `ip` matches every octet pattern.
     pub fn matches(&self, ip: Ipv4Addr) -> bool {
-        ip.octets()
-            .iter()
-            .zip(self.octets.iter())
-            .all(|(o, ranges)| ranges.iter().any(|(lo, hi)| lo <= o && o <= hi))
+        ip.octets().iter().zip(self.octets.iter()).all(|(o, ranges)| ranges.iter().any(|(lo, hi)| lo <= o && o <= hi))
     }
 }
 

@@ -67,7 +67,17 @@ struct Parser<'a> {
 }
 
 const SINGLETONS: &[&str] = &[
-    "server", "addressing", "limits", "listeners", "aliases", "dnsbl", "access", "greylist", "queue", "filter", "sieve",
+    "server",
+    "addressing",
+    "limits",
+    "listeners",
+    "aliases",
+    "dnsbl",
+    "access",
+    "greylist",
+    "queue",
+    "filter",
+    "sieve",
     "srs",
 ];
 
@@ -113,7 +123,10 @@ impl<'a> Parser<'a> {
             }
             if let Some(name) = SINGLETONS.iter().find(|n| **n == s.name) {
                 if s.arg.is_some() {
-                    self.err(s.line, ErrorKind::SectionArgument { section: s.name.clone(), problem: "takes no argument" });
+                    self.err(
+                        s.line,
+                        ErrorKind::SectionArgument { section: s.name.clone(), problem: "takes no argument" },
+                    );
                 }
                 if single.insert(name, s).is_some() {
                     self.err(s.line, ErrorKind::DuplicateSection(s.name.clone()));
@@ -274,10 +287,7 @@ impl<'a> Parser<'a> {
                     let v = e.value.as_str();
                     if v.eq_ignore_ascii_case("none") || v.eq_ignore_ascii_case("off") {
                         cfg.addressing.detail_separators.clear();
-                    } else if !v.is_empty()
-                        && v.len() <= 8
-                        && v.bytes().all(|c| b"+-_=~!%&*^|$".contains(&c))
-                    {
+                    } else if !v.is_empty() && v.len() <= 8 && v.bytes().all(|c| b"+-_=~!%&*^|$".contains(&c)) {
                         cfg.addressing.detail_separators = v.chars().collect();
                     } else {
                         self.bad(e, "'none' or up to 8 of the characters + - _ = ~ ! % & * ^ | $");
@@ -416,11 +426,7 @@ impl<'a> Parser<'a> {
         for (name, port) in all {
             if let Some(p) = port {
                 if let Some(other) = used.insert(p, name.to_string()) {
-                    let line = lines
-                        .get(name)
-                        .or_else(|| lines.get(other.as_str()))
-                        .copied()
-                        .unwrap_or(sec.line);
+                    let line = lines.get(name).or_else(|| lines.get(other.as_str())).copied().unwrap_or(sec.line);
                     self.err(line, ErrorKind::Conflict(format!("{} and {} both use port {}", other, name, p)));
                 }
             }
@@ -432,7 +438,10 @@ impl<'a> Parser<'a> {
 
     fn user(&mut self, sec: &Section, cfg: &mut Config) {
         let Some(arg) = &sec.arg else {
-            self.err(sec.line, ErrorKind::SectionArgument { section: "user".into(), problem: "needs an address: [user name@domain]" });
+            self.err(
+                sec.line,
+                ErrorKind::SectionArgument { section: "user".into(), problem: "needs an address: [user name@domain]" },
+            );
             return;
         };
         let address = match Address::parse(arg) {
@@ -632,10 +641,8 @@ impl<'a> Parser<'a> {
                         match DnsblSite::parse(item) {
                             Ok(s) if cfg.dnsbl.sites.len() < MAX_DNSBL_SITES => cfg.dnsbl.sites.push(s),
                             Ok(_) => self.bad(e, "at most 32 sites"),
-                            Err(p) => self.err(
-                                e.line,
-                                ErrorKind::BadValue { key: k.clone(), value: item.into(), expected: p },
-                            ),
+                            Err(p) => self
+                                .err(e.line, ErrorKind::BadValue { key: k.clone(), value: item.into(), expected: p }),
                         }
                     }
                 }
@@ -802,7 +809,13 @@ impl<'a> Parser<'a> {
     fn dkim(&mut self, sec: &Section, cfg: &mut Config) {
         let domain = match &sec.arg {
             None => {
-                self.err(sec.line, ErrorKind::SectionArgument { section: "dkim".into(), problem: "needs a domain: [dkim example.org]" });
+                self.err(
+                    sec.line,
+                    ErrorKind::SectionArgument {
+                        section: "dkim".into(),
+                        problem: "needs a domain: [dkim example.org]",
+                    },
+                );
                 None
             }
             Some(a) => match parse_domain(a) {
@@ -840,7 +853,13 @@ impl<'a> Parser<'a> {
         let has = |k: &str| sec.entries.iter().any(|e| e.key.eq_ignore_ascii_case(k));
         for req in ["selector", "key"] {
             if !has(req) {
-                self.err(sec.line, ErrorKind::MissingKey { section: "dkim".into(), key: if req == "key" { "key" } else { "selector" } });
+                self.err(
+                    sec.line,
+                    ErrorKind::MissingKey {
+                        section: "dkim".into(),
+                        key: if req == "key" { "key" } else { "selector" },
+                    },
+                );
             }
         }
         if let (Some(domain), Some(selector), Some(algorithm), Some(key)) = (domain, selector, algorithm, key) {
@@ -892,7 +911,10 @@ impl<'a> Parser<'a> {
         let builtin_cert = cert == FileRef::Builtin(Builtin::SelfSignedCert);
         let builtin_key = key == FileRef::Builtin(Builtin::SelfSignedKey);
         if builtin_cert != builtin_key {
-            self.err(cl, ErrorKind::Conflict("builtin:self-signed-cert and builtin:self-signed-key go together".into()));
+            self.err(
+                cl,
+                ErrorKind::Conflict("builtin:self-signed-cert and builtin:self-signed-key go together".into()),
+            );
             return;
         }
         let pair = CertPair { cert, key };

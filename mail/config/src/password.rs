@@ -292,12 +292,7 @@ fn sniff_crypt(data: &str) -> Result<Scheme, HashError> {
 // `$6$[rounds=N$]salt$hash`, salt at most 16 chars, rounds clamped to
 // [1000, 999999999], default 5000 (and then omitted from the string).
 
-fn parse_sha_crypt(
-    data: &str,
-    prefix: &str,
-    hash_len: usize,
-    limits: &HashLimits,
-) -> Result<Kind, HashError> {
+fn parse_sha_crypt(data: &str, prefix: &str, hash_len: usize, limits: &HashLimits) -> Result<Kind, HashError> {
     let rest = data.strip_prefix(prefix).ok_or(HashError::Malformed("wrong crypt prefix"))?;
     let (rounds, rest) = match rest.strip_prefix("rounds=") {
         Some(r) => {
@@ -321,11 +316,7 @@ fn parse_sha_crypt(
     if encoded.len() != hash_len || !encoded.bytes().all(is_crypt64) {
         return Err(HashError::Malformed("bad SHA-crypt hash length or characters"));
     }
-    Ok(Kind::ShaCrypt {
-        rounds,
-        salt: salt.as_bytes().to_vec(),
-        encoded: encoded.as_bytes().to_vec(),
-    })
+    Ok(Kind::ShaCrypt { rounds, salt: salt.as_bytes().to_vec(), encoded: encoded.as_bytes().to_vec() })
 }
 
 fn is_crypt64(b: u8) -> bool {
@@ -447,8 +438,7 @@ fn bcrypt_raw(cost: u32, salt: &[u8; 16], password: &[u8]) -> [u8; 24] {
         state.bc_expand_key(salt);
     }
     // Encrypt "OrpheanBeholderScryDoubt" 64 times.
-    let mut ctext: [u32; 6] =
-        [0x4f72_7068, 0x6561_6e42, 0x6568_6f6c, 0x6465_7253, 0x6372_7944, 0x6f75_6274];
+    let mut ctext: [u32; 6] = [0x4f72_7068, 0x6561_6e42, 0x6568_6f6c, 0x6465_7253, 0x6372_7944, 0x6f75_6274];
     let mut out = [0u8; 24];
     for i in (0..6).step_by(2) {
         for _ in 0..64 {
@@ -630,4 +620,3 @@ pub fn hash_ssha512(password: &[u8], salt: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests;
-

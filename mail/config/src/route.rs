@@ -203,9 +203,9 @@ impl Config {
         if let Some(Lookup::Alias(i)) = self.lookup_exact_or_base(&a) {
             if let AliasSource::Address(src) = &self.aliases[i].source {
                 if let Ok(targets) = self.resolve(&src.to_string()) {
-                    return targets.iter().any(
-                        |t| matches!(t, Target::LocalUser { user: u, .. } if self.key_of(u) == ukey),
-                    );
+                    return targets
+                        .iter()
+                        .any(|t| matches!(t, Target::LocalUser { user: u, .. } if self.key_of(u) == ukey));
                 }
             }
         }
@@ -263,7 +263,13 @@ impl Expansion<'_> {
         Err(RouteError::Unknown)
     }
 
-    fn found(&mut self, l: Lookup, key: String, detail: Option<&str>, path: &mut Vec<String>) -> Result<(), RouteError> {
+    fn found(
+        &mut self,
+        l: Lookup,
+        key: String,
+        detail: Option<&str>,
+        path: &mut Vec<String>,
+    ) -> Result<(), RouteError> {
         let cfg = self.cfg;
         match l {
             Lookup::User(i) => {

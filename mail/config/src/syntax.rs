@@ -122,7 +122,9 @@ pub fn split(file: &str, text: &str, errors: &mut Vec<Error>) -> Vec<Section> {
         let entry = Entry { key: key.to_string(), value: value.trim().to_string(), line: line_no };
         match sections.last_mut() {
             Some(s) => s.entries.push(entry),
-            None => errors.push(Error::new(file, Some(line_no), ErrorKind::Syntax("`key = value` before any [section]"))),
+            None => {
+                errors.push(Error::new(file, Some(line_no), ErrorKind::Syntax("`key = value` before any [section]")))
+            }
         }
     }
     sections

@@ -28,7 +28,14 @@ fn run(cmd: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-const PASSWORDS: &[&str] = &["demo", "correct horse battery staple", "pässwörd ✓", "a", "$pecial:chars#!{}", "x123456789012345678901234567890123456789012345678901234567890123456789012345678"];
+const PASSWORDS: &[&str] = &[
+    "demo",
+    "correct horse battery staple",
+    "pässwörd ✓",
+    "a",
+    "$pecial:chars#!{}",
+    "x123456789012345678901234567890123456789012345678901234567890123456789012345678",
+];
 
 fn big() -> HashLimits {
     HashLimits { argon2_max_memory_kib: 1 << 20, ..HashLimits::default() }
@@ -70,7 +77,18 @@ fn doveadm_generated_hashes_verify() {
     if !tool("doveadm") {
         return;
     }
-    let schemes = ["SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "ARGON2ID", "ARGON2I", "SSHA512", "SSHA256", "SHA512", "SHA256", "PLAIN"];
+    let schemes = [
+        "SHA512-CRYPT",
+        "SHA256-CRYPT",
+        "BLF-CRYPT",
+        "ARGON2ID",
+        "ARGON2I",
+        "SSHA512",
+        "SSHA256",
+        "SHA512",
+        "SHA256",
+        "PLAIN",
+    ];
     for pw in &PASSWORDS[..3] {
         for s in schemes {
             let mut args = vec!["pw", "-s", s, "-p", pw];

@@ -198,11 +198,7 @@ fn embedded_default_config() {
     assert_eq!(demo.password.scheme(), Scheme::Sha512Crypt);
     assert_eq!(demo.password.verify(DEFAULT_DEMO_PASSWORD.as_bytes()), Verdict::Match);
     for a in ["postmaster@example.test", "abuse@example.test", "postmaster"] {
-        assert_eq!(
-            c.resolve(a).unwrap(),
-            [Target::LocalUser { user: demo.address.clone(), folder: None }],
-            "{a}"
-        );
+        assert_eq!(c.resolve(a).unwrap(), [Target::LocalUser { user: demo.address.clone(), folder: None }], "{a}");
     }
     assert_eq!(c.tls.default.as_ref().unwrap().cert, FileRef::Builtin(Builtin::SelfSignedCert));
     assert_eq!(c.dkim[0].key, FileRef::Builtin(Builtin::DkimKey));
@@ -242,7 +238,10 @@ fn error_syntax_and_sections() {
     one(&with_server("[limits]\njunk\n"), "unimail.conf:5: syntax error");
     one(&with_server("[user]\n"), "unimail.conf:4: section [user]: needs an address");
     one(&with_server("[limits x]\n"), "unimail.conf:4: section [limits]: takes no argument");
-    one("x = 1\n[server]\nhostname = a.b\ndomains = b\n", "unimail.conf:1: syntax error: `key = value` before any [section]");
+    one(
+        "x = 1\n[server]\nhostname = a.b\ndomains = b\n",
+        "unimail.conf:1: syntax error: `key = value` before any [section]",
+    );
     let e = errors("# empty\n");
     assert_eq!(
         e,
@@ -274,7 +273,10 @@ fn error_bad_values() {
         ("[dnsbl]\nsites = zen.spamhaus.org*x\n", "unimail.conf:5: bad value 'zen.spamhaus.org*x' for 'sites'"),
         ("[dnsbl]\nthreshold = high\n", "unimail.conf:5: bad value"),
         ("[addressing]\ndetail_separator = @\n", "unimail.conf:5: bad value '@'"),
-        ("[dkim example.org]\nselector = s1\nalgorithm = rsa-sha1\nkey = dkim/example.org.2026.key\n", "unimail.conf:6: bad value 'rsa-sha1'"),
+        (
+            "[dkim example.org]\nselector = s1\nalgorithm = rsa-sha1\nkey = dkim/example.org.2026.key\n",
+            "unimail.conf:6: bad value 'rsa-sha1'",
+        ),
         ("[sieve]\nsystem_before = /etc/passwd\n", "unimail.conf:5: bad value '/etc/passwd'"),
         ("[sieve]\nsystem_before = ../x\n", "unimail.conf:5: bad value '../x'"),
         ("[sieve]\nsystem_before = builtin:dkim-key\n", "unimail.conf:5: bad value 'builtin:dkim-key'"),
@@ -283,16 +285,30 @@ fn error_bad_values() {
     for (text, expect) in cases {
         one(&with_server(text), expect);
     }
-    one("[server]\nhostname = mail.example.org\ndomains = example.org\nlog_level = loud\n", "unimail.conf:4: bad value 'loud' for 'log_level'");
+    one(
+        "[server]\nhostname = mail.example.org\ndomains = example.org\nlog_level = loud\n",
+        "unimail.conf:4: bad value 'loud' for 'log_level'",
+    );
     one("[server]\nhostname = -bad-\ndomains = example.org\n", "unimail.conf:2: bad value '-bad-' for 'hostname'");
 }
 
 #[test]
 fn error_bad_addresses() {
-    one(&with_server("[user not-an-address]\npassword = {SHA512_DEMO}\n".replace("{SHA512_DEMO}", SHA512_DEMO).as_str()), "unimail.conf:4: bad address 'not-an-address'");
-    one(&with_server("[aliases]\nteam@example.org = a..b@example.org\n"), "unimail.conf:5: bad address 'a..b@example.org'");
+    one(
+        &with_server(
+            "[user not-an-address]\npassword = {SHA512_DEMO}\n".replace("{SHA512_DEMO}", SHA512_DEMO).as_str(),
+        ),
+        "unimail.conf:4: bad address 'not-an-address'",
+    );
+    one(
+        &with_server("[aliases]\nteam@example.org = a..b@example.org\n"),
+        "unimail.conf:5: bad address 'a..b@example.org'",
+    );
     one(&with_server("[aliases]\nno-at = x@example.net\n"), "unimail.conf:5: bad address 'no-at'");
-    one("[server]\nhostname = mail.example.org\ndomains = example.org, bad_domain\n", "unimail.conf:3: bad address 'bad_domain'");
+    one(
+        "[server]\nhostname = mail.example.org\ndomains = example.org, bad_domain\n",
+        "unimail.conf:3: bad address 'bad_domain'",
+    );
     let u = format!("[user a@example.org]\npassword = {SHA512_DEMO}\nsend_as = x@@y\n");
     one(&with_server(&u), "unimail.conf:6: bad address 'x@@y'");
 }
@@ -306,19 +322,27 @@ fn error_bad_cidr() {
 
 #[test]
 fn error_users() {
-    let u = format!(
-        "[user a@example.org]\npassword = {SHA512_DEMO}\n[user A@EXAMPLE.org]\npassword = {SHA512_DEMO}\n"
-    );
+    let u = format!("[user a@example.org]\npassword = {SHA512_DEMO}\n[user A@EXAMPLE.org]\npassword = {SHA512_DEMO}\n");
     one(&with_server(&u), "unimail.conf:6: duplicate user A@example.org");
-    one(&with_server("[user a@example.org]\nquota = 1G\n"), "unimail.conf:4: missing required key 'password' in [user a@example.org]");
+    one(
+        &with_server("[user a@example.org]\nquota = 1G\n"),
+        "unimail.conf:4: missing required key 'password' in [user a@example.org]",
+    );
     let u = format!("[user a@other.example]\npassword = {SHA512_DEMO}\n");
     one(&with_server(&u), "unimail.conf:4: 'a@other.example' is not in a local domain");
     one(&with_server("[user a@example.org]\npassword = {PLAIN}demo\n"), "unimail.conf:5: weak password scheme {PLAIN}");
     one(&with_server("[user a@example.org]\npassword = {MD5}abc\n"), "unimail.conf:5: unknown password scheme {MD5}");
-    one(&with_server("[user a@example.org]\npassword = {SHA512-CRYPT}$6$x$y\n"), "unimail.conf:5: malformed password hash");
+    one(
+        &with_server("[user a@example.org]\npassword = {SHA512-CRYPT}$6$x$y\n"),
+        "unimail.conf:5: malformed password hash",
+    );
     // doveadm's default ARGON2ID memory (64 MiB) is above the default limit.
-    let argon = "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$AGKuFyQCb2sYOMHnwdZmKw$+SlDGgy0zHF5zlCKLFIq5SVw99G5jLTfQRyqxcrhnBQ";
-    one(&with_server(&format!("[user a@example.org]\npassword = {argon}\n")), "unimail.conf:5: password hash too costly");
+    let argon =
+        "{ARGON2ID}$argon2id$v=19$m=65536,t=3,p=1$AGKuFyQCb2sYOMHnwdZmKw$+SlDGgy0zHF5zlCKLFIq5SVw99G5jLTfQRyqxcrhnBQ";
+    one(
+        &with_server(&format!("[user a@example.org]\npassword = {argon}\n")),
+        "unimail.conf:5: password hash too costly",
+    );
     // ...and fine once the limit is raised.
     let ok = with_server(&format!("[limits]\npassword_max_memory = 64M\n[user a@example.org]\npassword = {argon}\n"));
     assert!(parse(&ok, &files).is_ok());
@@ -332,7 +356,10 @@ fn error_aliases() {
     let user = format!("[user a@example.org]\npassword = {SHA512_DEMO}\n");
     let t = |aliases: &str| with_server(&format!("{user}[aliases]\n{aliases}"));
     // line 4-5 user, 6 [aliases], 7+ entries
-    one(&t("x@example.org = nobody@example.org\n"), "unimail.conf:7: alias 'x@example.org' points to unknown local user 'nobody@example.org'");
+    one(
+        &t("x@example.org = nobody@example.org\n"),
+        "unimail.conf:7: alias 'x@example.org' points to unknown local user 'nobody@example.org'",
+    );
     let e = errors(&t("x@example.org = y@example.org\ny@example.org = x@example.org\n"));
     assert_eq!(
         e,
@@ -342,7 +369,10 @@ fn error_aliases() {
         ]
     );
     one(&t("x@example.org = x+self@example.org\n"), "unimail.conf:7: alias loop: x@example.org -> x@example.org");
-    one(&t("x@example.org = a@example.org\nX@example.org = a@example.org\n"), "unimail.conf:8: duplicate alias 'X@example.org'");
+    one(
+        &t("x@example.org = a@example.org\nX@example.org = a@example.org\n"),
+        "unimail.conf:8: duplicate alias 'X@example.org'",
+    );
     one(&t("a@example.org = a@example.org\n"), "unimail.conf:7: alias 'a@example.org' has the same address as a user");
     one(&t("x@other.example = a@example.org\n"), "unimail.conf:7: 'x@other.example' is not in a local domain");
     one(&t("x@example.org =\n"), "unimail.conf:7: bad value '' for 'x@example.org'");
@@ -361,23 +391,50 @@ fn error_aliases() {
 
 #[test]
 fn error_missing_files() {
-    one(&with_server("[tls]\ncert = tls/none.crt\nkey = tls/mail.example.org.key\n"), "unimail.conf:5: missing file 'tls/none.crt' on the config disk");
-    one(&with_server("[dkim example.org]\nselector = s\nkey = dkim/nope.key\n"), "unimail.conf:6: missing file 'dkim/nope.key'");
+    one(
+        &with_server("[tls]\ncert = tls/none.crt\nkey = tls/mail.example.org.key\n"),
+        "unimail.conf:5: missing file 'tls/none.crt' on the config disk",
+    );
+    one(
+        &with_server("[dkim example.org]\nselector = s\nkey = dkim/nope.key\n"),
+        "unimail.conf:6: missing file 'dkim/nope.key'",
+    );
     one(&with_server("[sieve]\nsystem_before = sieve/none.sieve\n"), "unimail.conf:5: missing file 'sieve/none.sieve'");
     one(&with_server("[srs]\ndomain = example.org\nsecret = srs/none\n"), "unimail.conf:6: missing file 'srs/none'");
 }
 
 #[test]
 fn error_missing_keys_and_conflicts() {
-    one(&with_server("[tls]\ncert = tls/mail.example.org.crt\n"), "unimail.conf:4: missing required key 'key' in [tls]");
-    one(&with_server("[dkim example.org]\nkey = dkim/example.org.2026.key\n"), "unimail.conf:4: missing required key 'selector' in [dkim]");
+    one(
+        &with_server("[tls]\ncert = tls/mail.example.org.crt\n"),
+        "unimail.conf:4: missing required key 'key' in [tls]",
+    );
+    one(
+        &with_server("[dkim example.org]\nkey = dkim/example.org.2026.key\n"),
+        "unimail.conf:4: missing required key 'selector' in [dkim]",
+    );
     one(&with_server("[srs]\nsecret = srs/secret\n"), "unimail.conf:4: missing required key 'domain' in [srs]");
     one(&with_server("[listeners]\nsmtp = 587\n"), "unimail.conf:5: smtp and submission both use port 587");
-    one(&with_server("[filter]\nadd_header = 9\nreject = 8\n"), "unimail.conf:4: reject (8.00) is below add_header (9.00)");
-    one(&with_server("[greylist]\ndelay = 1h\nretry_window = 30m\n"), "unimail.conf:4: greylist delay must be shorter than retry_window");
-    one(&with_server("[limits]\nconnections = 5\nconnections_per_ip = 6\n"), "unimail.conf:6: connections_per_ip is larger than connections");
-    one(&with_server("[dnsbl]\nthreshold = 2\nallowlist_threshold = 2\n"), "unimail.conf:4: allowlist_threshold must be below threshold");
-    one(&with_server("[tls]\ncert = builtin:self-signed-cert\nkey = tls/mail.example.org.key\n"), "unimail.conf:5: builtin:self-signed-cert and builtin:self-signed-key go together");
+    one(
+        &with_server("[filter]\nadd_header = 9\nreject = 8\n"),
+        "unimail.conf:4: reject (8.00) is below add_header (9.00)",
+    );
+    one(
+        &with_server("[greylist]\ndelay = 1h\nretry_window = 30m\n"),
+        "unimail.conf:4: greylist delay must be shorter than retry_window",
+    );
+    one(
+        &with_server("[limits]\nconnections = 5\nconnections_per_ip = 6\n"),
+        "unimail.conf:6: connections_per_ip is larger than connections",
+    );
+    one(
+        &with_server("[dnsbl]\nthreshold = 2\nallowlist_threshold = 2\n"),
+        "unimail.conf:4: allowlist_threshold must be below threshold",
+    );
+    one(
+        &with_server("[tls]\ncert = builtin:self-signed-cert\nkey = tls/mail.example.org.key\n"),
+        "unimail.conf:5: builtin:self-signed-cert and builtin:self-signed-key go together",
+    );
     let two = "[tls]\ncert = tls/wild.crt\nkey = tls/wild.key\n[tls]\ncert = tls/wild.crt\nkey = tls/wild.key\n";
     one(&with_server(two), "unimail.conf:7: duplicate section [tls]");
     let two = "[dkim example.org]\nselector = s\nkey = builtin:dkim-key\n[dkim EXAMPLE.org]\nselector = s\nkey = builtin:dkim-key\n";

@@ -53,10 +53,7 @@ fn matrix() {
         ("postmaster@example.org", Ok(vec![alice()])),
         ("postmaster", Ok(vec![alice()])),
         ("PostMaster", Ok(vec![alice()])),
-        (
-            "team@example.org",
-            Ok(vec![alice(), local("bob@example.org", None), ext("friend@elsewhere.example")]),
-        ),
+        ("team@example.org", Ok(vec![alice(), local("bob@example.org", None), ext("friend@elsewhere.example")])),
         (
             "team+x@example.org",
             Ok(vec![

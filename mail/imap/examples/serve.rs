@@ -8,7 +8,10 @@ mod tcp;
 fn main() {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:1143".into());
     let mut store = mail_imap::MemStore::new();
-    store.deliver("INBOX", b"From: demo@example.org\r\nTo: bob@example.org\r\nSubject: Welcome\r\n\r\nHello from mail-imap.\r\n");
+    store.deliver(
+        "INBOX",
+        b"From: demo@example.org\r\nTo: bob@example.org\r\nSubject: Welcome\r\n\r\nHello from mail-imap.\r\n",
+    );
     let port = tcp::spawn_server(&addr, tcp::Shared::new(store));
     eprintln!("serving IMAP on port {} (bob/secret)", port);
     loop {

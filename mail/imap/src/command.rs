@@ -21,30 +21,69 @@ pub enum CommandBody {
     Noop,
     Logout,
     StartTls,
-    Login { user: Vec<u8>, password: Vec<u8> },
+    Login {
+        user: Vec<u8>,
+        password: Vec<u8>,
+    },
     /// RFC 4959 SASL-IR: `initial` is the base64 text or `=` (empty).
-    Authenticate { mechanism: String, initial: Option<Vec<u8>> },
+    Authenticate {
+        mechanism: String,
+        initial: Option<Vec<u8>>,
+    },
     Enable(Vec<String>),
-    Select { mailbox: Vec<u8>, read_only: bool, condstore: bool },
+    Select {
+        mailbox: Vec<u8>,
+        read_only: bool,
+        condstore: bool,
+    },
     Create(Vec<u8>),
     Delete(Vec<u8>),
-    Rename { from: Vec<u8>, to: Vec<u8> },
+    Rename {
+        from: Vec<u8>,
+        to: Vec<u8>,
+    },
     Subscribe(Vec<u8>),
     Unsubscribe(Vec<u8>),
     List(ListCommand),
-    Lsub { reference: Vec<u8>, pattern: Vec<u8> },
+    Lsub {
+        reference: Vec<u8>,
+        pattern: Vec<u8>,
+    },
     Namespace,
-    Status { mailbox: Vec<u8>, items: Vec<StatusItem> },
-    Append { mailbox: Vec<u8>, flags: Vec<String>, date: Option<i64>, message: Vec<u8> },
+    Status {
+        mailbox: Vec<u8>,
+        items: Vec<StatusItem>,
+    },
+    Append {
+        mailbox: Vec<u8>,
+        flags: Vec<String>,
+        date: Option<i64>,
+        message: Vec<u8>,
+    },
     Check,
     Close,
     Unselect,
-    Expunge { uids: Option<SeqSet> },
+    Expunge {
+        uids: Option<SeqSet>,
+    },
     Search(SearchCommand),
-    Fetch { uid: bool, set: SeqSet, items: Vec<FetchAttr>, changed_since: Option<u64> },
+    Fetch {
+        uid: bool,
+        set: SeqSet,
+        items: Vec<FetchAttr>,
+        changed_since: Option<u64>,
+    },
     Store(StoreCommand),
-    Copy { uid: bool, set: SeqSet, mailbox: Vec<u8> },
-    Move { uid: bool, set: SeqSet, mailbox: Vec<u8> },
+    Copy {
+        uid: bool,
+        set: SeqSet,
+        mailbox: Vec<u8>,
+    },
+    Move {
+        uid: bool,
+        set: SeqSet,
+        mailbox: Vec<u8>,
+    },
     Idle,
     /// RFC 2971: `None` is `ID NIL`.
     Id(Option<Vec<(String, Option<String>)>>),
@@ -135,9 +174,17 @@ pub enum FetchAttr {
     BodyStructure,
     Uid,
     /// BODY[section]<partial> and BODY.PEEK[...].
-    Section { peek: bool, section: Section, partial: Option<(u32, u32)> },
+    Section {
+        peek: bool,
+        section: Section,
+        partial: Option<(u32, u32)>,
+    },
     /// RFC 3516 BINARY[part]<partial> / BINARY.PEEK.
-    Binary { peek: bool, part: Vec<u32>, partial: Option<(u32, u32)> },
+    Binary {
+        peek: bool,
+        part: Vec<u32>,
+        partial: Option<(u32, u32)>,
+    },
     BinarySize(Vec<u32>),
     ModSeq,
 }

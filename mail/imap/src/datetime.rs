@@ -5,9 +5,7 @@
 use alloc::string::String;
 use core::fmt::Write;
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Days since 1970-01-01 for a proleptic Gregorian date.
 pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -35,10 +33,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn month_from_name(s: &[u8]) -> Option<u32> {
-    MONTHS
-        .iter()
-        .position(|m| m.as_bytes().eq_ignore_ascii_case(s))
-        .map(|i| i as u32 + 1)
+    MONTHS.iter().position(|m| m.as_bytes().eq_ignore_ascii_case(s)).map(|i| i as u32 + 1)
 }
 
 /// Formats an INTERNALDATE as `"dd-Mon-yyyy hh:mm:ss +0000"` (quoted).

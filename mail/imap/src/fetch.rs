@@ -107,7 +107,9 @@ fn params(out: &mut Out, p: &mail_mime::Params) {
                 let mut segs: Vec<(u32, bool, &[u8])> = p
                     .raw
                     .iter()
-                    .filter_map(|q| continuation(&q.name).filter(|c| c.0 == base).map(|c| (c.1, c.2, q.value.as_slice())))
+                    .filter_map(|q| {
+                        continuation(&q.name).filter(|c| c.0 == base).map(|c| (c.1, c.2, q.value.as_slice()))
+                    })
                     .collect();
                 segs.sort_by_key(|x| x.0);
                 let extended = segs.first().map_or(false, |x| x.1);
@@ -309,13 +311,19 @@ pub fn apply_partial(data: &[u8], partial: Option<(u32, u32)>) -> &[u8] {
 
 /// Whether an attribute needs the message text.
 pub fn needs_content(a: &FetchAttr) -> bool {
-    !matches!(a, FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Rfc822Size | FetchAttr::Uid | FetchAttr::ModSeq)
+    !matches!(
+        a,
+        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Rfc822Size | FetchAttr::Uid | FetchAttr::ModSeq
+    )
 }
 
 /// Whether fetching the attribute sets \Seen (RFC 3501 6.4.5).
 pub fn sets_seen(a: &FetchAttr) -> bool {
     matches!(
         a,
-        FetchAttr::Rfc822 | FetchAttr::Rfc822Text | FetchAttr::Section { peek: false, .. } | FetchAttr::Binary { peek: false, .. }
+        FetchAttr::Rfc822
+            | FetchAttr::Rfc822Text
+            | FetchAttr::Section { peek: false, .. }
+            | FetchAttr::Binary { peek: false, .. }
     )
 }

@@ -27,12 +27,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_line: 64 * 1024,
-            max_literal: 64 * 1024,
-            max_append: 64 * 1024 * 1024,
-            max_command: 256 * 1024,
-        }
+        Limits { max_line: 64 * 1024, max_literal: 64 * 1024, max_append: 64 * 1024 * 1024, max_command: 256 * 1024 }
     }
 }
 
@@ -155,8 +150,7 @@ impl Framer {
                             let append = is_append(&self.buf);
                             let cap = if append { self.limits.max_append } else { self.limits.max_literal };
                             let fits = size <= cap as u64
-                                && (append
-                                    || (self.command_len() as u64 + size) <= self.limits.max_command as u64);
+                                && (append || (self.command_len() as u64 + size) <= self.limits.max_command as u64);
                             if !fits {
                                 let tag = tag_of(&self.buf);
                                 self.reset();
@@ -199,9 +193,7 @@ fn literal_announcement(line: &[u8]) -> Option<(u64, bool)> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits
-        .iter()
-        .fold(0u64, |a, &d| a.saturating_mul(10).saturating_add((d - b'0') as u64));
+    let n = digits.iter().fold(0u64, |a, &d| a.saturating_mul(10).saturating_add((d - b'0') as u64));
     Some((n, non_sync))
 }
 

@@ -8,9 +8,9 @@
 //! sessions' changes are signalled with [`Session::mailbox_changed`].
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 mod base64;
 pub mod command;

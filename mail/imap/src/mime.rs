@@ -187,9 +187,10 @@ pub fn body_matches(m: &Message<'_>, needle: &[u8]) -> bool {
 /// TEXT search: every header field of every entity (the message's and
 /// the MIME part headers, decoded) or the body.
 pub fn text_search(m: &Message<'_>, needle: &[u8]) -> bool {
-    m.parts.iter().any(|p| {
-        p.header.fields.iter().any(|f| contains_ci(f.name, needle) || text_matches(b"", &f.text(), needle))
-    }) || body_matches(m, needle)
+    m.parts
+        .iter()
+        .any(|p| p.header.fields.iter().any(|f| contains_ci(f.name, needle) || text_matches(b"", &f.text(), needle)))
+        || body_matches(m, needle)
 }
 
 /// Converts bare LF line ends to CRLF (Maildir files often use LF; IMAP
@@ -228,7 +229,10 @@ mod tests {
         assert_eq!(s(vec![1], None), b"hello");
         assert_eq!(s(vec![2, 1], None), b"inner text");
         assert_eq!(s(vec![2, 2], None), b"<b>x</b>");
-        assert_eq!(s(vec![2], Some(SectionText::Header)), b"Subject: inner\r\nContent-Type: multipart/alternative; boundary=YY\r\n\r\n");
+        assert_eq!(
+            s(vec![2], Some(SectionText::Header)),
+            b"Subject: inner\r\nContent-Type: multipart/alternative; boundary=YY\r\n\r\n"
+        );
         assert_eq!(s(vec![2], Some(SectionText::Mime)), b"Content-Type: message/rfc822\r\n\r\n");
         assert_eq!(s(vec![], Some(SectionText::HeaderFields(vec!["FROM".into()]))), b"From: a@b\r\n\r\n");
         assert!(section_bytes(&m, &Section { part: vec![3], text: None }).is_none());
@@ -251,7 +255,9 @@ mod tests {
     fn decoded_search() {
         let raw = "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?= aus Berlin\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nK=C3=A4se und Caf=C3=A9\r\n";
         let m = parse(raw.as_bytes());
-        assert!(header_matches(&m, "subject", "GRÜSSE".as_bytes()) || header_matches(&m, "subject", "grüße".as_bytes()));
+        assert!(
+            header_matches(&m, "subject", "GRÜSSE".as_bytes()) || header_matches(&m, "subject", "grüße".as_bytes())
+        );
         assert!(!header_matches(&m, "Subject", b"=?utf-8?q?"));
         assert!(body_matches(&m, "KÄSE".as_bytes()));
         assert!(!body_matches(&m, b"caf=c3"));

@@ -28,8 +28,7 @@ fn header_matches(msg: Option<&mime::Message<'_>>, name: &str, needle: &[u8]) ->
 /// messages without a (valid) Date; like Dovecot we treat them as sent
 /// on 1-Jan-1970, so SENTBEFORE matches them.
 fn sent_day(msg: Option<&mime::Message<'_>>) -> i64 {
-    msg.and_then(|m| m.date())
-        .map_or(0, |d| (d.timestamp + i64::from(d.offset_minutes) * 60).div_euclid(86400))
+    msg.and_then(|m| m.date()).map_or(0, |d| (d.timestamp + i64::from(d.offset_minutes) * 60).div_euclid(86400))
 }
 
 fn in_set(set: &SeqSet, ctx: &Ctx, uid: bool) -> bool {

@@ -81,7 +81,13 @@ pub trait Store {
     fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError>;
     /// Stores a new message; returns (UIDVALIDITY, UID). `date` None means
     /// "now" (the store knows the time; the session does not).
-    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError>;
+    fn append(
+        &mut self,
+        name: &str,
+        flags: &Flags,
+        date: Option<i64>,
+        message: &[u8],
+    ) -> Result<(u32, Uid), StoreError>;
     /// Copies messages (flags and internal date kept); returns the target
     /// UIDVALIDITY and the new UIDs in the order of `uids`.
     fn copy(&mut self, from: &str, uids: &[Uid], to: &str) -> Result<(u32, Vec<Uid>), StoreError>;
@@ -176,7 +182,13 @@ impl Store for MemStore {
         self.next_validity += 1;
         self.folders.insert(
             name.to_string(),
-            MemFolder { uid_validity: self.next_validity, uid_next: 1, recent_claimed: 0, modseq: 1, messages: Vec::new() },
+            MemFolder {
+                uid_validity: self.next_validity,
+                uid_next: 1,
+                recent_claimed: 0,
+                modseq: 1,
+                messages: Vec::new(),
+            },
         );
         Ok(())
     }
@@ -252,7 +264,13 @@ impl Store for MemStore {
         m.meta.modseq = ms;
         Ok(())
     }
-    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError> {
+    fn append(
+        &mut self,
+        name: &str,
+        flags: &Flags,
+        date: Option<i64>,
+        message: &[u8],
+    ) -> Result<(u32, Uid), StoreError> {
         if let Some(q) = self.quota {
             if self.total_size() + message.len() as u64 > q {
                 return Err(StoreError::OverQuota);
@@ -264,7 +282,13 @@ impl Store for MemStore {
         let uid = f.uid_next;
         f.uid_next += 1;
         f.modseq += 1;
-        let meta = MessageMeta { uid, flags: flags.clone(), size: crlf_size(message), internal_date: date.unwrap_or(now), modseq: f.modseq };
+        let meta = MessageMeta {
+            uid,
+            flags: flags.clone(),
+            size: crlf_size(message),
+            internal_date: date.unwrap_or(now),
+            modseq: f.modseq,
+        };
         f.messages.push(MemMessage { meta, data: message.to_vec() });
         Ok((f.uid_validity, uid))
     }

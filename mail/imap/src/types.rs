@@ -17,13 +17,8 @@ pub enum SystemFlag {
 }
 
 impl SystemFlag {
-    pub const ALL: [SystemFlag; 5] = [
-        SystemFlag::Seen,
-        SystemFlag::Answered,
-        SystemFlag::Flagged,
-        SystemFlag::Deleted,
-        SystemFlag::Draft,
-    ];
+    pub const ALL: [SystemFlag; 5] =
+        [SystemFlag::Seen, SystemFlag::Answered, SystemFlag::Flagged, SystemFlag::Deleted, SystemFlag::Draft];
     fn bit(self) -> u8 {
         1 << (self as u8)
     }
@@ -38,9 +33,7 @@ impl SystemFlag {
     }
     /// Parses `\Seen` etc. case-insensitively.
     pub fn parse(s: &str) -> Option<Self> {
-        SystemFlag::ALL
-            .into_iter()
-            .find(|f| f.name().eq_ignore_ascii_case(s))
+        SystemFlag::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(s))
     }
 }
 
@@ -181,7 +174,11 @@ impl SeqSet {
             .map(|r| {
                 let a = if r.lo == STAR { largest } else { r.lo };
                 let b = if r.hi == STAR { largest } else { r.hi };
-                if a <= b { (a, b) } else { (b, a) }
+                if a <= b {
+                    (a, b)
+                } else {
+                    (b, a)
+                }
             })
             .collect();
         v.sort_unstable();
@@ -263,7 +260,12 @@ mod tests {
         for i in 0..25 {
             assert_eq!(SeqSet::in_normalized(&n, i), s.contains(i, 20), "{}", i);
         }
-        let m = SeqSet::Ranges(alloc::vec![SeqRange { lo: 3, hi: 4 }, SeqRange { lo: 1, hi: 1 }, SeqRange { lo: 5, hi: 5 }, SeqRange { lo: 2, hi: 2 }]);
+        let m = SeqSet::Ranges(alloc::vec![
+            SeqRange { lo: 3, hi: 4 },
+            SeqRange { lo: 1, hi: 1 },
+            SeqRange { lo: 5, hi: 5 },
+            SeqRange { lo: 2, hi: 2 }
+        ]);
         assert_eq!(m.normalize(9), alloc::vec![(1, 5)]);
     }
 }

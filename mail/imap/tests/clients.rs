@@ -23,7 +23,11 @@ fn thunderbird_like_session() {
     let out = run(&mut s, &mut st, "7 list \"\" \"INBOX\"\r\n");
     assert!(out.contains("* LIST (\\HasNoChildren) \"/\" \"INBOX\""), "{}", out);
     let out = run(&mut s, &mut st, "8 select \"INBOX\" (CONDSTORE)\r\n");
-    assert!(out.contains("* 3 EXISTS") && out.contains("HIGHESTMODSEQ") && out.contains("8 OK [READ-WRITE]"), "{}", out);
+    assert!(
+        out.contains("* 3 EXISTS") && out.contains("HIGHESTMODSEQ") && out.contains("8 OK [READ-WRITE]"),
+        "{}",
+        out
+    );
     let out = run(&mut s, &mut st, "9 UID fetch 1:* (FLAGS)\r\n");
     assert_eq!(out.matches(" FETCH (UID ").count(), 3, "{}", out);
     let out = run(
@@ -112,7 +116,11 @@ fn two_clients_one_mailbox_roundtrip() {
     let mut tb = selected(&mut st);
     let mut mb = selected(&mut st);
     run(&mut tb, &mut st, "i IDLE\r\n");
-    run(&mut mb, &mut st, "a UID STORE 1 +FLAGS.SILENT (\\Deleted)\r\nb UID EXPUNGE 1\r\nc APPEND INBOX {5+}\r\nhello\r\n");
+    run(
+        &mut mb,
+        &mut st,
+        "a UID STORE 1 +FLAGS.SILENT (\\Deleted)\r\nb UID EXPUNGE 1\r\nc APPEND INBOX {5+}\r\nhello\r\n",
+    );
     tb.mailbox_changed();
     let out = run(&mut tb, &mut st, "");
     assert_eq!(lines(&out), ["* 1 EXPUNGE", "* 3 EXISTS", "* 2 RECENT"]);

@@ -21,8 +21,10 @@ fn norm(out: &[u8]) -> Vec<String> {
                 if tag != "*" && tag != "+" {
                     // Tagged: status and code only.
                     let status = rest.split(' ').next().unwrap_or("");
-                    let code = rest.find('[').and_then(|s| rest[s..].find(']').map(|e| &rest[s..s + e + 1])).unwrap_or("");
-                    let code = if code.starts_with("[APPENDUID") || code.starts_with("[COPYUID") { "[UIDPLUS]" } else { code };
+                    let code =
+                        rest.find('[').and_then(|s| rest[s..].find(']').map(|e| &rest[s..s + e + 1])).unwrap_or("");
+                    let code =
+                        if code.starts_with("[APPENDUID") || code.starts_with("[COPYUID") { "[UIDPLUS]" } else { code };
                     return format!("{} {}", status, if status == "OK" { code } else { "" }).trim_end().to_string();
                 }
                 if tag == "+" {

@@ -14,7 +14,6 @@ use std::path::Path;
 
 use mail_imap::{Config, MemStore, Session};
 
-
 /// Lower-cases every string (BODYSTRUCTURE type names and parameter
 /// names are case-insensitive; Dovecot lower-cases, we upper-case).
 fn fold(t: &Tok) -> Tok {
@@ -58,7 +57,11 @@ fn fetches(out: &[u8]) -> Vec<(u32, Vec<(String, Tok)>)> {
 }
 
 fn search_lines(out: &[u8]) -> Vec<String> {
-    String::from_utf8_lossy(out).lines().filter(|l| l.starts_with("* SEARCH")).map(|l| l.trim_end().to_string()).collect()
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| l.starts_with("* SEARCH"))
+        .map(|l| l.trim_end().to_string())
+        .collect()
 }
 
 fn corpus() -> Vec<(String, Vec<u8>)> {
@@ -69,8 +72,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.extension().map_or(false, |e| e == "eml"))
         .collect();
     v.sort();
-    let mut out: Vec<(String, Vec<u8>)> =
-        v.into_iter().map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())).collect();
+    let mut out: Vec<(String, Vec<u8>)> = v
+        .into_iter()
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
     out.push(("MSG1".into(), common::MSG1.to_vec()));
     out.push(("MSG2".into(), common::MSG2.to_vec()));
     out
@@ -228,7 +233,14 @@ fn compare(name: &str, msgs: Vec<(String, Vec<u8>)>, with_search: bool) {
     };
     let tf = merge(fetches(&theirs));
     let of = merge(fetches(&ours));
-    assert_eq!(tf.len(), msgs.len(), "dovecot output ({} vs {}):\n{}", tf.len(), of.len(), String::from_utf8_lossy(&theirs[theirs.len().saturating_sub(3000)..]));
+    assert_eq!(
+        tf.len(),
+        msgs.len(),
+        "dovecot output ({} vs {}):\n{}",
+        tf.len(),
+        of.len(),
+        String::from_utf8_lossy(&theirs[theirs.len().saturating_sub(3000)..])
+    );
     assert_eq!(of.len(), msgs.len(), "our output:\n{}", String::from_utf8_lossy(&ours));
     let mut diffs = Vec::new();
     for ((seq, t), (_, o)) in tf.iter().zip(of.iter()) {
@@ -255,4 +267,3 @@ fn compare(name: &str, msgs: Vec<(String, Vec<u8>)>, with_search: bool) {
     }
     assert!(diffs.is_empty(), "{} differences:\n{}", diffs.len(), diffs.join("\n"));
 }
-

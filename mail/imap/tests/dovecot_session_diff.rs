@@ -28,9 +28,9 @@ const KNOWN_DIFFERENCES: &[(&str, &str)] = &[
 /// registered in the mailbox, we list those in use.
 fn system_flags(t: &Tok) -> Tok {
     match t {
-        Tok::List(v) => Tok::List(
-            v.iter().filter(|f| matches!(f, Tok::Str(s) if s.starts_with(b"\\"))).cloned().collect(),
-        ),
+        Tok::List(v) => {
+            Tok::List(v.iter().filter(|f| matches!(f, Tok::Str(s) if s.starts_with(b"\\"))).cloned().collect())
+        }
         o => o.clone(),
     }
 }
@@ -145,7 +145,10 @@ fn transcript(out: &[u8]) -> BTreeMap<String, Vec<String>> {
                     if c.contains("PERMANENTFLAGS") {
                         let p = line.find("PERMANENTFLAGS").unwrap() + 15;
                         let mut j = i + p;
-                        cur.push(format!("OK [PERMANENTFLAGS {}]", show(&sorted_flags(&system_flags(&parse(out, &mut j))))));
+                        cur.push(format!(
+                            "OK [PERMANENTFLAGS {}]",
+                            show(&sorted_flags(&system_flags(&parse(out, &mut j))))
+                        ));
                     } else {
                         cur.push(format!("{} [{}]", w1, c));
                     }
@@ -161,7 +164,9 @@ fn transcript(out: &[u8]) -> BTreeMap<String, Vec<String>> {
                 cur.push(format!("{} {} {} {}", w1, show(&attrs), show(&delim), show(&name)));
                 next = j + out[j..].iter().position(|&c| c == b'\n').unwrap_or(0) + 1;
             } else if w1 == "STATUS" {
-                cur.push(mask_numbers_after(&line, "UIDVALIDITY").replace("* STATUS \"", "* STATUS ").replace("\" (", " ("));
+                cur.push(
+                    mask_numbers_after(&line, "UIDVALIDITY").replace("* STATUS \"", "* STATUS ").replace("\" (", " ("),
+                );
             } else if matches!(w1, "CAPABILITY" | "ID" | "BYE" | "PREAUTH" | "ENABLED") {
             } else {
                 cur.push(rest.to_string());

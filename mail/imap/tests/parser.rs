@@ -130,28 +130,56 @@ fn body_sections_and_partials() {
         one("body[header.fields (From To \"Message-ID\")]"),
         FetchAttr::Section {
             peek: false,
-            section: Section { part: vec![], text: Some(SectionText::HeaderFields(vec!["From".into(), "To".into(), "Message-ID".into()])) },
+            section: Section {
+                part: vec![],
+                text: Some(SectionText::HeaderFields(vec!["From".into(), "To".into(), "Message-ID".into()]))
+            },
             partial: None
         }
     );
     assert_eq!(
         one("BODY.PEEK[HEADER.FIELDS.NOT (Received)]"),
-        FetchAttr::Section { peek: true, section: Section { part: vec![], text: Some(SectionText::HeaderFieldsNot(vec!["Received".into()])) }, partial: None }
+        FetchAttr::Section {
+            peek: true,
+            section: Section { part: vec![], text: Some(SectionText::HeaderFieldsNot(vec!["Received".into()])) },
+            partial: None
+        }
     );
     assert_eq!(
         one("BODY[2.MIME]"),
-        FetchAttr::Section { peek: false, section: Section { part: vec![2], text: Some(SectionText::Mime) }, partial: None }
+        FetchAttr::Section {
+            peek: false,
+            section: Section { part: vec![2], text: Some(SectionText::Mime) },
+            partial: None
+        }
     );
     assert_eq!(
         one("BODY[4.2.TEXT]<10.5>"),
-        FetchAttr::Section { peek: false, section: Section { part: vec![4, 2], text: Some(SectionText::Text) }, partial: Some((10, 5)) }
+        FetchAttr::Section {
+            peek: false,
+            section: Section { part: vec![4, 2], text: Some(SectionText::Text) },
+            partial: Some((10, 5))
+        }
     );
     assert_eq!(
         one("BODY[HEADER]"),
-        FetchAttr::Section { peek: false, section: Section { part: vec![], text: Some(SectionText::Header) }, partial: None }
+        FetchAttr::Section {
+            peek: false,
+            section: Section { part: vec![], text: Some(SectionText::Header) },
+            partial: None
+        }
     );
     // MIME needs a part number; part numbers are non-zero; partial length non-zero.
-    for bad in ["BODY[MIME]", "BODY[0]", "BODY[1.]", "BODY[]<0.0>", "BODY[]<5>", "BODY[HEADER.FIELDS ()]", "BODY[1TEXT]", "BODY[XYZ]"] {
+    for bad in [
+        "BODY[MIME]",
+        "BODY[0]",
+        "BODY[1.]",
+        "BODY[]<0.0>",
+        "BODY[]<5>",
+        "BODY[HEADER.FIELDS ()]",
+        "BODY[1TEXT]",
+        "BODY[XYZ]",
+    ] {
         assert!(parse_command(format!("a FETCH 1 {}\r\n", bad).as_bytes()).is_err(), "{}", bad);
     }
 }
@@ -163,7 +191,10 @@ fn binary_items() {
         _ => unreachable!(),
     };
     assert_eq!(one("BINARY[1]"), FetchAttr::Binary { peek: false, part: vec![1], partial: None });
-    assert_eq!(one("BINARY.PEEK[1.2]<0.10>"), FetchAttr::Binary { peek: true, part: vec![1, 2], partial: Some((0, 10)) });
+    assert_eq!(
+        one("BINARY.PEEK[1.2]<0.10>"),
+        FetchAttr::Binary { peek: true, part: vec![1, 2], partial: Some((0, 10)) }
+    );
     assert_eq!(one("BINARY.SIZE[2]"), FetchAttr::BinarySize(vec![2]));
 }
 
@@ -286,7 +317,14 @@ fn search_nesting_charset_and_return() {
     assert!(parse_command(deep.as_bytes()).is_err());
     let parens = format!("a SEARCH {}ALL{}\r\n", "(".repeat(100), ")".repeat(100));
     assert!(parse_command(parens.as_bytes()).is_err());
-    for bad in ["a SEARCH\r\n", "a SEARCH BEFORE 32-Jan-2000\r\n", "a SEARCH OR SEEN\r\n", "a SEARCH FOO\r\n", "a SEARCH (SEEN\r\n", "a SEARCH LARGER x\r\n"] {
+    for bad in [
+        "a SEARCH\r\n",
+        "a SEARCH BEFORE 32-Jan-2000\r\n",
+        "a SEARCH OR SEEN\r\n",
+        "a SEARCH FOO\r\n",
+        "a SEARCH (SEEN\r\n",
+        "a SEARCH LARGER x\r\n",
+    ] {
         assert!(parse_command(bad.as_bytes()).is_err(), "{}", bad);
     }
 }
@@ -315,8 +353,14 @@ fn list_variants() {
 
 #[test]
 fn mailbox_commands() {
-    assert_eq!(p("a SELECT inbox\r\n"), CommandBody::Select { mailbox: b"inbox".to_vec(), read_only: false, condstore: false });
-    assert_eq!(p("a EXAMINE \"a b\" (CONDSTORE)\r\n"), CommandBody::Select { mailbox: b"a b".to_vec(), read_only: true, condstore: true });
+    assert_eq!(
+        p("a SELECT inbox\r\n"),
+        CommandBody::Select { mailbox: b"inbox".to_vec(), read_only: false, condstore: false }
+    );
+    assert_eq!(
+        p("a EXAMINE \"a b\" (CONDSTORE)\r\n"),
+        CommandBody::Select { mailbox: b"a b".to_vec(), read_only: true, condstore: true }
+    );
     assert_eq!(p("a CREATE \"Foo/Bar\"\r\n"), CommandBody::Create(b"Foo/Bar".to_vec()));
     assert_eq!(p("a CREATE Foo (USE (\\Sent))\r\n"), CommandBody::Create(b"Foo".to_vec()));
     assert_eq!(p("a DELETE Foo\r\n"), CommandBody::Delete(b"Foo".to_vec()));
@@ -349,7 +393,12 @@ fn mailbox_commands() {
 fn append_forms() {
     assert_eq!(
         p("a APPEND saved-messages (\\Seen) {5}\r\nhello\r\n"),
-        CommandBody::Append { mailbox: b"saved-messages".to_vec(), flags: vec!["\\Seen".into()], date: None, message: b"hello".to_vec() }
+        CommandBody::Append {
+            mailbox: b"saved-messages".to_vec(),
+            flags: vec!["\\Seen".into()],
+            date: None,
+            message: b"hello".to_vec()
+        }
     );
     match p("a APPEND INBOX \" 7-Feb-1994 21:52:25 -0800\" {2+}\r\nhi\r\n") {
         CommandBody::Append { date: Some(d), flags, .. } => {
@@ -373,7 +422,10 @@ fn append_forms() {
 
 #[test]
 fn enable_and_id() {
-    assert_eq!(p("a ENABLE IMAP4rev2 utf8=accept\r\n"), CommandBody::Enable(vec!["IMAP4REV2".into(), "UTF8=ACCEPT".into()]));
+    assert_eq!(
+        p("a ENABLE IMAP4rev2 utf8=accept\r\n"),
+        CommandBody::Enable(vec!["IMAP4REV2".into(), "UTF8=ACCEPT".into()])
+    );
     assert_eq!(p("a ID NIL\r\n"), CommandBody::Id(None));
     assert_eq!(
         p("a ID (\"name\" \"Thunderbird\" \"version\" NIL)\r\n"),

@@ -105,7 +105,13 @@ fn mime_never_panics_on_mutated_messages() {
         let tree = mime::parse(&m);
         for path in [vec![], vec![1], vec![2], vec![1, 1], vec![2, 3]] {
             let _ = mime::binary(&tree, &path);
-            for text in [None, Some(SectionText::Header), Some(SectionText::Text), Some(SectionText::Mime), Some(SectionText::HeaderFields(vec!["from".into()]))] {
+            for text in [
+                None,
+                Some(SectionText::Header),
+                Some(SectionText::Text),
+                Some(SectionText::Mime),
+                Some(SectionText::HeaderFields(vec!["from".into()])),
+            ] {
                 let sec = mail_imap::command::Section { part: path.clone(), text };
                 let _ = mime::section_bytes(&tree, &sec);
             }

@@ -172,7 +172,11 @@ fn select_response_rfc3501_example_shape() {
 fn examine_is_read_only_and_failed_select_deselects() {
     let mut st = store_with_messages();
     let mut s = logged_in(&mut st);
-    let out = run(&mut s, &mut st, "a EXAMINE INBOX\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc FETCH 1 BODY[]\r\nd FETCH 1 FLAGS\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "a EXAMINE INBOX\r\nb STORE 1 +FLAGS (\\Deleted)\r\nc FETCH 1 BODY[]\r\nd FETCH 1 FLAGS\r\n",
+    );
     assert!(out.contains("a OK [READ-ONLY]"));
     assert!(out.contains("* OK [PERMANENTFLAGS ()]"));
     assert!(out.contains("b NO [READ-ONLY]"));
@@ -186,12 +190,28 @@ fn examine_is_read_only_and_failed_select_deselects() {
 fn create_delete_rename_hierarchy() {
     let mut st = MemStore::new();
     let mut s = logged_in(&mut st);
-    let out = run(&mut s, &mut st, "a CREATE owatagusiam/\r\nb CREATE owatagusiam/blurdybloop\r\nc CREATE Work/Projects/X\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "a CREATE owatagusiam/\r\nb CREATE owatagusiam/blurdybloop\r\nc CREATE Work/Projects/X\r\n",
+    );
     assert!(out.contains("a OK") && out.contains("b OK") && out.contains("c OK"), "{}", out);
     let f = st.list_folders().unwrap();
     assert!(f.contains(&"Work".to_string()) && f.contains(&"Work/Projects".to_string()));
-    let out = run(&mut s, &mut st, "d CREATE INBOX\r\ne CREATE Work\r\nf DELETE INBOX\r\ng DELETE nothere\r\nh CREATE a//b\r\n");
-    assert!(out.contains("d NO") && out.contains("e NO [ALREADYEXISTS]") && out.contains("f NO") && out.contains("g NO [NONEXISTENT]") && out.contains("h NO"), "{}", out);
+    let out = run(
+        &mut s,
+        &mut st,
+        "d CREATE INBOX\r\ne CREATE Work\r\nf DELETE INBOX\r\ng DELETE nothere\r\nh CREATE a//b\r\n",
+    );
+    assert!(
+        out.contains("d NO")
+            && out.contains("e NO [ALREADYEXISTS]")
+            && out.contains("f NO")
+            && out.contains("g NO [NONEXISTENT]")
+            && out.contains("h NO"),
+        "{}",
+        out
+    );
     let out = run(&mut s, &mut st, "i RENAME Work Job\r\nj LIST \"\" Job*\r\n");
     assert!(out.contains("i OK"));
     assert!(out.contains("\"Job/Projects/X\""), "{}", out);
@@ -203,7 +223,11 @@ fn create_delete_rename_hierarchy() {
 fn rename_inbox_moves_messages() {
     let mut st = store_with_messages();
     let mut s = logged_in(&mut st);
-    let out = run(&mut s, &mut st, "a RENAME INBOX \"Old Mail\"\r\nb STATUS INBOX (MESSAGES)\r\nc STATUS \"Old Mail\" (MESSAGES)\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "a RENAME INBOX \"Old Mail\"\r\nb STATUS INBOX (MESSAGES)\r\nc STATUS \"Old Mail\" (MESSAGES)\r\n",
+    );
     assert!(out.contains("* STATUS \"INBOX\" (MESSAGES 0)"), "{}", out);
     assert!(out.contains("* STATUS \"Old Mail\" (MESSAGES 3)"), "{}", out);
 }
@@ -255,7 +279,11 @@ fn namespace_status_id() {
     let out = run(&mut s, &mut st, "a NAMESPACE\r\nb STATUS INBOX (MESSAGES UIDNEXT UNSEEN SIZE DELETED RECENT)\r\nc ID (\"name\" \"test\")\r\nd STATUS nope (MESSAGES)\r\n");
     assert!(out.contains("* NAMESPACE ((\"\" \"/\")) NIL NIL"));
     let size: usize = MSG1.len() + MSG2.len() + MSG3.len() + MSG3.iter().filter(|&&c| c == b'\n').count();
-    assert!(out.contains(&format!("* STATUS \"INBOX\" (MESSAGES 3 RECENT 0 UIDNEXT 4 UNSEEN 3 SIZE {} DELETED 0)", size)), "{}", out);
+    assert!(
+        out.contains(&format!("* STATUS \"INBOX\" (MESSAGES 3 RECENT 0 UIDNEXT 4 UNSEEN 3 SIZE {} DELETED 0)", size)),
+        "{}",
+        out
+    );
     assert!(out.contains("* ID (\"name\" \"unimail\")"));
     assert!(out.contains("d NO [NONEXISTENT]"));
 }
@@ -270,7 +298,11 @@ fn append_with_literal_continuation_and_appenduid() {
     assert_eq!(out, "+ Ready for literal data\r\n");
     let out = run(&mut s, &mut st, &format!("{}\r\n", msg));
     assert!(out.contains("A003 NO [TRYCREATE]"), "{}", out);
-    let out = run(&mut s, &mut st, &format!("A004 APPEND INBOX (\\Seen $Work) \"05-Jan-2024 10:00:00 +0100\" {{{}+}}\r\n{}\r\n", msg.len(), msg));
+    let out = run(
+        &mut s,
+        &mut st,
+        &format!("A004 APPEND INBOX (\\Seen $Work) \"05-Jan-2024 10:00:00 +0100\" {{{}+}}\r\n{}\r\n", msg.len(), msg),
+    );
     assert!(!out.contains("+ Ready"));
     let (validity, list) = st.list_messages("INBOX").unwrap();
     assert!(out.contains(&format!("A004 OK [APPENDUID {} 1] APPEND completed", validity)), "{}", out);
@@ -308,7 +340,10 @@ fn fetch_basic_items() {
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "a FETCH 1 (FLAGS INTERNALDATE RFC822.SIZE UID)\r\n");
     assert!(
-        out.starts_with(&format!("* 1 FETCH (FLAGS (\\Recent) INTERNALDATE \"14-Nov-2023 22:13:21 +0000\" RFC822.SIZE {} UID 1)", MSG1.len())),
+        out.starts_with(&format!(
+            "* 1 FETCH (FLAGS (\\Recent) INTERNALDATE \"14-Nov-2023 22:13:21 +0000\" RFC822.SIZE {} UID 1)",
+            MSG1.len()
+        )),
         "{}",
         out
     );
@@ -339,11 +374,19 @@ fn fetch_sections_partial_and_header_fields() {
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "a FETCH 1 BODY.PEEK[HEADER.FIELDS (subject FROM)]\r\n");
     assert!(out.contains("BODY[HEADER.FIELDS (subject FROM)] {78}\r\nFrom: Fred Foobar <foobar@Blurdybloop.example>\r\nSubject: afternoon meeting\r\n\r\n)"), "{}", out);
-    let out = run(&mut s, &mut st, "b FETCH 1 BODY.PEEK[]<0.4>\r\nc FETCH 1 BODY.PEEK[TEXT]<6.3>\r\nd FETCH 1 BODY.PEEK[]<100000.10>\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "b FETCH 1 BODY.PEEK[]<0.4>\r\nc FETCH 1 BODY.PEEK[TEXT]<6.3>\r\nd FETCH 1 BODY.PEEK[]<100000.10>\r\n",
+    );
     assert!(out.contains("BODY[]<0> {4}\r\nDate)"), "{}", out);
     assert!(out.contains("BODY[TEXT]<6> {3}\r\nJoe)"), "{}", out);
     assert!(out.contains("BODY[]<100000> {0}\r\n)"), "{}", out);
-    let out = run(&mut s, &mut st, "e FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (Date From Subject To Message-Id MIME-Version)]\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "e FETCH 1 BODY.PEEK[HEADER.FIELDS.NOT (Date From Subject To Message-Id MIME-Version)]\r\n",
+    );
     assert!(out.contains("{46}\r\nContent-Type: TEXT/PLAIN; CHARSET=US-ASCII\r\n\r\n)"), "{}", out);
     // Bare-LF files are served with CRLF.
     let out = run(&mut s, &mut st, "f FETCH 3 (RFC822.SIZE BODY.PEEK[TEXT])\r\n");
@@ -370,7 +413,11 @@ fn fetch_body_sets_seen_but_peek_does_not() {
 fn fetch_sequence_errors_and_star() {
     let mut st = store_with_messages();
     let mut s = selected(&mut st);
-    let out = run(&mut s, &mut st, "a FETCH 4 FLAGS\r\nb FETCH * UID\r\nc UID FETCH 99 FLAGS\r\nd UID FETCH 3:* UID\r\ne UID FETCH 10:* UID\r\n");
+    let out = run(
+        &mut s,
+        &mut st,
+        "a FETCH 4 FLAGS\r\nb FETCH * UID\r\nc UID FETCH 99 FLAGS\r\nd UID FETCH 3:* UID\r\ne UID FETCH 10:* UID\r\n",
+    );
     assert!(out.contains("a BAD"), "{}", out);
     assert!(out.contains("* 3 FETCH (UID 3)"));
     assert!(out.contains("c OK"));
@@ -383,8 +430,14 @@ fn store_flags_variants() {
     let mut st = store_with_messages();
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "A003 STORE 2:3 +FLAGS (\\Deleted)\r\n");
-    assert!(out.contains("* 2 FETCH (FLAGS (\\Deleted \\Recent))") && out.contains("* 3 FETCH (FLAGS (\\Deleted \\Recent))"), "{}", out);
-    let out = run(&mut s, &mut st, "b STORE 2 -FLAGS.SILENT (\\Deleted)\r\nc UID STORE 1 FLAGS (\\Flagged $Label1)\r\n");
+    assert!(
+        out.contains("* 2 FETCH (FLAGS (\\Deleted \\Recent))")
+            && out.contains("* 3 FETCH (FLAGS (\\Deleted \\Recent))"),
+        "{}",
+        out
+    );
+    let out =
+        run(&mut s, &mut st, "b STORE 2 -FLAGS.SILENT (\\Deleted)\r\nc UID STORE 1 FLAGS (\\Flagged $Label1)\r\n");
     assert!(!out.contains("* 2 FETCH"), "{}", out);
     assert!(out.contains("* 1 FETCH (UID 1 FLAGS (\\Flagged \\Recent $Label1))"), "{}", out);
     let (_, l) = st.list_messages("INBOX").unwrap();
@@ -428,7 +481,11 @@ fn search_keys_against_messages() {
     run(&mut s, &mut st, "x STORE 1 +FLAGS.SILENT (\\Seen \\Answered)\r\n");
     let q = |s: &mut Session, st: &mut MemStore, k: &str| -> String {
         let out = run(s, st, &format!("t SEARCH {}\r\n", k));
-        let line = lines(&out).into_iter().find(|l| l.starts_with("* SEARCH")).unwrap_or_else(|| panic!("{}", out)).to_string();
+        let line = lines(&out)
+            .into_iter()
+            .find(|l| l.starts_with("* SEARCH"))
+            .unwrap_or_else(|| panic!("{}", out))
+            .to_string();
         line
     };
     assert_eq!(q(&mut s, &mut st, "ALL"), "* SEARCH 1 2 3");
@@ -495,7 +552,13 @@ fn copy_and_move_with_copyuid() {
     let (av, _) = st.list_messages("Archive").unwrap();
     assert_eq!(
         lines(&out),
-        [format!("* OK [COPYUID {} 1,3 1:2] Moved", av).as_str(), "* 3 EXPUNGE", "* 1 EXPUNGE", "* 1 RECENT", "b OK MOVE completed"]
+        [
+            format!("* OK [COPYUID {} 1,3 1:2] Moved", av).as_str(),
+            "* 3 EXPUNGE",
+            "* 1 EXPUNGE",
+            "* 1 RECENT",
+            "b OK MOVE completed"
+        ]
     );
     let out = run(&mut s, &mut st, "c FETCH 1 UID\r\nd COPY 1 Nope\r\ne MOVE 1 Nope\r\n");
     assert!(out.contains("* 1 FETCH (UID 2)"));
@@ -629,7 +692,11 @@ fn syntax_errors_are_tagged_bad_and_session_continues() {
     let mut st = MemStore::new();
     let mut s = logged_in(&mut st);
     let out = run(&mut s, &mut st, "a SELECT\r\nb FROB\r\n\r\nc NOOP\r\n");
-    assert!(out.contains("a BAD") && out.contains("b BAD Unknown command") && out.contains("* BAD") && out.contains("c OK"), "{}", out);
+    assert!(
+        out.contains("a BAD") && out.contains("b BAD Unknown command") && out.contains("* BAD") && out.contains("c OK"),
+        "{}",
+        out
+    );
 }
 
 #[test]

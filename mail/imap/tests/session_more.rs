@@ -18,7 +18,11 @@ fn nested_message_rfc822_structure_and_sections() {
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "a FETCH 1 BODYSTRUCTURE\r\n");
     assert!(out.contains("(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" "), "{}", out);
-    assert!(out.contains("(\"NIL\" NIL \"b\" \"example.org\")") || out.contains("((NIL NIL \"b\" \"example.org\"))"), "{}", out);
+    assert!(
+        out.contains("(\"NIL\" NIL \"b\" \"example.org\")") || out.contains("((NIL NIL \"b\" \"example.org\"))"),
+        "{}",
+        out
+    );
     assert!(out.contains("\"ALTERNATIVE\""), "{}", out);
     let out = run(&mut s, &mut st, "b FETCH 1 (BODY.PEEK[2.1] BODY.PEEK[2.2] BODY.PEEK[2.HEADER.FIELDS (Subject)] BODY.PEEK[2.TEXT]<0.4> BODY.PEEK[1] BODY.PEEK[9])\r\n");
     assert!(out.contains("BODY[2.1] {5}\r\nplain"), "{}", out);
@@ -55,7 +59,12 @@ fn multipart_without_boundary_and_digest_defaults() {
     assert!(out.contains("* 1 FETCH (BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0 NIL NIL NIL NIL) \"MIXED\""), "{}", out);
     assert!(out.contains("* 2 FETCH (BODYSTRUCTURE ((\"MESSAGE\" \"RFC822\""), "{}", out);
     assert!(out.contains("\"DIGEST\""), "{}", out);
-    assert!(out.to_ascii_uppercase().contains("* 3 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"), "{}", out);
+    assert!(
+        out.to_ascii_uppercase()
+            .contains("* 3 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 0 0"),
+        "{}",
+        out
+    );
     let out = run(&mut s, &mut st, "b FETCH 3 (ENVELOPE BODY.PEEK[HEADER])\r\n");
     assert!(out.contains("ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"), "{}", out);
 }
@@ -166,7 +175,11 @@ fn keyword_limit_and_star_on_empty_mailbox() {
     let mut st = MemStore::new();
     let mut s = selected(&mut st);
     let out = run(&mut s, &mut st, "a FETCH * FLAGS\r\nb FETCH 1:* FLAGS\r\nc UID FETCH 1:* FLAGS\r\nd SEARCH 1:*\r\n");
-    assert!(out.contains("a BAD") && out.contains("b BAD") && out.contains("c OK") && out.contains("* SEARCH\r\nd OK"), "{}", out);
+    assert!(
+        out.contains("a BAD") && out.contains("b BAD") && out.contains("c OK") && out.contains("* SEARCH\r\nd OK"),
+        "{}",
+        out
+    );
     let kws: Vec<String> = (0..27).map(|i| format!("k{}", i)).collect();
     let out = run(&mut s, &mut st, &format!("e APPEND INBOX ({}) {{1+}}\r\nx\r\n", kws.join(" ")));
     assert!(out.contains("e NO [LIMIT]"), "{}", out);
@@ -182,7 +195,11 @@ fn utf8_append_after_enable() {
     let mut st = MemStore::new();
     let mut s = logged_in(&mut st);
     let msg = "Subject: Grüße\r\n\r\nhi\r\n";
-    let out = run(&mut s, &mut st, &format!("a ENABLE UTF8=ACCEPT\r\nb APPEND INBOX UTF8 (~{{{}+}}\r\n{})\r\n", msg.len(), msg));
+    let out = run(
+        &mut s,
+        &mut st,
+        &format!("a ENABLE UTF8=ACCEPT\r\nb APPEND INBOX UTF8 (~{{{}+}}\r\n{})\r\n", msg.len(), msg),
+    );
     assert!(out.contains("b OK [APPENDUID"), "{}", out);
     assert_eq!(st.read_message("INBOX", 1).unwrap(), msg.as_bytes());
 }
@@ -227,7 +244,15 @@ fn condstore_only_when_the_store_supports_it() {
     let out = run(&mut s, &mut st, "a LOGIN bob secret\r\nb ENABLE CONDSTORE\r\nc SELECT INBOX (CONDSTORE)\r\nd SELECT INBOX\r\ne FETCH 1 (FLAGS) (CHANGEDSINCE 1)\r\nf STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)\r\n");
     let caps = out.lines().find(|l| l.starts_with("a OK [CAPABILITY")).unwrap();
     assert!(!caps.contains("CONDSTORE"), "{}", caps);
-    assert!(out.contains("* ENABLED\r\n") && out.contains("c BAD") && out.contains("d OK") && out.contains("e BAD") && out.contains("f BAD"), "{}", out);
+    assert!(
+        out.contains("* ENABLED\r\n")
+            && out.contains("c BAD")
+            && out.contains("d OK")
+            && out.contains("e BAD")
+            && out.contains("f BAD"),
+        "{}",
+        out
+    );
     assert!(!out.contains("HIGHESTMODSEQ"), "{}", out);
 }
 

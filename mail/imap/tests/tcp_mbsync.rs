@@ -132,7 +132,10 @@ Channel sync\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\nExpunge Both\
         let mut st = shared.store.lock().unwrap();
         let (_, list) = st.list_messages("INBOX").unwrap();
         assert_eq!(list.len(), 3);
-        let up = list.iter().find(|m| st.read_message("INBOX", m.uid).unwrap().windows(15).any(|w| w == b"written offline")).expect("uploaded");
+        let up = list
+            .iter()
+            .find(|m| st.read_message("INBOX", m.uid).unwrap().windows(15).any(|w| w == b"written offline"))
+            .expect("uploaded");
         assert!(up.flags.has(SystemFlag::Seen), "local S flag uploaded");
         // Special-use folders created at first login come down too.
         assert!(local.join("Trash").exists() && local.join("Sent").exists());

@@ -304,11 +304,7 @@ fn mailbox(toks: &[Spaced]) -> Option<Mailbox> {
                     }
                 }
             }
-            let name = if split > 0 {
-                phrase(&toks[..split])
-            } else {
-                first_comment(toks).unwrap_or_default()
-            };
+            let name = if split > 0 { phrase(&toks[..split]) } else { first_comment(toks).unwrap_or_default() };
             (name, &toks[split..])
         }
     };
@@ -405,7 +401,11 @@ mod tests {
         );
         assert_eq!(
             parse("Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>"),
-            vec![mb(Some("Mary Smith"), "mary", "x.test"), mb(None, "jdoe", "example.org"), mb(Some("Who?"), "one", "y.test")]
+            vec![
+                mb(Some("Mary Smith"), "mary", "x.test"),
+                mb(None, "jdoe", "example.org"),
+                mb(Some("Who?"), "one", "y.test")
+            ]
         );
         assert_eq!(
             parse("<boss@nil.test>, \"Giant; \\\"Big\\\" Box\" <sysservices@example.net>"),
@@ -447,19 +447,16 @@ mod tests {
 
     #[test]
     fn encoded_and_junk() {
-        assert_eq!(
-            parse("=?utf-8?q?J=C3=B6rg?= <j@x.de>"),
-            vec![mb(Some("Jörg"), "j", "x.de")]
-        );
-        assert_eq!(
-            parse("\"=?iso-8859-1?q?Andr=E9?=\" <a@x>"),
-            vec![mb(Some("André"), "a", "x")]
-        );
+        assert_eq!(parse("=?utf-8?q?J=C3=B6rg?= <j@x.de>"), vec![mb(Some("Jörg"), "j", "x.de")]);
+        assert_eq!(parse("\"=?iso-8859-1?q?Andr=E9?=\" <a@x>"), vec![mb(Some("André"), "a", "x")]);
         assert_eq!(parse("John Doe john@x.org"), vec![mb(Some("John Doe"), "john", "x.org")]);
         assert_eq!(parse(",,, a@b ,,"), vec![mb(None, "a", "b")]);
         assert_eq!(parse("<a@b"), vec![mb(None, "a", "b")]);
         assert_eq!(parse("\"unterminated <a@b>"), vec![mb(None, "unterminated <a@b>", "")]);
-        assert_eq!(parse("grp: a@b"), vec![Address::GroupStart(String::from("grp")), mb(None, "a", "b"), Address::GroupEnd]);
+        assert_eq!(
+            parse("grp: a@b"),
+            vec![Address::GroupStart(String::from("grp")), mb(None, "a", "b"), Address::GroupEnd]
+        );
         assert_eq!(parse(""), vec![]);
         assert_eq!(parse("<>"), vec![]);
         let r = parse_address_list(b"a@b, c@d, e@f", 2);

@@ -249,7 +249,15 @@ pub fn parse_date(value: &[u8]) -> Option<DateTime> {
         return None;
     }
     // A leap second is folded into the next second's count.
-    DateTime::from_civil(i32::try_from(year).ok()?, month?, u8::try_from(day?).ok()?, h as u8, m as u8, s as u8, zone.unwrap_or(0))
+    DateTime::from_civil(
+        i32::try_from(year).ok()?,
+        month?,
+        u8::try_from(day?).ok()?,
+        h as u8,
+        m as u8,
+        s as u8,
+        zone.unwrap_or(0),
+    )
 }
 
 /// RFC 3501 9 date-time as in APPEND: `dd-Mon-yyyy hh:mm:ss +zzzz` (quotes

@@ -172,9 +172,7 @@ fn finish<'a>(
     limits: &Limits,
 ) {
     let Some((fstart, name_end, vstart, vend)) = cur else { return };
-    if h.fields.len() >= limits.max_header_fields
-        || next_line - h.range.start > limits.max_header_bytes
-    {
+    if h.fields.len() >= limits.max_header_fields || next_line - h.range.start > limits.max_header_bytes {
         h.truncated = true;
         return;
     }

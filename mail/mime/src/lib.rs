@@ -33,9 +33,9 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod address;
 pub mod charset;

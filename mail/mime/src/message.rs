@@ -297,7 +297,15 @@ impl<'a> Message<'a> {
     }
 
     // RFC 2045 / 2046: parse one entity in [start, end).
-    fn entity(&mut self, start: usize, end: usize, parent: Option<usize>, depth: usize, in_digest: bool, is_message: bool) -> Option<usize> {
+    fn entity(
+        &mut self,
+        start: usize,
+        end: usize,
+        parent: Option<usize>,
+        depth: usize,
+        in_digest: bool,
+        is_message: bool,
+    ) -> Option<usize> {
         if !self.parts.is_empty() && self.parts.len() >= self.limits.max_parts {
             self.truncated = true;
             return None;
@@ -316,7 +324,8 @@ impl<'a> Message<'a> {
             }
         });
         let encoding = Encoding::parse(header.raw("content-transfer-encoding"));
-        let disposition = header.get("content-disposition").and_then(|f| Disposition::parse(f.value, self.limits.max_params));
+        let disposition =
+            header.get("content-disposition").and_then(|f| Disposition::parse(f.value, self.limits.max_params));
         let body = header.body_start..end;
         let lines = count_lines(&self.raw[body.clone()]);
         let idx = self.parts.len();
@@ -517,7 +526,9 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let mut raw = Vec::new();
         for i in 0..200 {
-            raw.extend_from_slice(alloc::format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n").as_bytes());
+            raw.extend_from_slice(
+                alloc::format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n").as_bytes(),
+            );
         }
         let m = Message::parse(&raw);
         assert!(m.truncated);

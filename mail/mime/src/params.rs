@@ -376,11 +376,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ct.params.get("url"), Some("ftp://cs.utk.edu/pub/moore/bulk-mailer/bulk-mailer.tar"));
-        let ct = ContentType::parse(
-            b"application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A",
-            64,
-        )
-        .unwrap();
+        let ct =
+            ContentType::parse(b"application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A", 64)
+                .unwrap();
         assert_eq!(ct.params.get("title"), Some("This is ***fun***"));
         let ct = ContentType::parse(
             b"application/x-stuff; title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*0*=us-ascii'en'This%20is%20even%20more%20; title*2=\"isn't it!\"",
@@ -389,7 +387,8 @@ mod tests {
         .unwrap();
         assert_eq!(ct.params.get("title"), Some("This is even more ***fun*** isn't it!"));
         assert_eq!(ct.params.raw.len(), 3);
-        let d = Disposition::parse(b"attachment; filename*=UTF-8''%E2%82%AC%20rates.txt; filename=\"fallback\"", 64).unwrap();
+        let d = Disposition::parse(b"attachment; filename*=UTF-8''%E2%82%AC%20rates.txt; filename=\"fallback\"", 64)
+            .unwrap();
         assert_eq!(d.kind, "attachment");
         assert_eq!(d.params.get("filename"), Some("€ rates.txt"));
         let d = Disposition::parse(b"attachment; filename*=iso-8859-1''caf%E9.txt", 64).unwrap();

@@ -104,11 +104,7 @@ impl<'a> Message<'a> {
     /// not (`not` = true) in `names`, verbatim, followed by the empty line.
     pub fn header_fields(&self, path: &[u32], names: &[&[u8]], not: bool) -> Option<Vec<u8>> {
         let r = self.section(path, Section::Header)?;
-        let h = &self
-            .parts
-            .iter()
-            .find(|p| p.header.range == r && p.is_message)?
-            .header;
+        let h = &self.parts.iter().find(|p| p.header.range == r && p.is_message)?.header;
         let mut out = Vec::new();
         for f in &h.fields {
             let listed = names.iter().any(|n| n.eq_ignore_ascii_case(f.name));

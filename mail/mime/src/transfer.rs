@@ -130,10 +130,9 @@ pub fn decode_quoted_printable(input: &[u8]) -> Vec<u8> {
                     soft = true;
                     break;
                 }
-                if let (Some(h), Some(l)) = (
-                    content.get(i + 1).copied().and_then(hex),
-                    content.get(i + 2).copied().and_then(hex),
-                ) {
+                if let (Some(h), Some(l)) =
+                    (content.get(i + 1).copied().and_then(hex), content.get(i + 2).copied().and_then(hex))
+                {
                     out.push(h << 4 | l);
                     i += 3;
                     continue;

@@ -63,10 +63,7 @@ struct Summary {
 fn ours(raw: &[u8]) -> Summary {
     let m = Message::parse(raw);
     let addrs = |v: Vec<Address>| {
-        v.iter()
-            .filter_map(|a| a.mailbox())
-            .map(|mb| (mb.name.clone(), mb.addr()))
-            .collect::<Vec<_>>()
+        v.iter().filter_map(|a| a.mailbox()).map(|mb| (mb.name.clone(), mb.addr())).collect::<Vec<_>>()
     };
     let mut s = Summary {
         subject: m.subject(),
@@ -128,11 +125,7 @@ fn theirs(raw: &[u8]) -> Summary {
 fn their_tree(m: &mail_parser::Message<'_>, id: usize, in_digest: bool, texts: &mut Vec<Leaf>) -> String {
     let p = &m.parts[id];
     let ct = match p.content_type() {
-        Some(ct) => format!(
-            "{}/{}",
-            ct.ctype().to_ascii_lowercase(),
-            ct.subtype().unwrap_or("").to_ascii_lowercase()
-        ),
+        Some(ct) => format!("{}/{}", ct.ctype().to_ascii_lowercase(), ct.subtype().unwrap_or("").to_ascii_lowercase()),
         None if in_digest || matches!(p.body, PartType::Message(_)) => "message/rfc822".to_string(),
         None => "text/plain".to_string(),
     };
@@ -162,10 +155,7 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         .filter(|p| p.extension().is_some_and(|e| e == "eml"))
         .collect();
     files.sort();
-    files
-        .into_iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap()))
-        .collect()
+    files.into_iter().map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&p).unwrap())).collect()
 }
 
 fn known(file: &str, field: &str) -> bool {

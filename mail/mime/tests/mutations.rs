@@ -21,18 +21,52 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Fragments that steer mutations towards the parser's interesting paths.
 const TOKENS: &[&[u8]] = &[
-    b"\r\n", b"\n", b"\r", b"\r\n\r\n", b":", b"--", b"--b\r\n", b"=?", b"?=", b"=?utf-8?q?", b"=?utf-8?b?",
-    b"=?iso-8859-1?q?=E9?=", b"\"", b"(", b")", b"<", b">", b"@", b",", b";", b"\\", b"=", b"=\r\n",
-    b"Content-Type: multipart/mixed; boundary=b\r\n", b"Content-Type: message/rfc822\r\n",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\r\n",
-    b"; filename*0*=utf-8''%E2%82", b"; name*1=\"x\"", b"\t", b" ", b"\xff", b"\xc3", b"\x00",
-    b"Date: 31 Dec 99 23:59:60 -2359\r\n", b"From: g:a@b;\r\n",
+    b"\r\n",
+    b"\n",
+    b"\r",
+    b"\r\n\r\n",
+    b":",
+    b"--",
+    b"--b\r\n",
+    b"=?",
+    b"?=",
+    b"=?utf-8?q?",
+    b"=?utf-8?b?",
+    b"=?iso-8859-1?q?=E9?=",
+    b"\"",
+    b"(",
+    b")",
+    b"<",
+    b">",
+    b"@",
+    b",",
+    b";",
+    b"\\",
+    b"=",
+    b"=\r\n",
+    b"Content-Type: multipart/mixed; boundary=b\r\n",
+    b"Content-Type: message/rfc822\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\r\n",
+    b"; filename*0*=utf-8''%E2%82",
+    b"; name*1=\"x\"",
+    b"\t",
+    b" ",
+    b"\xff",
+    b"\xc3",
+    b"\x00",
+    b"Date: 31 Dec 99 23:59:60 -2359\r\n",
+    b"From: g:a@b;\r\n",
 ];
 
 fn mutate(rng: &mut Rng, input: &[u8], all: &[Vec<u8>]) -> Vec<u8> {
@@ -158,7 +192,14 @@ fn corpus() -> Vec<Vec<u8>> {
 fn mutated_corpus_never_panics() {
     let all = corpus();
     assert!(!all.is_empty());
-    let tight = Limits { max_header_fields: 5, max_header_bytes: 200, max_depth: 2, max_parts: 4, max_params: 2, max_addresses: 2 };
+    let tight = Limits {
+        max_header_fields: 5,
+        max_header_bytes: 200,
+        max_depth: 2,
+        max_parts: 4,
+        max_params: 2,
+        max_addresses: 2,
+    };
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     let mut cases = 0;
     for round in 0..70 {
@@ -188,7 +229,15 @@ fn unmutated_corpus_invariants() {
 #[test]
 fn degenerate_inputs() {
     for raw in [
-        &b""[..], b"\n", b"\r\n", b"\r", b":", b"a", b"\n\n\n", b"From \n", b"-- \n",
+        &b""[..],
+        b"\n",
+        b"\r\n",
+        b"\r",
+        b":",
+        b"a",
+        b"\n\n\n",
+        b"From \n",
+        b"-- \n",
         b"Content-Type: multipart/mixed; boundary=\"\"\r\n\r\n--\r\n",
         b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b--",
         b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b",

@@ -15,7 +15,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use mail_smtp::client::{Client, ClientConfig, ClientEvent, JobError, Job, RcptStatus, SessionError, TlsMode};
+use mail_smtp::client::{Client, ClientConfig, ClientEvent, Job, JobError, RcptStatus, SessionError, TlsMode};
 use mail_smtp::Reply;
 
 use crate::queue::AttemptResult;
@@ -174,7 +174,12 @@ impl Delivery {
     fn fail_all(&mut self, reply: &str, try_next: bool) -> Report {
         self.finished = true;
         Report {
-            results: self.attempt.recipients.iter().map(|(i, _)| (*i, AttemptResult::TempFail(reply.to_string()))).collect(),
+            results: self
+                .attempt
+                .recipients
+                .iter()
+                .map(|(i, _)| (*i, AttemptResult::TempFail(reply.to_string())))
+                .collect(),
             host: self.host.clone(),
             tls: self.client.tls_active(),
             try_next_host: try_next,
@@ -207,7 +212,9 @@ impl Delivery {
             Ok(()) => return None,
             // RFC 1870 6: over the server's fixed limit is permanent.
             Err(JobError::TooBig) => self.all(fail("552 5.3.4 message size exceeds the remote host's limit")),
-            Err(JobError::Needs8BitMime) => self.all(fail("554 5.6.3 remote host does not accept 8-bit content (no 8BITMIME)")),
+            Err(JobError::Needs8BitMime) => {
+                self.all(fail("554 5.6.3 remote host does not accept 8-bit content (no 8BITMIME)"))
+            }
             // RFC 6531 3.2: no SMTPUTF8 at the server: bounce with 5.6.7.
             Err(JobError::NeedsSmtpUtf8) => self.all(fail("553 5.6.7 remote host does not support SMTPUTF8")),
             Err(JobError::BadJob) => self.all(fail("501 5.1.3 bad address syntax")),
@@ -267,7 +274,9 @@ impl Delivery {
                         SessionError::Greeting(r) | SessionError::Ehlo(r) | SessionError::Unexpected(r) => {
                             format!("451 4.4.2 {} said: {}", self.host, reply_text(&r))
                         }
-                        SessionError::TlsUnavailable(_) => format!("451 4.7.5 {}: TLS required but unavailable", self.host),
+                        SessionError::TlsUnavailable(_) => {
+                            format!("451 4.7.5 {}: TLS required but unavailable", self.host)
+                        }
                         SessionError::Protocol(e) => format!("451 4.5.0 {}: protocol error ({e:?})", self.host),
                         SessionError::Timeout => format!("451 4.4.2 {}: connection timed out or lost", self.host),
                         SessionError::Auth(_) => format!("451 4.7.0 {}: authentication failed", self.host),

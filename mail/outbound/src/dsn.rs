@@ -140,7 +140,9 @@ pub fn build(input: &DsnInput<'_>) -> Option<Dsn> {
     m.push_str("Auto-Submitted: auto-replied\r\n");
     m.push_str("MIME-Version: 1.0\r\n");
     // RFC 6522 3: multipart/report with report-type.
-    m.push_str(&format!("Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{boundary}\"\r\n"));
+    m.push_str(&format!(
+        "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"{boundary}\"\r\n"
+    ));
     m.push_str("\r\nThis is a MIME-encapsulated delivery status notification.\r\n");
 
     // Part 1: for humans.
@@ -390,9 +392,22 @@ pub(crate) mod tests {
             size: 1,
             warned: false,
             recipients: vec![
-                Recipient { address: "a@x".into(), state: RcptState::Failed { at: 5, reply: "550 5.1.1 unknown".into(), notified: false } },
-                Recipient { address: "b@x".into(), state: RcptState::Failed { at: 6, reply: "retry time expired; last error: 451 4.7.1 grey".into(), notified: false } },
-                Recipient { address: "c@x".into(), state: RcptState::Deferred { attempts: 2, next: 9, reply: "421 busy".into() } },
+                Recipient {
+                    address: "a@x".into(),
+                    state: RcptState::Failed { at: 5, reply: "550 5.1.1 unknown".into(), notified: false },
+                },
+                Recipient {
+                    address: "b@x".into(),
+                    state: RcptState::Failed {
+                        at: 6,
+                        reply: "retry time expired; last error: 451 4.7.1 grey".into(),
+                        notified: false,
+                    },
+                },
+                Recipient {
+                    address: "c@x".into(),
+                    state: RcptState::Deferred { attempts: 2, next: 9, reply: "421 busy".into() },
+                },
                 Recipient { address: "d@x".into(), state: RcptState::Delivered { reply: "250".into() } },
             ],
         };
@@ -401,7 +416,10 @@ pub(crate) mod tests {
         assert_eq!(r.len(), 3);
         assert_eq!((r[0].action, r[0].status.as_str(), r[0].last_attempt), (Action::Failed, "5.1.1", Some(5)));
         assert_eq!((r[1].action, r[1].status.as_str()), (Action::Failed, "4.4.7"));
-        assert_eq!((r[2].action, r[2].status.as_str(), r[2].will_retry_until), (Action::Delayed, "4.0.0", Some(1000 + 5 * 86400)));
+        assert_eq!(
+            (r[2].action, r[2].status.as_str(), r[2].will_retry_until),
+            (Action::Delayed, "4.0.0", Some(1000 + 5 * 86400))
+        );
         assert_eq!(r[2].remote_mta.as_deref(), Some("mx.x"));
     }
 
@@ -428,7 +446,9 @@ pub(crate) mod tests {
         })
         .unwrap();
         let s = String::from_utf8(d.message).unwrap();
-        assert!(!s.contains("\r\nBcc:") && !s.contains("\r\nX: y") && !s.contains("\r\nFinal-Recipient: rfc822; forged"));
+        assert!(
+            !s.contains("\r\nBcc:") && !s.contains("\r\nX: y") && !s.contains("\r\nFinal-Recipient: rfc822; forged")
+        );
         assert!(s.contains("Status: 5.0.0\r\n"));
     }
 

@@ -72,19 +72,28 @@ fn norm(name: &str) -> String {
 /// are our own host names: when one of them is an MX, only hosts of
 /// strictly lower preference are used (RFC 5321 5.1, to avoid loops), and
 /// if none is left the configuration is broken (temporary, 4.4.6-ish).
-pub fn hosts(domain: &str, answer: &MxAnswer, local_names: &[&str], random: &mut dyn FnMut(usize) -> usize) -> Result<Vec<MxHost>, MxError> {
+pub fn hosts(
+    domain: &str,
+    answer: &MxAnswer,
+    local_names: &[&str],
+    random: &mut dyn FnMut(usize) -> usize,
+) -> Result<Vec<MxHost>, MxError> {
     match answer {
         MxAnswer::TempFail => Err(MxError::Temporary("451 4.4.3 MX lookup failed, will retry".to_string())),
         MxAnswer::NoSuchDomain => Err(MxError::Permanent("550 5.1.2 recipient domain does not exist".to_string())),
         // RFC 5321 5.1: no MX, so the domain itself is the implicit MX
         // (its A/AAAA records; CNAME already followed by the resolver).
         MxAnswer::NoData => Ok(alloc::vec![MxHost { name: norm(domain), preference: 0, implicit: true }]),
-        MxAnswer::Records(recs) if recs.is_empty() => Ok(alloc::vec![MxHost { name: norm(domain), preference: 0, implicit: true }]),
+        MxAnswer::Records(recs) if recs.is_empty() => {
+            Ok(alloc::vec![MxHost { name: norm(domain), preference: 0, implicit: true }])
+        }
         MxAnswer::Records(recs) => {
             // RFC 7505 3: a single MX "0 ." means the domain accepts no mail.
             // We treat any root exchange as null MX (3: it MUST be alone).
             if recs.iter().any(|r| norm(&r.exchange).is_empty()) {
-                return Err(MxError::Permanent("556 5.1.10 recipient domain does not accept mail (null MX)".to_string()));
+                return Err(MxError::Permanent(
+                    "556 5.1.10 recipient domain does not accept mail (null MX)".to_string(),
+                ));
             }
             let mut v: Vec<MxHost> = Vec::new();
             for r in recs {
@@ -95,7 +104,12 @@ pub fn hosts(domain: &str, answer: &MxAnswer, local_names: &[&str], random: &mut
                 if v.len() >= MAX_HOSTS {
                     break;
                 }
-                let best = recs.iter().filter(|o| norm(&o.exchange) == name).map(|o| o.preference).min().unwrap_or(r.preference);
+                let best = recs
+                    .iter()
+                    .filter(|o| norm(&o.exchange) == name)
+                    .map(|o| o.preference)
+                    .min()
+                    .unwrap_or(r.preference);
                 v.push(MxHost { name, preference: best, implicit: false });
             }
             // Shuffle, then stable sort by preference: random order among equals.
@@ -129,7 +143,11 @@ pub struct Target {
 /// [`MAX_TARGETS`]. `lookup(host)` returns the host's AAAA and A answers.
 /// An empty result when an implicit MX has no address means the domain
 /// has no mail host (permanent); otherwise the caller defers.
-pub fn targets(hosts: &[MxHost], families: Families, lookup: &mut dyn FnMut(&str) -> Vec<IpAddr>) -> Result<Vec<Target>, MxError> {
+pub fn targets(
+    hosts: &[MxHost],
+    families: Families,
+    lookup: &mut dyn FnMut(&str) -> Vec<IpAddr>,
+) -> Result<Vec<Target>, MxError> {
     let mut out: Vec<Target> = Vec::new();
     let mut any_address = false;
     for h in hosts {
@@ -143,7 +161,11 @@ pub fn targets(hosts: &[MxHost], families: Families, lookup: &mut dyn FnMut(&str
                 IpAddr::V4(v) => families.v4 && !v.is_unspecified() && !v.is_broadcast(),
                 IpAddr::V6(v) => families.v6 && !v.is_unspecified(),
             };
-            if !usable || taken >= MAX_ADDRESSES_PER_HOST || out.len() >= MAX_TARGETS || out.iter().any(|t| t.addr == *a) {
+            if !usable
+                || taken >= MAX_ADDRESSES_PER_HOST
+                || out.len() >= MAX_TARGETS
+                || out.iter().any(|t| t.addr == *a)
+            {
                 continue;
             }
             out.push(Target { host: h.name.clone(), addr: *a });
@@ -174,7 +196,12 @@ mod tests {
 
     #[test]
     fn preference_order_and_random_ties() {
-        let ans = MxAnswer::Records(vec![mx(20, "c.example."), mx(10, "A.example."), mx(10, "b.example"), mx(5, "z.example")]);
+        let ans = MxAnswer::Records(vec![
+            mx(20, "c.example."),
+            mx(10, "A.example."),
+            mx(10, "b.example"),
+            mx(5, "z.example"),
+        ]);
         let mut first = |_n: usize| 0usize;
         let h = hosts("example", &ans, &[], &mut first).unwrap();
         assert_eq!(h[0].name, "z.example");

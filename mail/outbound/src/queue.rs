@@ -328,14 +328,22 @@ fn clean(s: &str, max: usize) -> String {
 
 fn valid_id(id: &str) -> bool {
     let parts: Vec<&str> = id.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()))
+    parts.len() == 3
+        && parts.iter().all(|p| {
+            !p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
 }
 
 impl Queue {
     /// Mounts the queue under `dir` (created if missing), repairs half
     /// written entries (see the module doc for the rule) and loads the
     /// index. Call once at boot, before accepting mail.
-    pub fn open<F: FileSystem + ?Sized>(fs: &mut F, dir: &str, limits: Limits, now: u64) -> Result<(Queue, ScanReport)> {
+    pub fn open<F: FileSystem + ?Sized>(
+        fs: &mut F,
+        dir: &str,
+        limits: Limits,
+        now: u64,
+    ) -> Result<(Queue, ScanReport)> {
         let dir = dir.trim_end_matches('/').to_string();
         match fs.mkdir(&dir, now as u32) {
             Ok(_) | Err(FsError::Exists) => {}
@@ -382,9 +390,12 @@ impl Queue {
         }
         for id in envs {
             let parsed = if valid_id(&id) && msgs.contains(&id) && q.entries.len() < limits.max_entries {
-                fs.read_file(&q.path(&format!("{id}.env")), 64 + limits.max_recipients * (limits.max_address + limits.max_reply + 64))
-                    .ok()
-                    .and_then(|d| Entry::decode(&id, &d, &limits))
+                fs.read_file(
+                    &q.path(&format!("{id}.env")),
+                    64 + limits.max_recipients * (limits.max_address + limits.max_reply + 64),
+                )
+                .ok()
+                .and_then(|d| Entry::decode(&id, &d, &limits))
             } else {
                 None
             };
@@ -484,8 +495,14 @@ impl Queue {
         if message.len() as u64 > self.limits.max_message {
             return Err(QueueError::TooBig);
         }
-        let bad = |a: &str| a.len() > self.limits.max_address || a.chars().any(|c| c.is_control() || c == ' ' || c == '<' || c == '>');
-        if recipients.is_empty() || recipients.len() > self.limits.max_recipients || bad(sender) || recipients.iter().any(|r| r.is_empty() || bad(r)) {
+        let bad = |a: &str| {
+            a.len() > self.limits.max_address || a.chars().any(|c| c.is_control() || c == ' ' || c == '<' || c == '>')
+        };
+        if recipients.is_empty()
+            || recipients.len() > self.limits.max_recipients
+            || bad(sender)
+            || recipients.iter().any(|r| r.is_empty() || bad(r))
+        {
             return Err(QueueError::BadEnvelope);
         }
         let id = format!("{:x}.{:x}.{:x}", now, self.seq, nonce);
@@ -499,7 +516,10 @@ impl Queue {
             arrival: now,
             size: message.len() as u64,
             warned: false,
-            recipients: recipients.iter().map(|r| Recipient { address: r.to_string(), state: RcptState::Pending }).collect(),
+            recipients: recipients
+                .iter()
+                .map(|r| Recipient { address: r.to_string(), state: RcptState::Pending })
+                .collect(),
         };
         let tmp = self.path(&format!("{id}.env.tmp"));
         match fs.unlink(&tmp, t) {
@@ -592,7 +612,9 @@ impl Queue {
             }
             r.state = match res {
                 AttemptResult::Delivered(t) => RcptState::Delivered { reply: clean(t, max_reply) },
-                AttemptResult::PermFail(t) => RcptState::Failed { at: now, reply: clean(t, max_reply), notified: null_sender },
+                AttemptResult::PermFail(t) => {
+                    RcptState::Failed { at: now, reply: clean(t, max_reply), notified: null_sender }
+                }
                 AttemptResult::TempFail(t) => {
                     let attempts = r.state.attempts().saturating_add(1);
                     match schedule.after_tempfail(e.arrival, attempts, now) {
@@ -614,7 +636,14 @@ impl Queue {
 
     /// Marks failures as reported (after the DSN was itself enqueued) and
     /// optionally the "delayed" warning as sent.
-    pub fn mark_notified<F: FileSystem + ?Sized>(&mut self, fs: &mut F, id: &str, rcpts: &[usize], warned: bool, now: u64) -> Result<&Entry> {
+    pub fn mark_notified<F: FileSystem + ?Sized>(
+        &mut self,
+        fs: &mut F,
+        id: &str,
+        rcpts: &[usize],
+        warned: bool,
+        now: u64,
+    ) -> Result<&Entry> {
         let mut e = self.entries.get(id).ok_or(QueueError::NoSuchEntry)?.clone();
         for &i in rcpts {
             if let Some(RcptState::Failed { notified, .. }) = e.recipients.get_mut(i).map(|r| &mut r.state) {
@@ -731,7 +760,8 @@ mod tests {
         let s = Schedule::default();
         let mut fs = fresh();
         let (mut q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
-        let id = q.enqueue(&mut fs, "a@ex.test", &["ok@far.test", "bad@far.test", "later@far.test"], MSG, T0, 1).unwrap();
+        let id =
+            q.enqueue(&mut fs, "a@ex.test", &["ok@far.test", "bad@far.test", "later@far.test"], MSG, T0, 1).unwrap();
         let e = q
             .record_results(
                 &mut fs,
@@ -747,8 +777,14 @@ mod tests {
             .unwrap()
             .clone();
         assert_eq!(e.recipients[0].state, RcptState::Delivered { reply: "250 2.0.0 ok".into() });
-        assert_eq!(e.recipients[1].state, RcptState::Failed { at: T0, reply: "550 5.1.1 no such  user".into(), notified: false });
-        assert_eq!(e.recipients[2].state, RcptState::Deferred { attempts: 1, next: T0 + 300, reply: "451 4.7.1 greylisted".into() });
+        assert_eq!(
+            e.recipients[1].state,
+            RcptState::Failed { at: T0, reply: "550 5.1.1 no such  user".into(), notified: false }
+        );
+        assert_eq!(
+            e.recipients[2].state,
+            RcptState::Deferred { attempts: 1, next: T0 + 300, reply: "451 4.7.1 greylisted".into() }
+        );
         assert_eq!(e.unreported_failures(), [1]);
         assert!(q.due(T0 + 299).is_empty());
         assert_eq!(q.due(T0 + 300)[0].due_recipients(T0 + 300), [2]);
@@ -757,13 +793,19 @@ mod tests {
         let mut now = T0 + 300;
         for (n, delay) in [(2u32, 600u64), (3, 1200), (4, 2400)] {
             let e = q.record_result(&mut fs, &id, 2, AttemptResult::TempFail("421 busy".into()), now, &s).unwrap();
-            assert_eq!(e.recipients[2].state, RcptState::Deferred { attempts: n, next: now + delay, reply: "421 busy".into() });
+            assert_eq!(
+                e.recipients[2].state,
+                RcptState::Deferred { attempts: n, next: now + delay, reply: "421 busy".into() }
+            );
             now += delay;
         }
         // Final results are not overwritten.
         q.record_result(&mut fs, &id, 0, AttemptResult::PermFail("550 x".into()), now, &s).unwrap();
         assert!(matches!(q.get(&id).unwrap().recipients[0].state, RcptState::Delivered { .. }));
-        assert_eq!(q.record_result(&mut fs, &id, 9, AttemptResult::PermFail("550".into()), now, &s).unwrap_err(), QueueError::NoSuchRecipient);
+        assert_eq!(
+            q.record_result(&mut fs, &id, 9, AttemptResult::PermFail("550".into()), now, &s).unwrap_err(),
+            QueueError::NoSuchRecipient
+        );
         // State survives remount.
         let before = q.get(&id).unwrap().clone();
         let mut fs = remount(fs);
@@ -773,7 +815,9 @@ mod tests {
         let late = T0 + 5 * 86400;
         let e = q.record_result(&mut fs, &id, 2, AttemptResult::TempFail("451 still".into()), late, &s).unwrap();
         match &e.recipients[2].state {
-            RcptState::Failed { reply, notified: false, .. } => assert!(reply.contains("expired") && reply.contains("451 still")),
+            RcptState::Failed { reply, notified: false, .. } => {
+                assert!(reply.contains("expired") && reply.contains("451 still"))
+            }
             other => panic!("{other:?}"),
         }
         assert!(!e.is_done());
@@ -793,7 +837,8 @@ mod tests {
         let s = Schedule::default();
         let mut fs = fresh();
         let (mut q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
-        let id = q.enqueue(&mut fs, "a@ex.test", &["x@A.test", "y@b.test", "z@a.TEST", "w@c.test"], MSG, T0, 1).unwrap();
+        let id =
+            q.enqueue(&mut fs, "a@ex.test", &["x@A.test", "y@b.test", "z@a.TEST", "w@c.test"], MSG, T0, 1).unwrap();
         let g = q.get(&id).unwrap().due_by_domain(T0);
         assert_eq!(g, vec![("a.test".into(), vec![0, 2]), ("b.test".into(), vec![1]), ("c.test".into(), vec![3])]);
         q.record_result(&mut fs, &id, 1, AttemptResult::TempFail("451 later".into()), T0, &s).unwrap();
@@ -814,7 +859,8 @@ mod tests {
         let mut fs = fresh();
         let (mut q, _) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
         let before = fs.device().flushes;
-        let staged: Vec<Staged> = (0..5).map(|i| q.stage(&mut fs, "a@ex.test", &["b@far.test"], MSG, T0 + i, i as u32).unwrap()).collect();
+        let staged: Vec<Staged> =
+            (0..5).map(|i| q.stage(&mut fs, "a@ex.test", &["b@far.test"], MSG, T0 + i, i as u32).unwrap()).collect();
         assert_eq!(fs.device().flushes, before, "staging must not flush");
         let ids = q.commit(&mut fs, staged, T0).unwrap();
         let per_fs_flush = {
@@ -873,7 +919,13 @@ mod tests {
         assert_eq!(rep.removed_unacknowledged, 1); // .5
         assert_eq!(rep.damaged, ["6b49d200.7.1", "6b49d200.8.1"]);
         assert!(q.get(&good).is_some());
-        let mut expect = vec![format!("{good}.env"), format!("{good}.msg"), "6b49d200.7.1.env.bad".into(), "6b49d200.8.1.env.bad".into(), "6b49d200.8.1.msg.bad".into()];
+        let mut expect = vec![
+            format!("{good}.env"),
+            format!("{good}.msg"),
+            "6b49d200.7.1.env.bad".into(),
+            "6b49d200.8.1.env.bad".into(),
+            "6b49d200.8.1.msg.bad".into(),
+        ];
         expect.sort();
         assert_eq!(files(&mut fs), expect);
         // A second scan finds nothing more to do.
@@ -906,8 +958,14 @@ mod tests {
             warned: true,
             recipients: vec![
                 Recipient { address: "a@b".into(), state: RcptState::Pending },
-                Recipient { address: "c@d".into(), state: RcptState::Deferred { attempts: 3, next: 99, reply: "451 a\tb".replace('\t', " ") } },
-                Recipient { address: "e@f".into(), state: RcptState::Failed { at: 5, reply: String::new(), notified: true } },
+                Recipient {
+                    address: "c@d".into(),
+                    state: RcptState::Deferred { attempts: 3, next: 99, reply: "451 a\tb".replace('\t', " ") },
+                },
+                Recipient {
+                    address: "e@f".into(),
+                    state: RcptState::Failed { at: 5, reply: String::new(), notified: true },
+                },
                 Recipient { address: "g@h".into(), state: RcptState::Delivered { reply: "250 ok".into() } },
             ],
         };

@@ -37,7 +37,8 @@ c.stop()
 "#;
 
 fn tool_present() -> bool {
-    let ok = Command::new("python3").args(["-c", "import aiosmtpd"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok =
+        Command::new("python3").args(["-c", "import aiosmtpd"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
         if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false") {
             panic!("python3 with aiosmtpd is required under CI (run mail/outbound/tests/setup.sh)");

@@ -218,7 +218,13 @@ fn state_update_and_remove_are_atomic() {
     for k in 0..=log.len() {
         let mut fs = replay(&base, &log, k);
         let (q, rep) = Queue::open(&mut fs, "/queue", Limits::default(), T0).unwrap();
-        let ops: Vec<String> = log.iter().map(|o| match o { Op::Write(l, d) => format!("W{l}+{}", d.len() / 512), Op::Flush => "F".into() }).collect();
+        let ops: Vec<String> = log
+            .iter()
+            .map(|o| match o {
+                Op::Write(l, d) => format!("W{l}+{}", d.len() / 512),
+                Op::Flush => "F".into(),
+            })
+            .collect();
         assert!(rep.damaged.is_empty(), "crash after {k} of {ops:?}: {rep:?}");
         if let Some(_e) = q.get(&id) {
             assert!(k < acked);

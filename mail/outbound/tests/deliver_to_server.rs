@@ -93,7 +93,13 @@ fn attempt(rcpts: &[&str]) -> Attempt {
 #[test]
 fn per_recipient_results_whole_and_bytewise() {
     for chunk in [1usize, 3, 4096] {
-        let (rep, sink) = run(Config::new("mx.far.test"), attempt(&["ok@far.test", "bad@far.test", "later@far.test"]), MSG, chunk, Reply::queued("Q1"));
+        let (rep, sink) = run(
+            Config::new("mx.far.test"),
+            attempt(&["ok@far.test", "bad@far.test", "later@far.test"]),
+            MSG,
+            chunk,
+            Reply::queued("Q1"),
+        );
         assert_eq!(sink.got, vec![MSG.to_vec()], "chunk {chunk}");
         assert!(!rep.try_next_host);
         assert_eq!(rep.host, "mx.far.test");
@@ -115,7 +121,13 @@ fn final_data_reply_applies_to_accepted_recipients() {
     assert!(matches!(&rep.results[0].1, AttemptResult::PermFail(t) if t.starts_with("552 5.2.2")));
     assert!(matches!(&rep.results[1].1, AttemptResult::PermFail(t) if t.starts_with("552 5.2.2")));
     assert!(matches!(&rep.results[2].1, AttemptResult::PermFail(t) if t.starts_with("550 5.1.1")));
-    let (rep, _) = run(Config::new("mx"), attempt(&["ok@far.test"]), MSG, 4096, Reply::new(451, mail_smtp::Enhanced(4, 3, 0), "disk full"));
+    let (rep, _) = run(
+        Config::new("mx"),
+        attempt(&["ok@far.test"]),
+        MSG,
+        4096,
+        Reply::new(451, mail_smtp::Enhanced(4, 3, 0), "disk full"),
+    );
     assert!(matches!(&rep.results[0].1, AttemptResult::TempFail(t) if t.starts_with("451 4.3.0")));
 }
 
@@ -143,7 +155,8 @@ fn eight_bit_content_is_sent_with_body_8bitmime() {
 #[test]
 fn host_failures_defer_and_move_on() {
     let cfg = DeliveryConfig::new("mx.ex.test");
-    let rep = Delivery::connect_failed(&cfg, "mx1.far.test", attempt(&["a@far.test", "b@far.test"]), "connection refused");
+    let rep =
+        Delivery::connect_failed(&cfg, "mx1.far.test", attempt(&["a@far.test", "b@far.test"]), "connection refused");
     assert!(rep.try_next_host);
     assert_eq!(rep.results.len(), 2);
     assert!(rep.results.iter().all(|(_, r)| matches!(r, AttemptResult::TempFail(t) if t.starts_with("451 4.4.1"))));
@@ -247,7 +260,8 @@ fn whole_flow_queue_delivery_dsn() {
             let bounce = q.enqueue(&mut fs, "", &[d.recipient.as_str()], &d.message, now, 8).unwrap();
             q.mark_notified(&mut fs, &entry.id, &fails, false, now).unwrap();
             // The bounce itself fails: no DSN for a DSN.
-            let b = q.record_result(&mut fs, &bounce, 0, AttemptResult::PermFail("550 no".into()), now, &sched).unwrap();
+            let b =
+                q.record_result(&mut fs, &bounce, 0, AttemptResult::PermFail("550 no".into()), now, &sched).unwrap();
             assert!(b.is_done() && b.unreported_failures().is_empty());
             assert!(q.remove(&mut fs, &bounce, false, now).unwrap());
         }

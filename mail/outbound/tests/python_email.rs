@@ -43,7 +43,8 @@ fn python_email_reads_our_dsn() {
         eprintln!("!!! SKIPPING python_email_reads_our_dsn: python3 not installed !!!");
         return;
     }
-    let orig = b"From: Alice <alice@ex.test>\r\nTo: bob@far.test\r\nSubject: lunch\r\nMessage-ID: <1@ex.test>\r\n\r\nbody\r\n";
+    let orig =
+        b"From: Alice <alice@ex.test>\r\nTo: bob@far.test\r\nSubject: lunch\r\nMessage-ID: <1@ex.test>\r\n\r\nbody\r\n";
     let rcpts = [
         DsnRecipient {
             address: "bob@far.test".into(),

@@ -224,7 +224,10 @@ mod tests {
             parse_list("\"Doe, John\" <j@x.org>, bob@y.org (Bob), group: c@z.org, d@w.org;", 10),
             alloc::vec![a("j", "x.org"), a("bob", "y.org"), a("c", "z.org"), a("d", "w.org")]
         );
-        assert_eq!(parse_list("undisclosed-recipients:;", 10), alloc::vec![Item::Invalid("undisclosed-recipients:;".into())]);
+        assert_eq!(
+            parse_list("undisclosed-recipients:;", 10),
+            alloc::vec![Item::Invalid("undisclosed-recipients:;".into())]
+        );
         assert_eq!(parse_list("<@r.org:x@y.org>", 10), alloc::vec![a("x", "y.org")]);
         assert_eq!(parse_list("\"a b\"@q.org", 10), alloc::vec![a("a b", "q.org")]);
         assert_eq!(parse_list("garbage", 10), alloc::vec![Item::Invalid("garbage".into())]);

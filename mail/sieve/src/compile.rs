@@ -166,23 +166,66 @@ pub(crate) enum Test {
     Not(Box<Test>),
     AllOf(Vec<Test>),
     AnyOf(Vec<Test>),
-    Address { part: AddrPart, m: Match, headers: Vec<String>, keys: Vec<String>, index: Option<Index> },
-    Envelope { part: AddrPart, m: Match, parts: Vec<String>, keys: Vec<String> },
-    Header { m: Match, headers: Vec<String>, keys: Vec<String>, index: Option<Index> },
+    Address {
+        part: AddrPart,
+        m: Match,
+        headers: Vec<String>,
+        keys: Vec<String>,
+        index: Option<Index>,
+    },
+    Envelope {
+        part: AddrPart,
+        m: Match,
+        parts: Vec<String>,
+        keys: Vec<String>,
+    },
+    Header {
+        m: Match,
+        headers: Vec<String>,
+        keys: Vec<String>,
+        index: Option<Index>,
+    },
     /// RFC 5260 4
-    Date { zone: Zone, m: Match, header: String, part: String, keys: Vec<String>, index: Option<Index> },
+    Date {
+        zone: Zone,
+        m: Match,
+        header: String,
+        part: String,
+        keys: Vec<String>,
+        index: Option<Index>,
+    },
     /// RFC 5260 5
-    CurrentDate { zone: Zone, m: Match, part: String, keys: Vec<String> },
+    CurrentDate {
+        zone: Zone,
+        m: Match,
+        part: String,
+        keys: Vec<String>,
+    },
     Exists(Vec<String>),
-    Size { over: bool, limit: u64 },
+    Size {
+        over: bool,
+        limit: u64,
+    },
     /// RFC 5229 5
-    Str { m: Match, sources: Vec<String>, keys: Vec<String> },
+    Str {
+        m: Match,
+        sources: Vec<String>,
+        keys: Vec<String>,
+    },
     /// RFC 5232 4
-    HasFlag { m: Match, vars: Option<Vec<String>>, keys: Vec<String> },
+    HasFlag {
+        m: Match,
+        vars: Option<Vec<String>>,
+        keys: Vec<String>,
+    },
     /// RFC 5490 3.1
     MailboxExists(Vec<String>),
     /// RFC 5173
-    Body { m: Match, transform: BodyTransform, keys: Vec<String> },
+    Body {
+        m: Match,
+        transform: BodyTransform,
+        keys: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -229,17 +272,44 @@ pub(crate) struct VacationCmd {
 pub(crate) enum Cmd {
     If(Vec<(Test, Vec<Cmd>)>, Option<Vec<Cmd>>),
     Stop,
-    Keep { flags: Option<Vec<String>> },
+    Keep {
+        flags: Option<Vec<String>>,
+    },
     Discard,
-    Redirect { addr: String, copy: bool },
-    FileInto { mailbox: String, create: bool, copy: bool, flags: Option<Vec<String>> },
-    Flag { op: FlagOp, var: Option<String>, flags: Vec<String> },
-    Set { name: String, value: String, mods: Vec<Modifier> },
+    Redirect {
+        addr: String,
+        copy: bool,
+    },
+    FileInto {
+        mailbox: String,
+        create: bool,
+        copy: bool,
+        flags: Option<Vec<String>>,
+    },
+    Flag {
+        op: FlagOp,
+        var: Option<String>,
+        flags: Vec<String>,
+    },
+    Set {
+        name: String,
+        value: String,
+        mods: Vec<Modifier>,
+    },
     Vacation(Box<VacationCmd>),
     /// RFC 5293 5
-    AddHeader { last: bool, name: String, value: String },
+    AddHeader {
+        last: bool,
+        name: String,
+        value: String,
+    },
     /// RFC 5293 6
-    DeleteHeader { m: Match, name: String, patterns: Option<Vec<String>>, index: Option<Index> },
+    DeleteHeader {
+        m: Match,
+        name: String,
+        patterns: Option<Vec<String>>,
+        index: Option<Index>,
+    },
 }
 
 /// A compiled, validated script, ready to evaluate any number of times.
@@ -428,9 +498,7 @@ impl Cx {
                 (Arg::Strings { list: false, items, .. }, Kind::Str) => out.push(items.clone()),
                 (Arg::Strings { items, .. }, Kind::StrList) => out.push(items.clone()),
                 (Arg::Number(n, _), Kind::Num) => out.push(alloc::vec![format!("{n}")]),
-                _ => {
-                    return Err(CompileError::owned(a.pos(), format!("{what}: expected {} here", kind_name(*k))))
-                }
+                _ => return Err(CompileError::owned(a.pos(), format!("{what}: expected {} here", kind_name(*k)))),
             }
         }
         Ok(out)
@@ -457,9 +525,8 @@ impl Cx {
                         Some(Arg::Strings { items, .. }) => items[0].clone(),
                         _ => String::new(),
                     };
-                    let r = Rel::parse(&s).ok_or_else(|| {
-                        CompileError::owned(*tp, format!("invalid relational operator \"{s}\""))
-                    })?;
+                    let r = Rel::parse(&s)
+                        .ok_or_else(|| CompileError::owned(*tp, format!("invalid relational operator \"{s}\"")))?;
                     if t == "value" {
                         MatchType::Value(r)
                     } else {
@@ -482,8 +549,13 @@ impl Cx {
                 self.need(Ext::Numeric, at, "comparator \"i;ascii-numeric\"")?;
             }
             let mt = mt.unwrap_or(MatchType::Is);
-            if cmp == Comparator::AsciiNumeric && matches!(mt, MatchType::Contains | MatchType::Matches | MatchType::Regex) {
-                return Err(CompileError::new(at, "comparator \"i;ascii-numeric\" supports only :is, :value and :count"));
+            if cmp == Comparator::AsciiNumeric
+                && matches!(mt, MatchType::Contains | MatchType::Matches | MatchType::Regex)
+            {
+                return Err(CompileError::new(
+                    at,
+                    "comparator \"i;ascii-numeric\" supports only :is, :value and :count",
+                ));
             }
         }
         Ok(Match { cmp, mt: mt.unwrap_or(MatchType::Is) })
@@ -747,7 +819,10 @@ impl Cx {
                 let v = self.positional(n, &p, &[Kind::Str, Kind::Str])?;
                 let name = v[0][0].clone();
                 if !name.contains("${") && !valid_field_name(&name) {
-                    return Err(CompileError::owned(p.pos[0].pos(), format!("addheader: invalid header name \"{name}\"")));
+                    return Err(CompileError::owned(
+                        p.pos[0].pos(),
+                        format!("addheader: invalid header name \"{name}\""),
+                    ));
                 }
                 Cmd::AddHeader { last: p.has("last"), name, value: v[1][0].clone() }
             }
@@ -838,13 +913,23 @@ impl Cx {
                         return Err(CompileError::owned(p.pos[0].pos(), format!("envelope: unknown part \"{part}\"")));
                     }
                 }
-                Test::Envelope { part: self.addr_part(&p)?, m: self.match_of(&p)?, parts: v[0].clone(), keys: v[1].clone() }
+                Test::Envelope {
+                    part: self.addr_part(&p)?,
+                    m: self.match_of(&p)?,
+                    parts: v[0].clone(),
+                    keys: v[1].clone(),
+                }
             }
             "header" => {
                 leaf(self)?;
                 let p = self.split(n, t.pos, &t.args, &[&MATCH_TAGS, &INDEX_TAGS])?;
                 let v = self.positional(n, &p, &[Kind::StrList, Kind::StrList])?;
-                Test::Header { m: self.match_of(&p)?, headers: v[0].clone(), keys: v[1].clone(), index: self.index_of(&p)? }
+                Test::Header {
+                    m: self.match_of(&p)?,
+                    headers: v[0].clone(),
+                    keys: v[1].clone(),
+                    index: self.index_of(&p)?,
+                }
             }
             "date" | "currentdate" => {
                 self.need(Ext::Date, t.pos, n)?;
@@ -858,7 +943,8 @@ impl Cx {
                 };
                 let zone = self.zone_of(&p, !cur)?;
                 let m = self.match_of(&p)?;
-                let kinds: &[Kind] = if cur { &[Kind::Str, Kind::StrList] } else { &[Kind::Str, Kind::Str, Kind::StrList] };
+                let kinds: &[Kind] =
+                    if cur { &[Kind::Str, Kind::StrList] } else { &[Kind::Str, Kind::Str, Kind::StrList] };
                 let v = self.positional(n, &p, kinds)?;
                 let part = v[v.len() - 2][0].clone();
                 if !part.contains("${") && !DATE_PARTS.contains(&part.to_ascii_lowercase().as_str()) {
@@ -970,8 +1056,9 @@ fn check_regex_keys(t: &Test, node: &TestNode) -> Result<(), CompileError> {
 }
 
 /// RFC 5260 4.2 date-part names.
-pub(crate) const DATE_PARTS: [&str; 13] =
-    ["year", "month", "day", "date", "julian", "hour", "minute", "second", "time", "iso8601", "std11", "zone", "weekday"];
+pub(crate) const DATE_PARTS: [&str; 13] = [
+    "year", "month", "day", "date", "julian", "hour", "minute", "second", "time", "iso8601", "std11", "zone", "weekday",
+];
 
 /// RFC 5260 4.1: "+hhmm" / "-hhmm" to minutes east of UTC.
 pub(crate) fn parse_zone(z: &str) -> Option<i16> {

@@ -10,8 +10,8 @@ use crate::address::{parse_list, parse_mailbox, Addr, Item};
 use crate::compile::{
     parse_zone, AddrPart, BodyTransform, Cmd, Ext, FlagOp, Index, Match, Modifier, Script, Test, VacationCmd, Zone,
 };
-pub use mail_mime::DateTime;
 use crate::matching::{match_cost, match_one, match_values, MatchType};
+pub use mail_mime::DateTime;
 
 /// What the evaluator needs to know about the message. The caller's MIME
 /// parser implements it; the crate never sees raw bytes.
@@ -69,7 +69,14 @@ pub struct RunLimits {
 
 impl Default for RunLimits {
     fn default() -> Self {
-        RunLimits { max_instructions: 10_000, max_redirects: 4, max_actions: 32, max_variable_len: 4096, max_variables: 255, max_match_work: 256 << 20 }
+        RunLimits {
+            max_instructions: 10_000,
+            max_redirects: 4,
+            max_actions: 32,
+            max_variable_len: 4096,
+            max_variables: 255,
+            max_match_work: 256 << 20,
+        }
     }
 }
 
@@ -132,9 +139,17 @@ impl VacationReply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Store in the default mailbox (INBOX), explicit or implicit keep.
-    Keep { flags: Vec<String> },
-    FileInto { mailbox: String, flags: Vec<String>, create: bool },
-    Redirect { address: String },
+    Keep {
+        flags: Vec<String>,
+    },
+    FileInto {
+        mailbox: String,
+        flags: Vec<String>,
+        create: bool,
+    },
+    Redirect {
+        address: String,
+    },
     /// Explicit discard (only cancels the implicit keep).
     Discard,
     Vacation(VacationReply),
@@ -143,9 +158,16 @@ pub enum Action {
 /// RFC 5293 header edits, to apply before storing the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderEdit {
-    Add { name: String, value: String, last: bool },
+    Add {
+        name: String,
+        value: String,
+        last: bool,
+    },
     /// Delete every field `name` whose (decoded) value is `value`.
-    Delete { name: String, value: String },
+    Delete {
+        name: String,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +222,12 @@ pub fn evaluate(script: &Script, msg: &dyn Message, env: &mut dyn Environment, l
 /// so only the last script's decides. A second vacation in a later script
 /// is ignored. A run-time error anywhere gives "keep in INBOX" plus the
 /// error (RFC 5228 2.10.6), dropping the other actions.
-pub fn evaluate_sequence(scripts: &[&Script], msg: &dyn Message, env: &mut dyn Environment, lim: &RunLimits) -> Outcome {
+pub fn evaluate_sequence(
+    scripts: &[&Script],
+    msg: &dyn Message,
+    env: &mut dyn Environment,
+    lim: &RunLimits,
+) -> Outcome {
     let empty = Script { cmds: Vec::new(), required: crate::compile::ExtSet::empty() };
     let mut r = Run {
         script: scripts.first().copied().unwrap_or(&empty),
@@ -231,7 +258,11 @@ pub fn evaluate_sequence(scripts: &[&Script], msg: &dyn Message, env: &mut dyn E
         r.committed = r.actions.len();
         if let Err(e) = r.block(&script.cmds) {
             // RFC 5228 2.10.6: on a run-time error the implicit keep is taken.
-            return Outcome { actions: alloc::vec![Action::Keep { flags: Vec::new() }], header_edits: Vec::new(), error: Some(e) };
+            return Outcome {
+                actions: alloc::vec![Action::Keep { flags: Vec::new() }],
+                header_edits: Vec::new(),
+                error: Some(e),
+            };
         }
         r.vacation_done |= r.vacation_earlier;
         let kept = r.implicit_keep || r.actions.iter().any(|a| matches!(a, Action::Keep { .. }));
@@ -434,7 +465,9 @@ impl<'a> Run<'a> {
                 if !copy {
                     self.implicit_keep = false;
                 }
-                if mailbox.eq_ignore_ascii_case("INBOX") && self.actions.iter().any(|a| matches!(a, Action::Keep { .. })) {
+                if mailbox.eq_ignore_ascii_case("INBOX")
+                    && self.actions.iter().any(|a| matches!(a, Action::Keep { .. }))
+                {
                     self.push_keep(f);
                 } else if let Some((i, Action::FileInto { flags: ef, create: ec, .. })) = self
                     .actions
@@ -487,7 +520,9 @@ impl<'a> Run<'a> {
                         merge_flags(&mut c, &new);
                         c
                     }
-                    FlagOp::Remove => cur.into_iter().filter(|f| !new.iter().any(|n| n.eq_ignore_ascii_case(f))).collect(),
+                    FlagOp::Remove => {
+                        cur.into_iter().filter(|f| !new.iter().any(|n| n.eq_ignore_ascii_case(f))).collect()
+                    }
                 };
                 match var {
                     Some(v) => {
@@ -735,9 +770,7 @@ impl<'a> Run<'a> {
                 if matches!(m.mt, MatchType::Count(_)) {
                     self.do_match(m, &values, &keys)?
                 } else {
-                    keys.iter().any(|k| {
-                        values.iter().any(|v| match_one(m.cmp, m.mt, v, k, None))
-                    })
+                    keys.iter().any(|k| values.iter().any(|v| match_one(m.cmp, m.mt, v, k, None)))
                 }
             }
             Test::MailboxExists(names) => {
@@ -800,7 +833,9 @@ impl<'a> Run<'a> {
                 return Ok(());
             }
         }
-        for h in ["list-id", "list-owner", "list-unsubscribe", "list-subscribe", "list-post", "list-help", "list-archive"] {
+        for h in
+            ["list-id", "list-owner", "list-unsubscribe", "list-subscribe", "list-post", "list-help", "list-archive"]
+        {
             if !self.msg.header(h).is_empty() {
                 return Ok(());
             }
@@ -812,7 +847,8 @@ impl<'a> Run<'a> {
         own.extend(self.env.own_addresses());
         own.extend(addresses);
         let own: Vec<Addr> = own.iter().filter_map(|a| parse_mailbox(a)).collect();
-        let same = |a: &Addr, b: &Addr| a.local.eq_ignore_ascii_case(&b.local) && a.domain.eq_ignore_ascii_case(&b.domain);
+        let same =
+            |a: &Addr, b: &Addr| a.local.eq_ignore_ascii_case(&b.local) && a.domain.eq_ignore_ascii_case(&b.domain);
         // RFC 5230 4.5: not to ourselves.
         if own.iter().any(|o| same(o, &sender)) {
             return Ok(());
@@ -902,10 +938,9 @@ fn date_part(d: &DateTime, zone: Option<i16>, part: &str) -> Option<String> {
         "day" => format!("{:02}", c.day),
         "date" => format!("{:04}-{:02}-{:02}", c.year, c.month, c.day),
         // Modified Julian Day: days since 1858-11-17.
-        "julian" => format!(
-            "{}",
-            mail_mime::days_from_civil(c.year, c.month, c.day) - mail_mime::days_from_civil(1858, 11, 17)
-        ),
+        "julian" => {
+            format!("{}", mail_mime::days_from_civil(c.year, c.month, c.day) - mail_mime::days_from_civil(1858, 11, 17))
+        }
         "hour" => format!("{:02}", c.hour),
         "minute" => format!("{:02}", c.minute),
         "second" => format!("{:02}", c.second),

@@ -269,7 +269,10 @@ fn tokenize_line(l: &[u8], out: &mut Vec<Tok>) -> Result<Option<usize>, &'static
                 if inner.is_empty() || inner.len() > 10 || !inner.iter().all(u8::is_ascii_digit) {
                     return Err("bad literal length");
                 }
-                let n = core::str::from_utf8(inner).ok().and_then(|s| s.parse::<usize>().ok()).ok_or("bad literal length")?;
+                let n = core::str::from_utf8(inner)
+                    .ok()
+                    .and_then(|s| s.parse::<usize>().ok())
+                    .ok_or("bad literal length")?;
                 return Ok(Some(n));
             }
             _ => {
@@ -435,7 +438,9 @@ impl Session {
                 format!("{{{}}}\r\n{}\r\nOK \"Getscript completed.\"\r\n", c.len(), c)
             }
             (_, Reply::NotFound) => String::from("NO (NONEXISTENT) \"There is no script by that name.\"\r\n"),
-            (_, Reply::AlreadyExists) => String::from("NO (ALREADYEXISTS) \"A script with that name already exists.\"\r\n"),
+            (_, Reply::AlreadyExists) => {
+                String::from("NO (ALREADYEXISTS) \"A script with that name already exists.\"\r\n")
+            }
             (_, Reply::Active) => String::from("NO (ACTIVE) \"You may not delete the active script.\"\r\n"),
             (_, Reply::Quota(k)) => match k {
                 QuotaKind::MaxScripts => String::from("NO (QUOTA/MAXSCRIPTS) \"Too many scripts.\"\r\n"),
@@ -591,8 +596,8 @@ impl Session {
                 self.user = None;
                 self.write(String::from("OK \"Unauthenticate completed.\"\r\n"));
             }
-            "LISTSCRIPTS" | "GETSCRIPT" | "PUTSCRIPT" | "CHECKSCRIPT" | "SETACTIVE" | "DELETESCRIPT" | "RENAMESCRIPT"
-            | "HAVESPACE" | "UNAUTHENTICATE"
+            "LISTSCRIPTS" | "GETSCRIPT" | "PUTSCRIPT" | "CHECKSCRIPT" | "SETACTIVE" | "DELETESCRIPT"
+            | "RENAMESCRIPT" | "HAVESPACE" | "UNAUTHENTICATE"
                 if !auth =>
             {
                 self.no("Authenticate first")
@@ -646,8 +651,8 @@ impl Session {
                 }
                 self.request(Pending::HaveSpace, Request::HaveSpace { name, size })
             }
-            "CAPABILITY" | "NOOP" | "LOGOUT" | "STARTTLS" | "AUTHENTICATE" | "LISTSCRIPTS" | "GETSCRIPT" | "PUTSCRIPT"
-            | "CHECKSCRIPT" | "SETACTIVE" | "DELETESCRIPT" | "RENAMESCRIPT" | "UNAUTHENTICATE" => {
+            "CAPABILITY" | "NOOP" | "LOGOUT" | "STARTTLS" | "AUTHENTICATE" | "LISTSCRIPTS" | "GETSCRIPT"
+            | "PUTSCRIPT" | "CHECKSCRIPT" | "SETACTIVE" | "DELETESCRIPT" | "RENAMESCRIPT" | "UNAUTHENTICATE" => {
                 self.no("Wrong number or type of arguments")
             }
             _ => self.no("Unknown command"),

@@ -99,10 +99,9 @@ impl Comparator {
     pub fn order(self, a: &str, b: &str) -> Ordering {
         match self {
             Comparator::Octet => a.as_bytes().cmp(b.as_bytes()),
-            Comparator::AsciiCasemap => a
-                .bytes()
-                .map(|c| c.to_ascii_lowercase())
-                .cmp(b.bytes().map(|c| c.to_ascii_lowercase())),
+            Comparator::AsciiCasemap => {
+                a.bytes().map(|c| c.to_ascii_lowercase()).cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+            }
             Comparator::AsciiNumeric => cmp_numeric(a, b),
         }
     }
@@ -228,11 +227,8 @@ pub fn match_cost(mt: MatchType, values: &[String], keys: &[String]) -> u64 {
     for v in values {
         for k in keys {
             let (v, k) = (v.len() as u64, k.len() as u64);
-            let pair = if matches!(mt, MatchType::Matches | MatchType::Regex) && k > 0 {
-                v.saturating_mul(k)
-            } else {
-                v + k
-            };
+            let pair =
+                if matches!(mt, MatchType::Matches | MatchType::Regex) && k > 0 { v.saturating_mul(k) } else { v + k };
             c = c.saturating_add(pair + 1);
         }
     }
@@ -376,7 +372,13 @@ mod tests {
     #[test]
     fn regex() {
         let mut caps = Vec::new();
-        assert!(match_one(Comparator::AsciiCasemap, MatchType::Regex, "Re: [list] Hello", "\\[([a-z]+)\\] (h.*)$", Some(&mut caps)));
+        assert!(match_one(
+            Comparator::AsciiCasemap,
+            MatchType::Regex,
+            "Re: [list] Hello",
+            "\\[([a-z]+)\\] (h.*)$",
+            Some(&mut caps)
+        ));
         assert_eq!(caps, vec!["[list] Hello", "list", "Hello"]);
         assert!(!match_one(Comparator::Octet, MatchType::Regex, "Hello", "^hello", None));
         assert!(match_one(Comparator::Octet, MatchType::Regex, "a1b22", "^a[[:digit:]]b[0-9]{2}$", None));

@@ -13,7 +13,11 @@ pub enum Arg {
     Tag(String, Pos),
     Number(u64, Pos),
     /// A single string (`list == false`) or a bracketed string list.
-    Strings { list: bool, items: Vec<String>, pos: Pos },
+    Strings {
+        list: bool,
+        items: Vec<String>,
+        pos: Pos,
+    },
 }
 
 impl Arg {

@@ -154,9 +154,8 @@ fn address_test() {
 
 #[test]
 fn envelope_test() {
-    let t = |cond: &str| {
-        run(&alloc::format!("require \"envelope\"; if {cond} {{ discard; }}")) == vec![Action::Discard]
-    };
+    let t =
+        |cond: &str| run(&alloc::format!("require \"envelope\"; if {cond} {{ discard; }}")) == vec![Action::Discard];
     assert!(t("envelope :is \"from\" \"alice@example.org\""));
     assert!(t("envelope :domain :is \"to\" \"example.com\""));
     assert!(t("envelope :localpart :is \"to\" \"bob+lists\""));
@@ -323,7 +322,11 @@ fn imap4flags() {
     assert_eq!(
         a,
         vec![
-            Action::FileInto { mailbox: "A".into(), flags: vec!["\\Seen".into(), "$Work".into(), "\\Flagged".into()], create: false },
+            Action::FileInto {
+                mailbox: "A".into(),
+                flags: vec!["\\Seen".into(), "$Work".into(), "\\Flagged".into()],
+                create: false
+            },
             Action::FileInto { mailbox: "B".into(), flags: vec!["\\Answered".into(), "$X".into()], create: false },
         ]
     );
@@ -367,8 +370,9 @@ fn variables() {
     );
     // string test.
     let t = |cond: &str| {
-        run(&alloc::format!("require [\"variables\", \"relational\"]; set \"a\" \"Hello\"; set \"e\" \"\"; if {cond} {{ discard; }}"))
-            == vec![Action::Discard]
+        run(&alloc::format!(
+            "require [\"variables\", \"relational\"]; set \"a\" \"Hello\"; set \"e\" \"\"; if {cond} {{ discard; }}"
+        )) == vec![Action::Discard]
     };
     assert!(t("string :is \"${a}\" \"hello\""));
     assert!(t("string :matches \"${a}\" \"H*o\""));
@@ -390,9 +394,8 @@ fn match_variables_only_on_success() {
 #[test]
 fn relational() {
     let t = |cond: &str| {
-        run(&alloc::format!(
-            "require [\"relational\", \"comparator-i;ascii-numeric\"]; if {cond} {{ discard; }}"
-        )) == vec![Action::Discard]
+        run(&alloc::format!("require [\"relational\", \"comparator-i;ascii-numeric\"]; if {cond} {{ discard; }}"))
+            == vec![Action::Discard]
     };
     assert!(t("header :value \"lt\" :comparator \"i;ascii-numeric\" \"x-priority\" \"3\""));
     assert!(!t("header :value \"gt\" :comparator \"i;ascii-numeric\" \"x-priority\" \"10\""));
@@ -409,7 +412,8 @@ fn relational() {
 #[test]
 fn subaddress() {
     let t = |cond: &str| {
-        run(&alloc::format!("require [\"subaddress\", \"envelope\"]; if {cond} {{ discard; }}")) == vec![Action::Discard]
+        run(&alloc::format!("require [\"subaddress\", \"envelope\"]; if {cond} {{ discard; }}"))
+            == vec![Action::Discard]
     };
     assert!(t("address :user :is \"to\" \"bob\""));
     assert!(t("address :detail :is \"to\" \"lists\""));
@@ -434,7 +438,11 @@ Content-Type: multipart/alternative; boundary=\"XX\"\r\n\r\npreamble\r\n\
 #[test]
 fn body() {
     let t = |cond: &str| {
-        let o = run_on(&alloc::format!("require \"body\"; if {cond} {{ discard; }}"), MULTI, &mut Env::new("a@b.org", "bob@example.com"));
+        let o = run_on(
+            &alloc::format!("require \"body\"; if {cond} {{ discard; }}"),
+            MULTI,
+            &mut Env::new("a@b.org", "bob@example.com"),
+        );
         o.actions == vec![Action::Discard]
     };
     assert!(t("body :contains \"plain words\""));
@@ -548,7 +556,11 @@ fn vacation_policy() {
     let o = run_on(VAC, &m(""), &mut env);
     assert!(matches!(o.actions[0], Action::Vacation(_)));
     // Two vacation actions are a run-time error.
-    let o = run_on("require \"vacation\"; vacation \"a\"; vacation \"b\";", &m(""), &mut Env::new("alice@example.org", "bob@example.com"));
+    let o = run_on(
+        "require \"vacation\"; vacation \"a\"; vacation \"b\";",
+        &m(""),
+        &mut Env::new("alice@example.org", "bob@example.com"),
+    );
     assert!(o.error.is_some());
     // :from must be an address.
     assert!(err_at("require \"vacation\"; vacation :from \"nope\" \"x\";").2.contains(":from"));
@@ -563,7 +575,11 @@ fn vacation_policy() {
     assert_eq!(v.reason, "Content-Type: text/plain\r\n\r\nAway.\r\n");
     assert_eq!(v.days, 7, "default period");
     assert_eq!(v.subject, "Auto: hi", "RFC 5230 5.4 default subject");
-    let o = run_on("require \"vacation\"; vacation \"x\";", &m("Message-ID: <id-1@example.org>\r\n"), &mut Env::new("alice@example.org", "bob@example.com"));
+    let o = run_on(
+        "require \"vacation\"; vacation \"x\";",
+        &m("Message-ID: <id-1@example.org>\r\n"),
+        &mut Env::new("alice@example.org", "bob@example.com"),
+    );
     let Action::Vacation(v) = &o.actions[0] else { panic!() };
     assert_eq!(v.in_reply_to.as_deref(), Some("<id-1@example.org>"));
 }
@@ -573,13 +589,19 @@ fn vacation_policy() {
 #[test]
 fn runtime_errors_keep_the_message() {
     let lim = RunLimits { max_redirects: 2, ..RunLimits::default() };
-    let s = compile("require \"fileinto\"; fileinto \"A\"; redirect \"a@x.org\"; redirect \"b@x.org\"; redirect \"c@x.org\";", ExtSet::all()).unwrap();
+    let s = compile(
+        "require \"fileinto\"; fileinto \"A\"; redirect \"a@x.org\"; redirect \"b@x.org\"; redirect \"c@x.org\";",
+        ExtSet::all(),
+    )
+    .unwrap();
     let o = evaluate(&s, &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "bob@example.com"), &lim);
     assert_eq!(o.actions, vec![keep()]);
     assert!(o.error.as_deref().unwrap().contains("redirects"));
 
     let lim = RunLimits { max_actions: 3, ..RunLimits::default() };
-    let s = compile("require \"fileinto\"; fileinto \"A\"; fileinto \"B\"; fileinto \"C\"; fileinto \"D\";", ExtSet::all()).unwrap();
+    let s =
+        compile("require \"fileinto\"; fileinto \"A\"; fileinto \"B\"; fileinto \"C\"; fileinto \"D\";", ExtSet::all())
+            .unwrap();
     let o = evaluate(&s, &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "bob@example.com"), &lim);
     assert_eq!(o.actions, vec![keep()]);
     assert!(o.error.is_some());
@@ -592,20 +614,31 @@ fn runtime_errors_keep_the_message() {
     assert_eq!(o.actions, vec![keep()]);
 
     // Bad values produced by variables are run-time errors.
-    let o = run_on("require [\"variables\"]; set \"a\" \"not an address\"; redirect \"${a}\";", MSG, &mut Env::new("a@b.org", "b@c.org"));
+    let o = run_on(
+        "require [\"variables\"]; set \"a\" \"not an address\"; redirect \"${a}\";",
+        MSG,
+        &mut Env::new("a@b.org", "b@c.org"),
+    );
     assert!(o.error.is_some());
     assert_eq!(o.actions, vec![keep()]);
-    let o = run_on("require [\"variables\", \"fileinto\"]; fileinto \"${empty}\";", MSG, &mut Env::new("a@b.org", "b@c.org"));
+    let o = run_on(
+        "require [\"variables\", \"fileinto\"]; fileinto \"${empty}\";",
+        MSG,
+        &mut Env::new("a@b.org", "b@c.org"),
+    );
     assert!(o.error.is_some());
 }
 
 #[test]
 fn variable_limits() {
     let lim = RunLimits { max_variable_len: 8, max_variables: 2, ..RunLimits::default() };
-    let s = compile("require [\"variables\", \"fileinto\"]; set \"a\" \"0123456789\"; fileinto \"${a}\";", ExtSet::all()).unwrap();
+    let s =
+        compile("require [\"variables\", \"fileinto\"]; set \"a\" \"0123456789\"; fileinto \"${a}\";", ExtSet::all())
+            .unwrap();
     let o = evaluate(&s, &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "bob@example.com"), &lim);
     assert_eq!(o.actions, vec![into("01234567")]);
-    let s = compile("require \"variables\"; set \"a\" \"1\"; set \"b\" \"2\"; set \"c\" \"3\";", ExtSet::all()).unwrap();
+    let s =
+        compile("require \"variables\"; set \"a\" \"1\"; set \"b\" \"2\"; set \"c\" \"3\";", ExtSet::all()).unwrap();
     let o = evaluate(&s, &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "bob@example.com"), &lim);
     assert!(o.error.is_some());
 }
@@ -705,13 +738,18 @@ fn date_and_index() {
     assert!(dated("currentdate :value \"ge\" :comparator \"i;ascii-numeric\" \"year\" \"2026\""));
     // Compile-time checks.
     assert!(err_at("require \"date\"; if date \"date\" \"century\" \"x\" { keep; }").2.contains("unknown date part"));
-    assert!(err_at("require \"date\"; if date :zone \"0100\" \"date\" \"year\" \"x\" { keep; }").2.contains("time zone"));
-    assert!(err_at("require \"date\"; if currentdate :originalzone \"year\" \"x\" { keep; }").2.contains("originalzone"));
+    assert!(err_at("require \"date\"; if date :zone \"0100\" \"date\" \"year\" \"x\" { keep; }")
+        .2
+        .contains("time zone"));
+    assert!(err_at("require \"date\"; if currentdate :originalzone \"year\" \"x\" { keep; }")
+        .2
+        .contains("originalzone"));
     assert!(err_at("require \"index\"; if header :last \"a\" \"b\" { keep; }").2.contains(":last requires :index"));
     assert!(err_at("if header :index 1 \"a\" \"b\" { keep; }").2.contains("require \"index\""));
     // Without a clock currentdate is false.
     let s = compile("require \"date\"; if currentdate :matches \"year\" \"*\" { discard; }", ExtSet::all()).unwrap();
-    let o = evaluate(&s, &SimpleMessage::parse(DATED), &mut Env::new("a@b.org", "bob@example.com"), &RunLimits::default());
+    let o =
+        evaluate(&s, &SimpleMessage::parse(DATED), &mut Env::new("a@b.org", "bob@example.com"), &RunLimits::default());
     assert_eq!(o.actions, vec![keep()]);
 }
 
@@ -749,7 +787,12 @@ fn encoded_character() {
 fn seq(srcs: &[&str], msg: &str) -> Outcome {
     let compiled: Vec<Script> = srcs.iter().map(|s| compile(s, ExtSet::all()).unwrap()).collect();
     let refs: Vec<&Script> = compiled.iter().collect();
-    evaluate_sequence(&refs, &SimpleMessage::parse(msg), &mut Env::new("alice@example.org", "bob@example.com"), &RunLimits::default())
+    evaluate_sequence(
+        &refs,
+        &SimpleMessage::parse(msg),
+        &mut Env::new("alice@example.org", "bob@example.com"),
+        &RunLimits::default(),
+    )
 }
 
 #[test]
@@ -757,7 +800,10 @@ fn sequences_like_pigeonhole() {
     let seed = "require [\"fileinto\", \"mailbox\"];\nif header :contains \"X-Spam\" \"Yes\" { fileinto :create \"Junk\"; stop; }";
     let user = "require \"fileinto\"; if header :contains \"subject\" \"version\" { fileinto \"Releases\"; }";
     // Spam: the before script files it; the user script never runs.
-    assert_eq!(seq(&[seed, user], MSG).actions, vec![Action::FileInto { mailbox: "Junk".into(), flags: vec![], create: true }]);
+    assert_eq!(
+        seq(&[seed, user], MSG).actions,
+        vec![Action::FileInto { mailbox: "Junk".into(), flags: vec![], create: true }]
+    );
     // Not spam: the user script decides.
     let clean = MSG.replace("X-Spam: Yes\r\n", "");
     assert_eq!(seq(&[seed, user], &clean).actions, vec![into("Releases")]);
@@ -776,7 +822,8 @@ fn sequences_like_pigeonhole() {
     );
     assert_eq!(o.actions, vec![Action::FileInto { mailbox: "HasB".into(), flags: vec!["$B".into()], create: false }]);
     // A store from an earlier script is final: later duplicates keep its flags.
-    let o = seq(&["require \"imap4flags\"; keep :flags \"$first\";", "require \"imap4flags\"; addflag \"$second\";"], MSG);
+    let o =
+        seq(&["require \"imap4flags\"; keep :flags \"$first\";", "require \"imap4flags\"; addflag \"$second\";"], MSG);
     assert_eq!(o.actions, vec![Action::Keep { flags: vec!["$first".into()] }]);
     // Discard in the before script ends the sequence.
     assert_eq!(seq(&["discard;", user], MSG).actions, vec![Action::Discard]);
@@ -795,14 +842,20 @@ fn sequences_like_pigeonhole() {
     assert!(o.error.is_some());
     assert_eq!(o.actions, vec![keep()]);
     // No scripts: implicit keep.
-    let o = evaluate_sequence(&[], &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "c@d.org"), &RunLimits::default());
+    let o =
+        evaluate_sequence(&[], &SimpleMessage::parse(MSG), &mut Env::new("a@b.org", "c@d.org"), &RunLimits::default());
     assert_eq!(o.actions, vec![keep()]);
 }
 
 #[test]
 fn vacation_compose() {
-    let plain = "From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: hi\r\nMessage-ID: <m1@x>\r\n\r\nbody\r\n";
-    let o = run_on("require \"vacation\"; vacation \"Away\\nback Monday\";", plain, &mut Env::new("alice@example.org", "bob@example.com"));
+    let plain =
+        "From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: hi\r\nMessage-ID: <m1@x>\r\n\r\nbody\r\n";
+    let o = run_on(
+        "require \"vacation\"; vacation \"Away\\nback Monday\";",
+        plain,
+        &mut Env::new("alice@example.org", "bob@example.com"),
+    );
     let Action::Vacation(v) = &o.actions[0] else { panic!() };
     let m = v.compose("bob@example.com", "Sun, 22 Nov 2026 06:00:00 +0000", "<r1@mx.example.com>");
     assert_eq!(
@@ -814,7 +867,11 @@ fn vacation_compose() {
          Content-Transfer-Encoding: 8bit\r\n\r\nAwaynback Monday\r\n"
     );
     // The composed reply parses, and header injection through :subject is defused.
-    let o = run_on("require \"vacation\"; vacation :subject \"a\r\nBcc: x@y\" :mime text:\nContent-Type: text/plain\n\nM\n.\n;", plain, &mut Env::new("alice@example.org", "bob@example.com"));
+    let o = run_on(
+        "require \"vacation\"; vacation :subject \"a\r\nBcc: x@y\" :mime text:\nContent-Type: text/plain\n\nM\n.\n;",
+        plain,
+        &mut Env::new("alice@example.org", "bob@example.com"),
+    );
     let Action::Vacation(v) = &o.actions[0] else { panic!() };
     let m = v.compose("bob@example.com", "d", "<i>");
     let parsed = MimeMessage::parse(m.as_bytes());
@@ -834,7 +891,8 @@ fn regex_extension() {
     // :quoteregex (a later draft) is not in Pigeonhole 0.5 and not here.
     assert!(err_at("require [\"regex\", \"variables\"]; set :quoteregex \"q\" \"x\";").2.contains("unknown tagged"));
     // A variable pattern that does not compile just does not match.
-    let a = run("require [\"regex\", \"variables\"]; set \"p\" \"(\"; if header :regex \"subject\" \"${p}\" { discard; }");
+    let a =
+        run("require [\"regex\", \"variables\"]; set \"p\" \"(\"; if header :regex \"subject\" \"${p}\" { discard; }");
     assert_eq!(a, vec![keep()]);
     assert!(err_at("require [\"regex\", \"comparator-i;ascii-numeric\"]; if header :regex :comparator \"i;ascii-numeric\" \"a\" \"1\" { keep; }").2.contains("only :is"));
 }

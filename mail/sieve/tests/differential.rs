@@ -147,12 +147,7 @@ impl Pigeon {
         for b in &befores {
             cmd.arg("-s").arg(b.file_name().unwrap());
         }
-        let o = cmd
-            .args(["-a", to, "-r", to, "-f", from])
-            .arg(&sp)
-            .arg(msg)
-            .output()
-            .expect("run sieve-test");
+        let o = cmd.args(["-a", to, "-r", to, "-f", from]).arg(&sp).arg(msg).output().expect("run sieve-test");
         let stdout = String::from_utf8_lossy(&o.stdout).to_string();
         let stderr = String::from_utf8_lossy(&o.stderr).to_string();
         let mut out = BTreeSet::new();
@@ -336,13 +331,7 @@ fn differential_against_pigeonhole() {
                 *seen.entry(kind).or_default() += 1;
             }
             if a != b {
-                failures.push(format!(
-                    "{} x {}:\n   ours:       {:?}\n   pigeonhole: {:?}",
-                    label,
-                    m,
-                    a,
-                    b
-                ));
+                failures.push(format!("{} x {}:\n   ours:       {:?}\n   pigeonhole: {:?}", label, m, a, b));
             }
         }
     }

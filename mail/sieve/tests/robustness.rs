@@ -40,8 +40,31 @@ impl Environment for Env {
 }
 
 const SPECIAL: &[&[u8]] = &[
-    b"\"", b"{", b"}", b"[", b"]", b"(", b")", b";", b",", b":", b"*", b"?", b"\\", b"${", b"${1}", b"text:\n",
-    b"\n.\n", b"/*", b"*/", b"#", b"99999999999G", b":matches", b":count \"gt\"", b"\xc3", b"\0",
+    b"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"(",
+    b")",
+    b";",
+    b",",
+    b":",
+    b"*",
+    b"?",
+    b"\\",
+    b"${",
+    b"${1}",
+    b"text:\n",
+    b"\n.\n",
+    b"/*",
+    b"*/",
+    b"#",
+    b"99999999999G",
+    b":matches",
+    b":count \"gt\"",
+    b"\xc3",
+    b"\0",
 ];
 
 fn mutate(rng: &mut Rng, src: &[u8]) -> Vec<u8> {
@@ -97,7 +120,12 @@ fn mutated_scripts_never_panic() {
                     let raw = &msgs[rng.below(msgs.len())];
                     let o = evaluate(&script, &MimeMessage::parse(raw), &mut Env, &RunLimits::default());
                     assert!(!o.actions.is_empty(), "an outcome always stores or discards something");
-                    let o = evaluate(&script, &SimpleMessage::parse(&String::from_utf8_lossy(raw)), &mut Env, &RunLimits::default());
+                    let o = evaluate(
+                        &script,
+                        &SimpleMessage::parse(&String::from_utf8_lossy(raw)),
+                        &mut Env,
+                        &RunLimits::default(),
+                    );
                     assert!(!o.actions.is_empty());
                 }
             }
@@ -127,13 +155,35 @@ fn match_work_is_bounded() {
 fn managesieve_random_input_never_panics() {
     let mut rng = Rng(0x1234_5678_9abc_def0);
     let pieces: &[&[u8]] = &[
-        b"AUTHENTICATE \"PLAIN\" \"AGJvYgBzZWNyZXQ=\"\r\n", b"AUTHENTICATE \"PLAIN\"\r\n", b"PUTSCRIPT \"a\" {5+}\r\nkeep;\r\n",
-        b"PUTSCRIPT \"a\" {999999999}\r\n", b"LISTSCRIPTS\r\n", b"GETSCRIPT \"a\"\r\n", b"SETACTIVE \"\"\r\n", b"\r\n", b"\"",
-        b"{", b"{3+}\r\n", b"NOOP \"x\"\r\n", b"STARTTLS\r\n", b"HAVESPACE \"a\" 10\r\n", b"RENAMESCRIPT \"a\" \"b\"\r\n",
-        b"DELETESCRIPT \"b\"\r\n", b"CAPABILITY\r\n", b"UNAUTHENTICATE\r\n", b"\xff\xfe", b"\"*\"\r\n", b"CHECKSCRIPT {3}\r\nif\r\n",
+        b"AUTHENTICATE \"PLAIN\" \"AGJvYgBzZWNyZXQ=\"\r\n",
+        b"AUTHENTICATE \"PLAIN\"\r\n",
+        b"PUTSCRIPT \"a\" {5+}\r\nkeep;\r\n",
+        b"PUTSCRIPT \"a\" {999999999}\r\n",
+        b"LISTSCRIPTS\r\n",
+        b"GETSCRIPT \"a\"\r\n",
+        b"SETACTIVE \"\"\r\n",
+        b"\r\n",
+        b"\"",
+        b"{",
+        b"{3+}\r\n",
+        b"NOOP \"x\"\r\n",
+        b"STARTTLS\r\n",
+        b"HAVESPACE \"a\" 10\r\n",
+        b"RENAMESCRIPT \"a\" \"b\"\r\n",
+        b"DELETESCRIPT \"b\"\r\n",
+        b"CAPABILITY\r\n",
+        b"UNAUTHENTICATE\r\n",
+        b"\xff\xfe",
+        b"\"*\"\r\n",
+        b"CHECKSCRIPT {3}\r\nif\r\n",
     ];
     for round in 0..300 {
-        let cfg = Config { allow_plain_without_tls: round % 2 == 0, max_line: 100, max_script_size: 1000, ..Config::default() };
+        let cfg = Config {
+            allow_plain_without_tls: round % 2 == 0,
+            max_line: 100,
+            max_script_size: 1000,
+            ..Config::default()
+        };
         let mut s = Session::new(cfg, round % 3 == 0);
         for _ in 0..40 {
             let mut data = pieces[rng.below(pieces.len())].to_vec();

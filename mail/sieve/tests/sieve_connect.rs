@@ -35,7 +35,9 @@ impl Store {
             Request::ListScripts => Reply::Scripts(
                 self.scripts.keys().map(|k| (k.clone(), self.active.as_deref() == Some(k.as_str()))).collect(),
             ),
-            Request::GetScript { name } => self.scripts.get(&name).map_or(Reply::NotFound, |s| Reply::Script(s.clone())),
+            Request::GetScript { name } => {
+                self.scripts.get(&name).map_or(Reply::NotFound, |s| Reply::Script(s.clone()))
+            }
             Request::PutScript { name, content } => {
                 if self.scripts.len() >= 10 && !self.scripts.contains_key(&name) {
                     return Reply::Quota(QuotaKind::MaxScripts);

@@ -54,8 +54,7 @@ pub struct Mailbox {
 impl Mailbox {
     /// True when any octet is outside ASCII (needs SMTPUTF8).
     pub fn is_utf8(&self) -> bool {
-        !self.local.is_ascii()
-            || matches!(&self.host, Some(Host::Domain(d)) if !d.is_ascii())
+        !self.local.is_ascii() || matches!(&self.host, Some(Host::Domain(d)) if !d.is_ascii())
     }
     /// The domain part as text, if any.
     pub fn domain(&self) -> Option<String> {
@@ -251,8 +250,8 @@ fn parse_host(s: &[u8], utf8: bool) -> Option<Host> {
         let colon = inner.find(':')?;
         let (tag, content) = (&inner[..colon], &inner[colon + 1..]);
         let tag_ok = is_domain(tag.as_bytes(), false) && !tag.ends_with('-');
-        let content_ok = !content.is_empty()
-            && content.bytes().all(|b| (33..=90).contains(&b) || (94..=126).contains(&b));
+        let content_ok =
+            !content.is_empty() && content.bytes().all(|b| (33..=90).contains(&b) || (94..=126).contains(&b));
         if tag_ok && content_ok {
             return Some(Host::General(String::from(inner)));
         }
@@ -321,8 +320,19 @@ mod tests {
 
     #[test]
     fn bad_syntax() {
-        for s in ["user@example.org", "<user@>", "<@example.org>", "<a..b@x.org>", "<.a@x.org>",
-                  "<a@-x.org>", "<a@x..org>", "<a b@x.org>", "<a@x.org", "<a@x_y.org>", "<>x"] {
+        for s in [
+            "user@example.org",
+            "<user@>",
+            "<@example.org>",
+            "<a..b@x.org>",
+            "<.a@x.org>",
+            "<a@-x.org>",
+            "<a@x..org>",
+            "<a b@x.org>",
+            "<a@x.org",
+            "<a@x_y.org>",
+            "<>x",
+        ] {
             assert!(fwd(s).is_err(), "{}", s);
         }
     }

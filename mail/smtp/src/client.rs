@@ -8,9 +8,9 @@
 //! streamed with `write_content` after `ClientEvent::SendContent`.
 
 use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use alloc::format;
 
 use crate::reply::{Reply, ReplyError, ReplyParser};
 

@@ -159,7 +159,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097); // day of era, 0..=146096
-    // Year of era: remove the leap days of 4-, 100- and 400-year cycles.
+                                     // Year of era: remove the leap days of 4-, 100- and 400-year cycles.
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // day of (March-based) year
     let mp = (5 * doy + 2) / 153; // month index from March, 0..=11
@@ -236,7 +236,14 @@ impl Default for HopCounter {
 
 impl HopCounter {
     pub fn new() -> Self {
-        HopCounter { state: HopState::LineStart, name: [0; 16], name_len: 0, value: Vec::new(), received: 0, delivered_to: Vec::new() }
+        HopCounter {
+            state: HopState::LineStart,
+            name: [0; 16],
+            name_len: 0,
+            value: Vec::new(),
+            received: 0,
+            delivered_to: Vec::new(),
+        }
     }
 
     /// The header section has ended (later input is ignored).

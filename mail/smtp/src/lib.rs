@@ -25,9 +25,9 @@
 //! wait, so every buffer stays bounded.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod address;
 pub mod base64;

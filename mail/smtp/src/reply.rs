@@ -93,7 +93,6 @@ impl Reply {
     }
 }
 
-
 /// Why a server reply could not be parsed (the client gives up on the
 /// connection: RFC 5321 4.2 grammar violated or a limit exceeded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,7 +122,15 @@ impl ReplyParser {
     /// `max_line` includes CR LF (RFC 5321 4.5.3.1.5 says 512; real
     /// servers send longer, so callers usually allow more).
     pub fn new(max_line: usize, max_lines: usize) -> Self {
-        ReplyParser { line: Vec::new(), overflow: false, code: None, text: String::new(), lines: 0, max_line, max_lines }
+        ReplyParser {
+            line: Vec::new(),
+            overflow: false,
+            code: None,
+            text: String::new(),
+            lines: 0,
+            max_line,
+            max_lines,
+        }
     }
 
     /// Consume bytes up to the end of the next complete reply. Returns the
@@ -172,7 +179,8 @@ impl ReplyParser {
             && line[1].is_ascii_digit()
             && line[2].is_ascii_digit()
             && (line.len() == 3 || line[3] == b' ' || line[3] == b'-');
-        let code = if ok { (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16 } else { 0 };
+        let code =
+            if ok { (line[0] - b'0') as u16 * 100 + (line[1] - b'0') as u16 * 10 + (line[2] - b'0') as u16 } else { 0 };
         if !ok || self.code.is_some_and(|c| c != code) {
             self.reset();
             return Some(Err(ReplyError::Syntax));

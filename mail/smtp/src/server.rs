@@ -255,7 +255,11 @@ enum Phase {
     /// Waiting for a base64 SASL response line (RFC 4954 4).
     AuthLine(AuthStep),
     Data(DataScanner),
-    Bdat { remaining: u64, last: bool, error: Option<Reply> },
+    Bdat {
+        remaining: u64,
+        last: bool,
+        error: Option<Reply>,
+    },
     /// After STARTTLS until `tls_established`: input is discarded.
     TlsWait,
     Closed,
@@ -408,8 +412,7 @@ impl Server {
     fn abort_content(&mut self, why: AbortReason) {
         // A message has started (MessageStart was emitted) only in DATA or
         // once a BDAT chunk was accepted.
-        if matches!(self.phase, Phase::Data(_)) || self.tx.as_ref().is_some_and(|t| t.bdat_started)
-        {
+        if matches!(self.phase, Phase::Data(_)) || self.tx.as_ref().is_some_and(|t| t.bdat_started) {
             self.chunk = Vec::new();
             self.events.push_back(Event::MessageAborted(why));
             self.tx = None;
@@ -599,7 +602,9 @@ impl Server {
             Command::StartTls(arg) => self.starttls(arg),
             Command::Auth(arg) => self.auth(arg),
             Command::NotImplemented => self.error(Reply::new(502, E_SEQ, "Error: command not implemented")),
-            Command::BadSyntax => self.error(Reply::new(501, E_SYNTAX, "Syntax: MAIL FROM:<address> / RCPT TO:<address>")),
+            Command::BadSyntax => {
+                self.error(Reply::new(501, E_SYNTAX, "Syntax: MAIL FROM:<address> / RCPT TO:<address>"))
+            }
             Command::Unknown => self.error(Reply::new(500, E_SEQ, "Error: command not recognized")),
         }
     }
@@ -829,7 +834,8 @@ impl Server {
     /// kept, so idle sessions hold no chunk memory.
     fn flush_chunk(&mut self, last: bool) {
         if !self.chunk.is_empty() {
-            let next = if last { Vec::new() } else { Vec::with_capacity(self.cfg.data_chunk + DataScanner::MAX_EXPANSION) };
+            let next =
+                if last { Vec::new() } else { Vec::with_capacity(self.cfg.data_chunk + DataScanner::MAX_EXPANSION) };
             let c = core::mem::replace(&mut self.chunk, next);
             self.events.push_back(Event::Data(c));
             self.data_events += 1;
@@ -1164,12 +1170,8 @@ impl Server {
                 self.auth_user = Some(user);
                 self.reply(Reply::new(235, Enhanced(2, 7, 0), "Authentication successful"));
             }
-            AuthAnswer::Invalid => {
-                self.error(Reply::new(535, Enhanced(5, 7, 8), "Authentication credentials invalid"))
-            }
-            AuthAnswer::TempFail => {
-                self.reply(Reply::new(454, Enhanced(4, 7, 0), "Temporary authentication failure"))
-            }
+            AuthAnswer::Invalid => self.error(Reply::new(535, Enhanced(5, 7, 8), "Authentication credentials invalid")),
+            AuthAnswer::TempFail => self.reply(Reply::new(454, Enhanced(4, 7, 0), "Temporary authentication failure")),
         }
         Ok(())
     }

@@ -167,7 +167,8 @@ fn client_content_roundtrip_property() {
 
 #[test]
 fn all_recipients_rejected_pipelined() {
-    let (evs, msgs) = pair(Config::new("mx"), ClientConfig::new("c"), vec![job(&["unknown1@x.y", "unknown2@x.y"])], b"x", 100);
+    let (evs, msgs) =
+        pair(Config::new("mx"), ClientConfig::new("c"), vec![job(&["unknown1@x.y", "unknown2@x.y"])], b"x", 100);
     assert!(msgs.is_empty());
     let o = outcomes(&evs);
     assert!(matches!(o[0].status(0), RcptStatus::PermFail(_)));
@@ -177,7 +178,11 @@ fn all_recipients_rejected_pipelined() {
 
 /// Run the client against a scripted server: `script` is a list of
 /// (server bytes to deliver, expected client output so far).
-fn scripted(cfg: ClientConfig, steps: &[(&[u8], &str)], mut on_event: impl FnMut(&mut Client, &ClientEvent)) -> Vec<ClientEvent> {
+fn scripted(
+    cfg: ClientConfig,
+    steps: &[(&[u8], &str)],
+    mut on_event: impl FnMut(&mut Client, &ClientEvent),
+) -> Vec<ClientEvent> {
     let mut c = Client::new(cfg);
     let mut evs = Vec::new();
     for (input, expect_out) in steps {
@@ -280,7 +285,11 @@ fn c_ready_with(evs: &[ClientEvent], f: impl Fn(&Extensions) -> bool) -> bool {
 fn tls_required_but_not_offered() {
     let mut cfg = ClientConfig::new("c");
     cfg.tls = TlsMode::Required;
-    let evs = scripted(cfg, &[(b"220 x\r\n", "EHLO c\r\n"), (b"250-x\r\n250 PIPELINING\r\n", "QUIT\r\n"), (b"221 bye\r\n", "")], |_, _| {});
+    let evs = scripted(
+        cfg,
+        &[(b"220 x\r\n", "EHLO c\r\n"), (b"250-x\r\n250 PIPELINING\r\n", "QUIT\r\n"), (b"221 bye\r\n", "")],
+        |_, _| {},
+    );
     assert_eq!(evs, [ClientEvent::Failed(SessionError::TlsUnavailable(None)), ClientEvent::Closed]);
 }
 
@@ -332,7 +341,11 @@ fn job_checks_against_extensions() {
 fn garbage_reply_fails_session() {
     let evs = scripted(ClientConfig::new("c"), &[(b"HTTP/1.1 400 Bad\r\n", "")], |_, _| {});
     assert_eq!(evs, [ClientEvent::Failed(SessionError::Protocol(ReplyError::Syntax)), ClientEvent::Closed]);
-    let evs = scripted(ClientConfig::new("c"), &[(b"220 x\r\n", "EHLO c\r\n"), (b"250 x\r\n250 unexpected\r\n", "")], |_, _| {});
+    let evs = scripted(
+        ClientConfig::new("c"),
+        &[(b"220 x\r\n", "EHLO c\r\n"), (b"250 x\r\n250 unexpected\r\n", "")],
+        |_, _| {},
+    );
     assert!(matches!(evs.last(), Some(ClientEvent::Closed)));
     assert!(evs.iter().any(|e| matches!(e, ClientEvent::Failed(SessionError::Unexpected(_)))));
 }
@@ -343,7 +356,10 @@ fn utf8_and_8bit_parameters() {
         ClientConfig::new("c"),
         &[
             (b"220 x\r\n", "EHLO c\r\n"),
-            (b"250-x\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE\r\n", "MAIL FROM:<j\u{f6}@x.y> SIZE=10 BODY=8BITMIME SMTPUTF8\r\n"),
+            (
+                b"250-x\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE\r\n",
+                "MAIL FROM:<j\u{f6}@x.y> SIZE=10 BODY=8BITMIME SMTPUTF8\r\n",
+            ),
         ],
         |c, ev| {
             if let ClientEvent::Ready(e) = ev {
@@ -380,6 +396,7 @@ fn client_never_sends_password_in_clear() {
     let mut cfg = ClientConfig::new("c");
     cfg.tls = TlsMode::Disabled;
     cfg.auth = Some(("alice".into(), "secret".into()));
-    let evs = scripted(cfg, &[(b"220 x\r\n", "EHLO c\r\n"), (b"250-x\r\n250 AUTH PLAIN LOGIN\r\n", "QUIT\r\n")], |_, _| {});
+    let evs =
+        scripted(cfg, &[(b"220 x\r\n", "EHLO c\r\n"), (b"250-x\r\n250 AUTH PLAIN LOGIN\r\n", "QUIT\r\n")], |_, _| {});
     assert_eq!(evs[0], ClientEvent::Failed(SessionError::Auth(None)));
 }

@@ -75,7 +75,14 @@ fn smuggling_sequences_rejected() {
         assert_eq!(t.codes()[3..], [354, 550, 221], "{:?}", end);
         assert!(t.has_line("550 5.5.2 Error: bare <CR> or <LF> in message content"));
         assert!(t.messages().is_empty());
-        assert!(matches!(&t.recs[..], [Rec::Helo(..), Rec::Rcpt(_), Rec::Aborted(AbortReason::BareLineEnding, _), Rec::Close]), "{:?}", t.recs);
+        assert!(
+            matches!(
+                &t.recs[..],
+                [Rec::Helo(..), Rec::Rcpt(_), Rec::Aborted(AbortReason::BareLineEnding, _), Rec::Close]
+            ),
+            "{:?}",
+            t.recs
+        );
     }
 }
 
@@ -92,7 +99,9 @@ fn smuggling_sequences_normalised_stay_one_message() {
         let body = &m[0].1;
         // The smuggled commands are content of the one message, every line
         // ending is CR LF.
-        assert!(body.windows(24).any(|w| w == b"MAIL FROM:<admin@bank.e"[..].iter().chain(b"x").copied().collect::<Vec<u8>>().as_slice()));
+        assert!(body
+            .windows(24)
+            .any(|w| w == b"MAIL FROM:<admin@bank.e"[..].iter().chain(b"x").copied().collect::<Vec<u8>>().as_slice()));
         for (i, &b) in body.iter().enumerate() {
             if b == b'\n' {
                 assert_eq!(body[i - 1], b'\r');
@@ -249,7 +258,11 @@ fn bdat_without_transaction_consumes_chunk() {
 
 #[test]
 fn bdat_without_valid_recipients() {
-    let t = run_all_splits(&cfg(), &Policy::default(), b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<unknown@x.y>\r\nBDAT 3 LAST\r\nabcNOOP\r\n");
+    let t = run_all_splits(
+        &cfg(),
+        &Policy::default(),
+        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<unknown@x.y>\r\nBDAT 3 LAST\r\nabcNOOP\r\n",
+    );
     assert_eq!(t.codes()[1..], [250, 550, 554, 250]);
 }
 
@@ -270,7 +283,11 @@ fn rcpt_after_bdat_is_503() {
 #[test]
 fn data_error_then_bdat() {
     // A failed DATA (bad sequence) does not disturb a following BDAT.
-    let t = run_all_splits(&cfg(), &Policy::default(), b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nDATA\r\nRCPT TO:<x@y.z>\r\nBDAT 2 LAST\r\nokQUIT\r\n");
+    let t = run_all_splits(
+        &cfg(),
+        &Policy::default(),
+        b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nDATA\r\nRCPT TO:<x@y.z>\r\nBDAT 2 LAST\r\nokQUIT\r\n",
+    );
     assert_eq!(t.codes()[1..], [250, 503, 250, 250, 221]);
     assert_eq!(t.messages()[0].1, b"ok");
 }
@@ -386,14 +403,20 @@ fn loop_detection_with_hop_counter() {
             for piece in data.chunks(5) {
                 c.feed(piece);
             }
-            if c.is_loop(DEFAULT_MAX_HOPS) { loop_reply() } else { Reply::queued("Q1") }
+            if c.is_loop(DEFAULT_MAX_HOPS) {
+                loop_reply()
+            } else {
+                Reply::queued("Q1")
+            }
         },
         ..Policy::default()
     };
     let mk = |hops: usize| {
         let mut v = b"DATA\r\n".to_vec();
         for i in 0..hops {
-            v.extend_from_slice(format!("Received: from h{} by h{}; Sun, 22 Nov 2026 06:00:00 +0000\r\n", i, i + 1).as_bytes());
+            v.extend_from_slice(
+                format!("Received: from h{} by h{}; Sun, 22 Nov 2026 06:00:00 +0000\r\n", i, i + 1).as_bytes(),
+            );
         }
         v.extend_from_slice(b"Subject: x\r\n\r\nReceived: in body\r\n.\r\n");
         v

@@ -178,19 +178,15 @@ fn client_against_aiosmtpd() {
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/aiosmtpd_server.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = Command::new("python3").arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let port: u16 = first.strip_prefix("PORT ").unwrap().parse().unwrap();
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     sock.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
 
-    let content: &[u8] = b"Subject: from the unimail client\r\n\r\n.leading dot\r\n..two\r\nbare LF\n8bit \xc3\xa9\r\n.";
+    let content: &[u8] =
+        b"Subject: from the unimail client\r\n\r\n.leading dot\r\n..two\r\nbare LF\n8bit \xc3\xa9\r\n.";
     let mut c = Client::new(ClientConfig { tls: TlsMode::Disabled, ..ClientConfig::new("client.example") });
     let mut jobs = vec![
         Job {
@@ -200,7 +196,13 @@ fn client_against_aiosmtpd() {
             eight_bit: true,
             smtputf8: true,
         },
-        Job { sender: "".into(), recipients: vec!["unknown2@example.org".into()], size: None, eight_bit: false, smtputf8: false },
+        Job {
+            sender: "".into(),
+            recipients: vec!["unknown2@example.org".into()],
+            size: None,
+            eight_bit: false,
+            smtputf8: false,
+        },
     ]
     .into_iter();
     let mut outcomes = Vec::new();

@@ -7,11 +7,38 @@ use common::*;
 use mail_smtp::*;
 
 const TOKENS: &[&[u8]] = &[
-    b"EHLO c\r\n", b"HELO c\r\n", b"MAIL FROM:<a@b.c>\r\n", b"MAIL FROM:<> SIZE=100\r\n", b"RCPT TO:<x@y.z>\r\n",
-    b"RCPT TO:<unknown@y.z>\r\n", b"DATA\r\n", b"BDAT 5\r\n", b"BDAT 0 LAST\r\n", b"BDAT 3 LAST\r\n", b"RSET\r\n",
-    b"NOOP\r\n", b"VRFY x\r\n", b"HELP\r\n", b"AUTH PLAIN\r\n", b"AUTH LOGIN\r\n", b"AGFsaWNlAHNlY3JldA==\r\n",
-    b"*\r\n", b".\r\n", b"\r\n.\r\n", b"..\r\n", b"\n.\n", b"\r.\n", b"\r", b"\n", b".", b"\r\n", b"text ",
-    b"\xc3\xa9\xff\x00", b"RCPT TO:<\"q x\"@[IPv6:::1]>\r\n", b"MAIL FROM:<j\xc3\xb6@x.y> SMTPUTF8\r\n", b"QUIT\r\n",
+    b"EHLO c\r\n",
+    b"HELO c\r\n",
+    b"MAIL FROM:<a@b.c>\r\n",
+    b"MAIL FROM:<> SIZE=100\r\n",
+    b"RCPT TO:<x@y.z>\r\n",
+    b"RCPT TO:<unknown@y.z>\r\n",
+    b"DATA\r\n",
+    b"BDAT 5\r\n",
+    b"BDAT 0 LAST\r\n",
+    b"BDAT 3 LAST\r\n",
+    b"RSET\r\n",
+    b"NOOP\r\n",
+    b"VRFY x\r\n",
+    b"HELP\r\n",
+    b"AUTH PLAIN\r\n",
+    b"AUTH LOGIN\r\n",
+    b"AGFsaWNlAHNlY3JldA==\r\n",
+    b"*\r\n",
+    b".\r\n",
+    b"\r\n.\r\n",
+    b"..\r\n",
+    b"\n.\n",
+    b"\r.\n",
+    b"\r",
+    b"\n",
+    b".",
+    b"\r\n",
+    b"text ",
+    b"\xc3\xa9\xff\x00",
+    b"RCPT TO:<\"q x\"@[IPv6:::1]>\r\n",
+    b"MAIL FROM:<j\xc3\xb6@x.y> SMTPUTF8\r\n",
+    b"QUIT\r\n",
 ];
 
 struct Rng(u64);
@@ -31,7 +58,11 @@ fn well_formed(out: &[u8]) {
         let end = text[start..].windows(2).position(|w| w == b"\r\n").expect("unterminated reply line") + start;
         let line = &text[start..end];
         assert!(line.len() >= 4, "short reply line {:?}", String::from_utf8_lossy(line));
-        assert!(line[..3].iter().all(u8::is_ascii_digit) && (line[3] == b' ' || line[3] == b'-'), "bad reply line {:?}", String::from_utf8_lossy(line));
+        assert!(
+            line[..3].iter().all(u8::is_ascii_digit) && (line[3] == b' ' || line[3] == b'-'),
+            "bad reply line {:?}",
+            String::from_utf8_lossy(line)
+        );
         assert!(!line.iter().any(|&b| b == b'\r' || b == b'\n'));
         start = end + 2;
     }

@@ -6,7 +6,13 @@ use mail_smtp::*;
 
 fn policy_green_unknown() -> Policy {
     Policy {
-        rcpt: |m| if m.local.eq_ignore_ascii_case("green") { Reply::new(550, Enhanced(5, 1, 1), "No such user here") } else { Reply::rcpt_ok() },
+        rcpt: |m| {
+            if m.local.eq_ignore_ascii_case("green") {
+                Reply::new(550, Enhanced(5, 1, 1), "No such user here")
+            } else {
+                Reply::rcpt_ok()
+            }
+        },
         ..Policy::default()
     }
 }
@@ -68,7 +74,15 @@ fn ehlo_advertises_extensions() {
     let t = run(&cfg(), b"EHLO client.example\r\n");
     assert_eq!(
         t.lines(),
-        ["250-mx.example.org", "250-PIPELINING", "250-SIZE 10240000", "250-ENHANCEDSTATUSCODES", "250-8BITMIME", "250-SMTPUTF8", "250 CHUNKING"]
+        [
+            "250-mx.example.org",
+            "250-PIPELINING",
+            "250-SIZE 10240000",
+            "250-ENHANCEDSTATUSCODES",
+            "250-8BITMIME",
+            "250-SMTPUTF8",
+            "250 CHUNKING"
+        ]
     );
     assert_eq!(t.recs, [Rec::Helo("client.example".into(), true)]);
 }
@@ -125,7 +139,11 @@ fn data_with_all_recipients_rejected_is_554() {
 
 #[test]
 fn null_sender_and_postmaster() {
-    let t = run_all_splits(&cfg(), &Policy::default(), b"EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nhi\r\n.\r\n");
+    let t = run_all_splits(
+        &cfg(),
+        &Policy::default(),
+        b"EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<Postmaster>\r\nDATA\r\nhi\r\n.\r\n",
+    );
     assert_eq!(t.codes()[1..], [250, 250, 354, 250]);
     let (env, _) = &t.messages()[0];
     assert_eq!(env.sender, ReversePath::Null);
@@ -235,7 +253,14 @@ fn ehlo_resets_transaction() {
 #[test]
 fn unknown_command_is_500_5_5_1() {
     let t = run(&cfg(), b"FOO bar\r\n\r\nEXPN list\r\n");
-    assert_eq!(t.lines(), ["500 5.5.1 Error: command not recognized", "500 5.5.1 Error: command not recognized", "502 5.5.1 EXPN command is disabled"]);
+    assert_eq!(
+        t.lines(),
+        [
+            "500 5.5.1 Error: command not recognized",
+            "500 5.5.1 Error: command not recognized",
+            "502 5.5.1 EXPN command is disabled"
+        ]
+    );
 }
 
 #[test]
@@ -315,7 +340,10 @@ fn timeout_during_data_aborts_message() {
     h.feed(b"EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<x@y.z>\r\nDATA\r\npartial");
     h.s.timeout();
     h.feed(b"");
-    assert!(h.t.recs.contains(&Rec::Aborted(AbortReason::SessionEnded, b"partial".to_vec())) || h.t.recs.iter().any(|r| matches!(r, Rec::Aborted(AbortReason::SessionEnded, _))));
+    assert!(
+        h.t.recs.contains(&Rec::Aborted(AbortReason::SessionEnded, b"partial".to_vec()))
+            || h.t.recs.iter().any(|r| matches!(r, Rec::Aborted(AbortReason::SessionEnded, _)))
+    );
     assert_eq!(h.t.codes().last(), Some(&421));
 }
 
@@ -348,10 +376,20 @@ fn sender_check_when_configured() {
     let mut c = cfg();
     c.check_sender = true;
     let p = Policy {
-        sender: |s| if s.to_string().starts_with("spam") { Reply::new(550, Enhanced(5, 7, 1), "Sender rejected") } else { Reply::sender_ok() },
+        sender: |s| {
+            if s.to_string().starts_with("spam") {
+                Reply::new(550, Enhanced(5, 7, 1), "Sender rejected")
+            } else {
+                Reply::sender_ok()
+            }
+        },
         ..Policy::default()
     };
-    let t = run_all_splits(&c, &p, b"EHLO c\r\nMAIL FROM:<spam@x.org>\r\nRCPT TO:<a@b.c>\r\nMAIL FROM:<ok@x.org>\r\nRCPT TO:<a@b.c>\r\n");
+    let t = run_all_splits(
+        &c,
+        &p,
+        b"EHLO c\r\nMAIL FROM:<spam@x.org>\r\nRCPT TO:<a@b.c>\r\nMAIL FROM:<ok@x.org>\r\nRCPT TO:<a@b.c>\r\n",
+    );
     assert_eq!(t.codes()[1..], [550, 503, 250, 250]);
     assert!(!t.recs.contains(&Rec::Sender(ReversePath::Null)));
 }
@@ -465,7 +503,9 @@ fn timeout_while_message_pending_aborts() {
     let evs: Vec<Event> = std::iter::from_fn(|| s.poll_event()).collect();
     assert_eq!(evs, [Event::MessageAborted(AbortReason::SessionEnded), Event::Close]);
     assert_eq!(s.answer_message(Reply::queued("late")), Err(NotPending));
-    assert!(String::from_utf8(s.take_output()).unwrap().ends_with("421 4.4.2 mx.example.org Error: timeout exceeded\r\n"));
+    assert!(String::from_utf8(s.take_output())
+        .unwrap()
+        .ends_with("421 4.4.2 mx.example.org Error: timeout exceeded\r\n"));
 }
 
 #[test]

@@ -28,7 +28,12 @@ fn run_tls(c: &Config, plain: &[u8], secure: &[u8], split: usize) -> Transcript 
 #[test]
 fn starttls_resets_and_requires_ehlo() {
     for split in [1, 3, 1000] {
-        let t = run_tls(&tls_cfg(), b"EHLO c\r\nSTARTTLS\r\n", b"MAIL FROM:<a@b.c>\r\nEHLO c\r\nMAIL FROM:<a@b.c>\r\n", split);
+        let t = run_tls(
+            &tls_cfg(),
+            b"EHLO c\r\nSTARTTLS\r\n",
+            b"MAIL FROM:<a@b.c>\r\nEHLO c\r\nMAIL FROM:<a@b.c>\r\n",
+            split,
+        );
         let l = t.lines();
         assert!(l.contains(&"220 2.0.0 Ready to start TLS".to_string()));
         assert_eq!(t.codes()[1..], [220, 503, 250, 250]);
@@ -118,7 +123,9 @@ fn auth_plain_initial_response() {
     let cmd = format!("AUTH PLAIN {}\r\nMAIL FROM:<alice@x.org>\r\n", b64(b"\0alice\0secret"));
     let t = auth_session(&tls_cfg(), cmd.as_bytes());
     assert!(t.has_line("235 2.7.0 Authentication successful"));
-    assert!(t.recs.iter().any(|r| matches!(r, Rec::Auth(a) if a.mechanism == "PLAIN" && a.username == "alice" && a.password == "secret")));
+    assert!(t.recs.iter().any(
+        |r| matches!(r, Rec::Auth(a) if a.mechanism == "PLAIN" && a.username == "alice" && a.password == "secret")
+    ));
     assert_eq!(*t.codes().last().unwrap(), 250);
 }
 
@@ -169,7 +176,8 @@ fn auth_requires_tls_by_default() {
 
 #[test]
 fn auth_sequence_errors() {
-    let t = auth_session(&tls_cfg(), b"AUTH CRAM-MD5\r\nAUTH\r\nMAIL FROM:<a@b.c>\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
+    let t =
+        auth_session(&tls_cfg(), b"AUTH CRAM-MD5\r\nAUTH\r\nMAIL FROM:<a@b.c>\r\nAUTH PLAIN AGFsaWNlAHNlY3JldA==\r\n");
     assert!(t.has_line("504 5.5.4 Unsupported authentication mechanism"));
     assert!(t.has_line("501 5.5.4 Syntax: AUTH mechanism"));
     assert!(t.has_line("503 5.5.1 Error: MAIL transaction in progress"));

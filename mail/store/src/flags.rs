@@ -133,7 +133,8 @@ impl Keywords {
 fn valid_keyword(k: &str) -> bool {
     !k.is_empty()
         && k.len() <= 128
-        && k.bytes().all(|b| b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']'))
+        && k.bytes()
+            .all(|b| b > 0x20 && b < 0x7f && !matches!(b, b'(' | b')' | b'{' | b'%' | b'*' | b'"' | b'\\' | b']'))
 }
 
 /// Keywords sorted case-insensitively: for comparing flag sets.

@@ -33,9 +33,9 @@
 //!   a STORE on many messages then costs one flush instead of one each.
 #![no_std]
 #![forbid(unsafe_code)]
+extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
-extern crate alloc;
 
 pub mod flags;
 pub mod names;
@@ -184,7 +184,9 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
         let root = self.maildir.user_root(self.user).map_err(map_mail)?;
         let path = format!("{root}/{UIDVALIDITY_FILE}");
         let last = match self.fs.read_file(&path, 64) {
-            Ok(raw) => core::str::from_utf8(&raw).ok().and_then(|s| u32::from_str_radix(s.trim(), 16).ok()).unwrap_or(0),
+            Ok(raw) => {
+                core::str::from_utf8(&raw).ok().and_then(|s| u32::from_str_radix(s.trim(), 16).ok()).unwrap_or(0)
+            }
             Err(FsError::NotFound) => 0,
             Err(e) => return Err(map_fs(e)),
         };
@@ -610,7 +612,13 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         self.done()
     }
 
-    fn append(&mut self, name: &str, flags: &Flags, date: Option<i64>, message: &[u8]) -> Result<(u32, Uid), StoreError> {
+    fn append(
+        &mut self,
+        name: &str,
+        flags: &Flags,
+        date: Option<i64>,
+        message: &[u8],
+    ) -> Result<(u32, Uid), StoreError> {
         let disk = names::to_disk(name)?;
         if disk == names::INBOX {
             self.ensure_user()?;
@@ -630,7 +638,14 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         self.invalidate();
         if d != DiskFlags::empty() {
             // Flagged mail lives in cur/ (new/ files carry no info part).
-            let mut m = MessageInfo { uid: dl.uid, name: dl.name, in_new: true, flags: DiskFlags::empty(), size, internal_date: received };
+            let mut m = MessageInfo {
+                uid: dl.uid,
+                name: dl.name,
+                in_new: true,
+                flags: DiskFlags::empty(),
+                size,
+                internal_date: received,
+            };
             self.maildir.set_flags(self.fs, self.user, &disk, &mut m, d, self.now).map_err(map_mail)?;
         }
         self.done()?;

@@ -57,7 +57,13 @@ fn state(st: &mut dyn Store) -> State {
         next.insert(f.clone(), st.folder_status(&f).unwrap().uid_next);
         msgs.insert(f, m);
     }
-    let subs = st.subscriptions().unwrap().into_iter().enumerate().map(|(i, n)| (i as u32, (n.into_bytes(), String::new()))).collect();
+    let subs = st
+        .subscriptions()
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (i as u32, (n.into_bytes(), String::new())))
+        .collect();
     msgs.insert("<subscriptions>".into(), subs);
     (msgs, next)
 }
@@ -93,9 +99,15 @@ fn power_cut_at_every_write() {
     let ops: Vec<Op> = vec![
         (&["INBOX"], Box::new(|s| s.set_flags("INBOX", 1, &seen_work).unwrap())),
         (&["INBOX"], Box::new(|s| s.expunge("INBOX", &[2]).unwrap())),
-        (&["INBOX", "Archive"], Box::new(|s| assert_eq!(s.move_messages("INBOX", &[3, 4], "Archive").unwrap().1, [1, 2]))),
+        (
+            &["INBOX", "Archive"],
+            Box::new(|s| assert_eq!(s.move_messages("INBOX", &[3, 4], "Archive").unwrap().1, [1, 2])),
+        ),
         (&["INBOX", "Archive"], Box::new(|s| assert_eq!(s.copy("Archive", &[1], "INBOX").unwrap().1, [7]))),
-        (&["INBOX"], Box::new(|s| assert_eq!(s.append("INBOX", &seen_work, Some(1_600_000_000), &body(8)).unwrap().1, 8))),
+        (
+            &["INBOX"],
+            Box::new(|s| assert_eq!(s.append("INBOX", &seen_work, Some(1_600_000_000), &body(8)).unwrap().1, 8)),
+        ),
         // The highest UID: the uidlist's header must keep N past it.
         (&["INBOX"], Box::new(|s| s.expunge("INBOX", &[8]).unwrap())),
         (&["INBOX"], Box::new(|s| assert_eq!(s.claim_recent("INBOX").unwrap(), [6, 7]))),
@@ -154,7 +166,8 @@ fn power_cut_at_every_write() {
         for msgs in want.0.values() {
             for (b, _) in msgs.values() {
                 // The in-flight op may be an expunge of exactly this one.
-                let expunged_now = done < ops.len() && !acked[done + 1].1 .0.values().any(|m| m.values().any(|(x, _)| x == b));
+                let expunged_now =
+                    done < ops.len() && !acked[done + 1].1 .0.values().any(|m| m.values().any(|(x, _)| x == b));
                 assert!(expunged_now || all.contains(&b), "write {p} (op {done}): acknowledged message lost");
             }
         }

@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn have(tools: &[&str], pkg: &str) -> bool {
-    let ok = tools.iter().all(|t| Command::new(t).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
-        || Path::new(&format!("/usr/bin/{t}")).exists());
+    let ok = tools.iter().all(|t| {
+        Command::new(t).arg("-V").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok()
+            || Path::new(&format!("/usr/bin/{t}")).exists()
+    });
     if !ok {
         if std::env::var_os("CI").is_some() {
             panic!("{tools:?} ({pkg}) missing and CI is set: run mail/store/tests/setup.sh");
@@ -35,7 +37,12 @@ fn tmp(name: &str) -> PathBuf {
 
 fn sh(cmd: &mut Command) -> String {
     let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{cmd:?}: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -70,7 +77,15 @@ fn build_image(tag: &str) -> (PathBuf, View, u32) {
          j CREATE Entw&APw-rfe\r\n",
     );
     assert!(out.contains("j OK") && out.contains("h OK"), "{out}");
-    let out = run(&mut s, &mut env, &format!("k APPEND INBOX (\\Draft Later) \"02-Jan-2021 03:04:05 +0000\" {{{}+}}\r\n{}\r\n", MSG3.len(), std::str::from_utf8(MSG3).unwrap()));
+    let out = run(
+        &mut s,
+        &mut env,
+        &format!(
+            "k APPEND INBOX (\\Draft Later) \"02-Jan-2021 03:04:05 +0000\" {{{}+}}\r\n{}\r\n",
+            MSG3.len(),
+            std::str::from_utf8(MSG3).unwrap()
+        ),
+    );
     assert!(out.contains("k OK"), "{out}");
     let mut ours = Vec::new();
     let mut st = env.store();
@@ -91,7 +106,8 @@ fn flag_words(f: &mail_imap::Flags) -> String {
 }
 
 fn words(s: &str) -> String {
-    let mut v: Vec<String> = s.split(' ').filter(|w| !w.is_empty() && *w != "\\Recent").map(|w| w.to_ascii_lowercase()).collect();
+    let mut v: Vec<String> =
+        s.split(' ').filter(|w| !w.is_empty() && *w != "\\Recent").map(|w| w.to_ascii_lowercase()).collect();
     v.sort();
     v.join(" ")
 }
@@ -111,9 +127,15 @@ fn e2fsck_and_debugfs_see_a_clean_maildir() {
     assert!(arch.contains(":2,FSab"), "{arch}");
     assert!(arch.contains(":2,Rc"), "{arch}");
     assert_eq!(debugfs(&img, "cat /mail/bob/Maildir/dovecot-keywords"), "0 Work\n1 $Junk\n2 $Forwarded\n3 Later\n");
-    assert_eq!(debugfs(&img, "cat /mail/bob/Maildir/.Archive.2024/dovecot-keywords"), "0 Work\n1 $Junk\n2 $Forwarded\n");
+    assert_eq!(
+        debugfs(&img, "cat /mail/bob/Maildir/.Archive.2024/dovecot-keywords"),
+        "0 Work\n1 $Junk\n2 $Forwarded\n"
+    );
     let root = debugfs(&img, "ls /mail/bob/Maildir");
-    assert!(root.contains(".Entw&APw-rfe") && root.contains("dovecot-uidvalidity") && root.contains("subscriptions"), "{root}");
+    assert!(
+        root.contains(".Entw&APw-rfe") && root.contains("dovecot-uidvalidity") && root.contains("subscriptions"),
+        "{root}"
+    );
     let _ = std::fs::remove_file(&img);
 }
 
@@ -135,7 +157,14 @@ fn dovecot_conf(dir: &Path) -> PathBuf {
 }
 
 fn doveadm(conf: &Path, home: &Path, args: &[&str]) -> String {
-    sh(Command::new("doveadm").env("USER", USER).env("HOME", home).env("TZ", "UTC").arg("-c").arg(conf).args(["-f", "tab"]).args(args))
+    sh(Command::new("doveadm")
+        .env("USER", USER)
+        .env("HOME", home)
+        .env("TZ", "UTC")
+        .arg("-c")
+        .arg(conf)
+        .args(["-f", "tab"])
+        .args(args))
 }
 
 /// `uid flags size date` rows from doveadm for a folder.
@@ -152,7 +181,8 @@ fn dovecot_rows(conf: &Path, home: &Path, folder: &str) -> Vec<(u32, String, u32
 
 /// "2021-01-02 03:04:05" (TZ=UTC) -> unix time.
 fn epoch(s: &str) -> i64 {
-    let n: Vec<i64> = s.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
+    let n: Vec<i64> =
+        s.split(|c: char| !c.is_ascii_digit()).filter(|x| !x.is_empty()).map(|x| x.parse().unwrap()).collect();
     let (y, m, d) = (n[0], n[1], n[2]);
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -201,7 +231,10 @@ fn dovecot_agrees_both_ways() {
     assert_eq!(status.lines().nth(1).unwrap(), format!("INBOX\t2\t5\t{uv}"), "{status}");
     let mut list: Vec<String> = doveadm(&conf, &home, &["mailbox", "list"]).lines().map(String::from).collect();
     list.sort();
-    assert!(list.contains(&"Archive/2024".into()) && list.contains(&"Entwürfe".into()) && list.contains(&"INBOX".into()), "{list:?}");
+    assert!(
+        list.contains(&"Archive/2024".into()) && list.contains(&"Entwürfe".into()) && list.contains(&"INBOX".into()),
+        "{list:?}"
+    );
     let subs = doveadm(&conf, &home, &["mailbox", "list", "-s"]);
     assert!(subs.lines().any(|l| l == "Archive/2024"), "{subs}");
 

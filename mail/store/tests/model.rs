@@ -110,8 +110,14 @@ fn run_seed(seed: u64, steps: usize) {
             let mut ours = env.store();
             macro_rules! both {
                 ($e:expr) => {{
-                    let x = { let st: &mut dyn Store = &mut mem; $e(st) };
-                    let y = { let st: &mut dyn Store = &mut ours; $e(st) };
+                    let x = {
+                        let st: &mut dyn Store = &mut mem;
+                        $e(st)
+                    };
+                    let y = {
+                        let st: &mut dyn Store = &mut ours;
+                        $e(st)
+                    };
                     (format!("{x:?}"), format!("{y:?}"))
                 }};
             }

@@ -37,7 +37,13 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     assert_eq!(env.cur_flags("").iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>(), ["2,", "2,", "2,"]);
 
     let out = run(&mut s, &mut env, "f FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n");
-    assert!(out.contains(&format!("* 2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE {} INTERNALDATE \"14-Nov-2023 22:15:02 +0000\")", MSG2.len())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "* 2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE {} INTERNALDATE \"14-Nov-2023 22:15:02 +0000\")",
+            MSG2.len()
+        )),
+        "{out}"
+    );
     let out = run(&mut s, &mut env, "b FETCH 2 BODY[]\r\n");
     assert!(out.contains(std::str::from_utf8(MSG2).unwrap()) && out.contains("FLAGS (\\Seen \\Recent)"), "{out}");
     assert_eq!(env.flags_of("", 2).unwrap(), "2,S");
@@ -84,7 +90,11 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
 
     // APPEND with flags and a date: straight into cur/, mtime = the date.
     let lit = MSG3;
-    let out = run(&mut s, &mut env, &format!("p APPEND INBOX (\\Seen \\Draft Work) \"01-Jan-2020 12:00:00 +0000\" {{{}}}\r\n", lit.len()));
+    let out = run(
+        &mut s,
+        &mut env,
+        &format!("p APPEND INBOX (\\Seen \\Draft Work) \"01-Jan-2020 12:00:00 +0000\" {{{}}}\r\n", lit.len()),
+    );
     assert!(out.starts_with("+"), "{out}");
     let out = run(&mut s, &mut env, &format!("{}\r\n", std::str::from_utf8(lit).unwrap()));
     assert!(out.contains(&format!("p OK [APPENDUID {uv} 4]")), "{out}");
@@ -99,7 +109,11 @@ fn select_fetch_store_copy_move_expunge_append_and_remount() {
     assert_eq!(st.mtime, 1577880000);
 
     // Appending without flags: new/, so \Recent for the next claimer.
-    let out = run(&mut s, &mut env, &format!("q APPEND Archive/2024 {{{}+}}\r\n{}\r\n", MSG1.len(), std::str::from_utf8(MSG1).unwrap()));
+    let out = run(
+        &mut s,
+        &mut env,
+        &format!("q APPEND Archive/2024 {{{}+}}\r\n{}\r\n", MSG1.len(), std::str::from_utf8(MSG1).unwrap()),
+    );
     assert!(out.contains("q OK [APPENDUID") && out.contains(" 4]"), "{out}");
     assert_eq!(env.ls(".Archive.2024/new").len(), 1);
 
@@ -136,7 +150,11 @@ fn idle_sees_deliveries_and_other_sessions() {
     let out = run(&mut a, &mut env, "");
     assert_eq!(lines(&out), ["* 2 EXISTS", "* 2 RECENT"]);
     // Session b flags message 1 and expunges message 2.
-    let out = run(&mut b, &mut env, "s SELECT INBOX\r\nt STORE 1 +FLAGS (\\Flagged)\r\nu STORE 2 +FLAGS (\\Deleted)\r\nx EXPUNGE\r\n");
+    let out = run(
+        &mut b,
+        &mut env,
+        "s SELECT INBOX\r\nt STORE 1 +FLAGS (\\Flagged)\r\nu STORE 2 +FLAGS (\\Deleted)\r\nx EXPUNGE\r\n",
+    );
     assert!(out.contains("* 0 RECENT") && out.contains("x OK"), "{out}");
     a.mailbox_changed();
     let out = run(&mut a, &mut env, "");
@@ -177,7 +195,11 @@ fn folders_subscriptions_rename_delete() {
     assert!(dirs.contains(&".Job.Projects".to_string()) && !dirs.iter().any(|d| d.starts_with(".Work")), "{dirs:?}");
     env.deliver(MSG1);
     env.deliver(MSG2);
-    let out = run(&mut s, &mut env, "s SELECT INBOX\r\nt STORE 2 +FLAGS (Urgent)\r\nu CREATE INBOX/Sub\r\nr RENAME INBOX Old\r\n");
+    let out = run(
+        &mut s,
+        &mut env,
+        "s SELECT INBOX\r\nt STORE 2 +FLAGS (Urgent)\r\nu CREATE INBOX/Sub\r\nr RENAME INBOX Old\r\n",
+    );
     assert!(out.contains("r OK"), "{out}");
     assert!(env.ls("cur").is_empty() && env.ls("new").is_empty());
     assert_eq!(env.uidlist(".Old/").iter().map(|(u, _)| *u).collect::<Vec<_>>(), [1, 2]);
@@ -192,7 +214,12 @@ fn folders_subscriptions_rename_delete() {
     assert_eq!(st.folder_status("Nope"), Err(mail_imap::StoreError::NotFound));
     let mut names = st.list_folders().unwrap();
     names.sort();
-    assert!(names.contains(&"Entwürfe".to_string()) && names.contains(&"INBOX/Sub".to_string()) && names.contains(&"Job/Projects".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"Entwürfe".to_string())
+            && names.contains(&"INBOX/Sub".to_string())
+            && names.contains(&"Job/Projects".to_string()),
+        "{names:?}"
+    );
 }
 
 #[test]
@@ -283,7 +310,8 @@ fn full_disk_is_overquota_and_leaves_nothing_behind() {
     st.create_folder("Copies").unwrap();
     let mut n = 0;
     let err = loop {
-        match st.append("INBOX", &mail_imap::Flags::new().with(mail_imap::SystemFlag::Seen), Some(1_600_000_000), &big) {
+        match st.append("INBOX", &mail_imap::Flags::new().with(mail_imap::SystemFlag::Seen), Some(1_600_000_000), &big)
+        {
             Ok((_, uid)) => {
                 n += 1;
                 assert_eq!(uid, n);
@@ -321,7 +349,10 @@ fn byte_at_a_time_append_and_fetch() {
         out.push_str(&run(&mut s, &mut env, std::str::from_utf8(std::slice::from_ref(b)).unwrap()));
     }
     assert!(out.contains("a OK [APPENDUID") && out.contains("d OK"), "{out}");
-    assert!(out.contains("* 1 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: Report\r\n\r\n)"), "{out}");
+    assert!(
+        out.contains("* 1 FETCH (FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)] {19}\r\nSubject: Report\r\n\r\n)"),
+        "{out}"
+    );
     assert_eq!(env.cur_flags("").len(), 1);
     assert_eq!(env.cur_flags("")[0].1, "2,S");
 }

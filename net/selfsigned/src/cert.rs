@@ -170,13 +170,7 @@ fn build(hostnames: &[&str], not_before: u64, not_after: u64, secret: &[u8; 32])
     public_key_sec1.copy_from_slice(point.as_bytes());
 
     // RFC 5208 5 / RFC 5915 3 (via the pkcs8 crate).
-    let key_pkcs8_der = Zeroizing::new(
-        secret_key
-            .to_pkcs8_der()
-            .map_err(|_| Error::Encoding)?
-            .as_bytes()
-            .to_vec(),
-    );
+    let key_pkcs8_der = Zeroizing::new(secret_key.to_pkcs8_der().map_err(|_| Error::Encoding)?.as_bytes().to_vec());
 
     // RFC 5280 4.1.2.7 + RFC 5480 2: SubjectPublicKeyInfo with the named
     // curve as parameters and the uncompressed point as the BIT STRING.
@@ -255,8 +249,8 @@ mod tests {
         assert_eq!(self_signed(&["a.example"], NB, NA, [0xff; 32]).unwrap_err(), Error::InvalidSecret);
         // n itself (the group order) and n - 1.
         let n: [u8; 32] = [
-            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+            0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6,
+            0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
         ];
         assert_eq!(self_signed(&["a.example"], NB, NA, n).unwrap_err(), Error::InvalidSecret);
         let mut n_minus_1 = n;
@@ -270,10 +264,7 @@ mod tests {
     #[test]
     fn rejects_bad_inputs() {
         assert_eq!(self_signed(&[], NB, NA, SECRET).unwrap_err(), Error::NoHostnames);
-        assert_eq!(
-            self_signed(&["ok.example", "bad name"], NB, NA, SECRET).unwrap_err(),
-            Error::InvalidHostname(1)
-        );
+        assert_eq!(self_signed(&["ok.example", "bad name"], NB, NA, SECRET).unwrap_err(), Error::InvalidHostname(1));
         let many = ["a.example"; MAX_HOSTNAMES + 1];
         assert_eq!(self_signed(&many, NB, NA, SECRET).unwrap_err(), Error::TooManyHostnames);
         assert!(self_signed(&many[..MAX_HOSTNAMES], NB, NA, SECRET).is_ok());
@@ -282,10 +273,7 @@ mod tests {
         // A long name is fine in second place.
         assert!(self_signed(&["short.example", &long], NB, NA, SECRET).is_ok());
         assert_eq!(self_signed(&["a.example"], NA, NB, SECRET).unwrap_err(), Error::InvalidValidity);
-        assert_eq!(
-            self_signed(&["a.example"], NB, time::MAX_UNIX + 1, SECRET).unwrap_err(),
-            Error::TimeOutOfRange
-        );
+        assert_eq!(self_signed(&["a.example"], NB, time::MAX_UNIX + 1, SECRET).unwrap_err(), Error::TimeOutOfRange);
         assert!(self_signed(&["a.example"], NB, time::MAX_UNIX, SECRET).is_ok());
         assert!(self_signed(&["a.example"], NB, NB, SECRET).is_ok());
     }

@@ -192,15 +192,9 @@ mod tests {
     #[test]
     fn oids_match_well_known_encodings() {
         // 1.2.840.10045.2.1 id-ecPublicKey
-        assert_eq!(
-            oid(&[1, 2, 840, 10045, 2, 1]),
-            vec![0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]
-        );
+        assert_eq!(oid(&[1, 2, 840, 10045, 2, 1]), vec![0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
         // 1.2.840.10045.3.1.7 prime256v1
-        assert_eq!(
-            oid(&[1, 2, 840, 10045, 3, 1, 7]),
-            vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]
-        );
+        assert_eq!(oid(&[1, 2, 840, 10045, 3, 1, 7]), vec![0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
         // 2.5.29.17 subjectAltName
         assert_eq!(oid(&[2, 5, 29, 17]), vec![0x06, 0x03, 0x55, 0x1d, 0x11]);
         // 1.3.101.112 id-Ed25519

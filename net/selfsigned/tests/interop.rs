@@ -104,8 +104,10 @@ fn openssl_parses_certificate_fields() {
         assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
     }
     let fields = openssl_ok(
-        &["x509", "-noout", "-inform", "DER", "-in", "cert.der", "-nameopt", "RFC2253",
-          "-subject", "-issuer", "-dates", "-serial"],
+        &[
+            "x509", "-noout", "-inform", "DER", "-in", "cert.der", "-nameopt", "RFC2253", "-subject", "-issuer",
+            "-dates", "-serial",
+        ],
         &t.0,
     );
     let lines: Vec<&str> = fields.lines().collect();
@@ -291,14 +293,10 @@ fn rustls_handshake_with_generated_cert_tls13_and_tls12() {
     for version in [&rustls::version::TLS13, &rustls::version::TLS12] {
         let (server, client) = configs(&c, version);
         for name in ["mail.example.org", "mx.example.org", "alice.users.example.org"] {
-            let (mut s, mut cl) = handshake(server.clone(), client.clone(), name)
-                .unwrap_or_else(|e| panic!("{version:?} {name}: {e}"));
+            let (mut s, mut cl) =
+                handshake(server.clone(), client.clone(), name).unwrap_or_else(|e| panic!("{version:?} {name}: {e}"));
             assert_eq!(cl.protocol_version(), Some(version.version));
-            assert_eq!(
-                cl.peer_certificates().unwrap()[0].as_ref(),
-                &c.cert_der[..],
-                "client saw our certificate"
-            );
+            assert_eq!(cl.peer_certificates().unwrap()[0].as_ref(), &c.cert_der[..], "client saw our certificate");
             // Application data both ways.
             cl.writer().write_all(b"EHLO client\r\n").unwrap();
             transfer(&mut cl, &mut s).unwrap();

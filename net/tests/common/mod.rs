@@ -56,13 +56,21 @@ impl Pair {
 
 struct ELog;
 impl log::Log for ELog {
-    fn enabled(&self, _: &log::Metadata) -> bool { true }
-    fn log(&self, r: &log::Record) { eprintln!("[{}] {}", r.level(), r.args()); }
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, r: &log::Record) {
+        eprintln!("[{}] {}", r.level(), r.args());
+    }
     fn flush(&self) {}
 }
 static LOGGER: ELog = ELog;
 /// Route `log` output to stderr (shown for failing tests). Level from NET_LOG.
 pub fn init_log() {
-    let lvl = match std::env::var("NET_LOG").as_deref() { Ok("trace") => log::LevelFilter::Trace, Ok("debug") => log::LevelFilter::Debug, _ => log::LevelFilter::Info };
+    let lvl = match std::env::var("NET_LOG").as_deref() {
+        Ok("trace") => log::LevelFilter::Trace,
+        Ok("debug") => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Info,
+    };
     let _ = log::set_logger(&LOGGER).map(|()| log::set_max_level(lvl));
 }

@@ -6,8 +6,8 @@
 use super::canon::{self, BodyCanon, Canon, HeaderCollector, RawHeader};
 use super::hash::{self, LimitedHash};
 use super::sig::{self, Algorithm, Signature};
-use super::tags;
 use super::sign::{h_list, push_b_value, push_h_tag, SignError, SigningKey, DEFAULT_HEADERS, DEFAULT_OVERSIGN};
+use super::tags;
 use super::verify::{finish as check_key, key_name, DkimStatus};
 use crate::auth_results::AuthResults;
 use crate::dns::{DnsAnswer, DnsQuery, DnsType};
@@ -426,7 +426,14 @@ pub fn verify(message: &[u8]) -> ArcSession {
 
 impl ArcSession {
     fn done(o: ArcOutcome) -> Self {
-        ArcSession { checks: Vec::new(), cache: Vec::new(), pending: None, n: o.instances, sealers: Vec::new(), outcome: Some(o) }
+        ArcSession {
+            checks: Vec::new(),
+            cache: Vec::new(),
+            pending: None,
+            n: o.instances,
+            sealers: Vec::new(),
+            outcome: Some(o),
+        }
     }
 
     pub fn poll(&mut self) -> ArcStep {
@@ -444,14 +451,16 @@ impl ArcSession {
                 return ArcStep::Query(q);
             }
         }
-        let mut out = ArcOutcome { result: ArcResult::Pass, instances: self.n, sealers: self.sealers.clone(), reason: None };
+        let mut out =
+            ArcOutcome { result: ArcResult::Pass, instances: self.n, sealers: self.sealers.clone(), reason: None };
         for (k, c) in self.checks.iter().enumerate() {
             let name = key_name(&c.sig);
             let ans = &self.cache.iter().find(|(n, _)| *n == name).expect("answered").1;
             let r = check_key(&c.sig, &c.digest, ans);
             if r.status != DkimStatus::Pass {
                 out.result = ArcResult::Fail;
-                out.reason = Some(if k == 0 { "ARC-Message-Signature did not verify" } else { "ARC-Seal did not verify" });
+                out.reason =
+                    Some(if k == 0 { "ARC-Message-Signature did not verify" } else { "ARC-Seal did not verify" });
                 break;
             }
         }

@@ -52,9 +52,8 @@ pub fn header_hash_input(
     let mut used = alloc::vec![false; headers.len()];
     let mut out = Vec::new();
     for name in names {
-        let found = (0..headers.len())
-            .rev()
-            .find(|&i| !used[i] && headers[i].name.eq_ignore_ascii_case(name.as_bytes()));
+        let found =
+            (0..headers.len()).rev().find(|&i| !used[i] && headers[i].name.eq_ignore_ascii_case(name.as_bytes()));
         if let Some(i) = found {
             used[i] = true;
             canon::header(c, headers[i].raw, true, &mut out);

@@ -120,4 +120,3 @@ fn trim(s: &[u8]) -> &[u8] {
 pub fn b64(data: &[u8]) -> alloc::string::String {
     Base64::encode_string(data)
 }
-

@@ -70,7 +70,9 @@ pub(crate) fn b64(v: &[u8]) -> Result<Vec<u8>, &'static str> {
 pub(crate) fn dns_name_ok(d: &str) -> bool {
     !d.is_empty()
         && d.len() <= 253
-        && d.split('.').all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        && d.split('.').all(|l| {
+            !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// Parse the value of a DKIM-Signature field (after the colon).
@@ -96,15 +98,17 @@ pub fn arc_instance(v: &[u8]) -> Result<u32, &'static str> {
 
 fn parse_kind(value: &[u8], ams: bool) -> Result<(Signature, Option<u32>), &'static str> {
     let t = tags::parse(value)?;
-    let req = |n: &str| tags::get(&t, n).ok_or(match n {
-        "v" => "missing v=",
-        "a" => "missing a=",
-        "b" => "missing b=",
-        "bh" => "missing bh=",
-        "d" => "missing d=",
-        "h" => "missing h=",
-        _ => "missing s=",
-    });
+    let req = |n: &str| {
+        tags::get(&t, n).ok_or(match n {
+            "v" => "missing v=",
+            "a" => "missing a=",
+            "b" => "missing b=",
+            "bh" => "missing bh=",
+            "d" => "missing d=",
+            "h" => "missing h=",
+            _ => "missing s=",
+        })
+    };
     if !ams && req("v")? != b"1" {
         return Err("unsupported v=");
     }
@@ -182,21 +186,24 @@ fn parse_kind(value: &[u8], ams: bool) -> Result<(Signature, Option<u32>), &'sta
             return Err("x= not after t=");
         }
     }
-    Ok((Signature {
-        algorithm,
-        signature,
-        body_hash,
-        header_canon,
-        body_canon,
-        domain,
-        headers,
-        identity,
-        body_length,
-        selector,
-        timestamp,
-        expiration,
-        b_prefix,
-    }, instance))
+    Ok((
+        Signature {
+            algorithm,
+            signature,
+            body_hash,
+            header_canon,
+            body_canon,
+            domain,
+            headers,
+            identity,
+            body_length,
+            selector,
+            timestamp,
+            expiration,
+            b_prefix,
+        },
+        instance,
+    ))
 }
 
 /// The raw DKIM-Signature field with the b= value (and its surrounding

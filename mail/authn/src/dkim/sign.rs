@@ -13,13 +13,30 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::RsaPrivateKey;
 
-
 /// Fields signed by default (when present).
 pub const DEFAULT_HEADERS: &[&str] = &[
-    "from", "sender", "reply-to", "subject", "date", "message-id", "to", "cc",
-    "mime-version", "content-type", "content-transfer-encoding", "content-language",
-    "in-reply-to", "references", "list-id", "list-help", "list-unsubscribe",
-    "list-unsubscribe-post", "list-subscribe", "list-post", "list-owner", "list-archive",
+    "from",
+    "sender",
+    "reply-to",
+    "subject",
+    "date",
+    "message-id",
+    "to",
+    "cc",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "content-language",
+    "in-reply-to",
+    "references",
+    "list-id",
+    "list-help",
+    "list-unsubscribe",
+    "list-unsubscribe-post",
+    "list-subscribe",
+    "list-post",
+    "list-owner",
+    "list-archive",
 ];
 
 /// Fields signed once more than they occur, so none can be added later
@@ -55,9 +72,7 @@ impl SigningKey {
         if let Ok(k) = RsaPrivateKey::from_pkcs8_pem(pem) {
             return Ok(SigningKey::Rsa(k));
         }
-        ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
-            .map(SigningKey::Ed25519)
-            .map_err(|_| SignError::BadKey)
+        ed25519_dalek::SigningKey::from_pkcs8_pem(pem).map(SigningKey::Ed25519).map_err(|_| SignError::BadKey)
     }
 
     /// DER of the same kinds as [`from_pem`](Self::from_pem).
@@ -68,9 +83,7 @@ impl SigningKey {
         if let Ok(k) = RsaPrivateKey::from_pkcs8_der(der) {
             return Ok(SigningKey::Rsa(k));
         }
-        ed25519_dalek::SigningKey::from_pkcs8_der(der)
-            .map(SigningKey::Ed25519)
-            .map_err(|_| SignError::BadKey)
+        ed25519_dalek::SigningKey::from_pkcs8_der(der).map(SigningKey::Ed25519).map_err(|_| SignError::BadKey)
     }
 
     /// An Ed25519 key from its 32-byte seed (RFC 8032 private key).
@@ -100,9 +113,9 @@ impl SigningKey {
 
     pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, SignError> {
         match self {
-            SigningKey::Rsa(k) => k
-                .sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest)
-                .map_err(|_| SignError::Crypto),
+            SigningKey::Rsa(k) => {
+                k.sign(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest).map_err(|_| SignError::Crypto)
+            }
             SigningKey::Ed25519(k) => {
                 use ed25519_dalek::Signer as _;
                 Ok(k.sign(digest).to_bytes().to_vec())

@@ -121,10 +121,7 @@ fn rfc8463_ed25519_signature_reproduced() {
         Base64::encode_string(&sig.to_bytes()),
         "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw=="
     );
-    assert_eq!(
-        SigningKey::ed25519_from_seed(&seed).dns_record().unwrap(),
-        ED_RECORD
-    );
+    assert_eq!(SigningKey::ed25519_from_seed(&seed).dns_record().unwrap(), ED_RECORD);
 }
 
 #[test]
@@ -164,11 +161,13 @@ fn tampering_and_policy() {
     assert_eq!(run(SIGNED.as_bytes(), 0, &swapped)[0].status, p);
     let temp = |_: &str| DnsAnswer::TempFail;
     assert_eq!(statuses(&run(SIGNED.as_bytes(), 0, &temp)), [DkimStatus::TempError; 2]);
-    let strict = |n: &str| if n.starts_with("brisbane") { txt(&alloc::format!("{ED_RECORD}; t=s")) } else { rfc_keys(n) };
+    let strict =
+        |n: &str| if n.starts_with("brisbane") { txt(&alloc::format!("{ED_RECORD}; t=s")) } else { rfc_keys(n) };
     let below = SIGNED.replacen("i=@football.example.com", "i=@news.football.example.com", 1);
     assert_eq!(run(below.as_bytes(), 0, &strict)[0].status, p);
     assert_eq!(run(SIGNED.as_bytes(), 0, &strict)[0].status, DkimStatus::Pass);
-    let sha1only = |n: &str| if n.starts_with("brisbane") { txt(&alloc::format!("{ED_RECORD}; h=sha1")) } else { rfc_keys(n) };
+    let sha1only =
+        |n: &str| if n.starts_with("brisbane") { txt(&alloc::format!("{ED_RECORD}; h=sha1")) } else { rfc_keys(n) };
     assert_eq!(run(SIGNED.as_bytes(), 0, &sha1only)[0].status, p);
     // No signatures at all.
     assert!(run(b"From: a@b.example\r\n\r\nhi\r\n", 0, &rfc_keys).is_empty());

@@ -113,7 +113,12 @@ pub fn verify(message: &[u8], now: u64) -> DkimSession {
 enum SigState {
     Done(DkimResult),
     /// Body hashing in progress for the signature in header field `field`.
-    Hashing { sig: Signature, field: usize, body: BodyCanon, hash: LimitedHash },
+    Hashing {
+        sig: Signature,
+        field: usize,
+        body: BodyCanon,
+        hash: LimitedHash,
+    },
 }
 
 /// Streaming verification: feed the message in chunks of any size, then
@@ -190,7 +195,11 @@ impl Verifier {
             };
             // RFC 8301 3.1: rsa-sha1 signatures are not valid.
             if sig.algorithm == Algorithm::RsaSha1 {
-                self.sigs.push(SigState::Done(result(&sig, DkimStatus::PermError, Some("rsa-sha1 is not accepted (RFC 8301)"))));
+                self.sigs.push(SigState::Done(result(
+                    &sig,
+                    DkimStatus::PermError,
+                    Some("rsa-sha1 is not accepted (RFC 8301)"),
+                )));
                 continue;
             }
             // RFC 6376 6.1.1: expired signatures are refused.
@@ -298,9 +307,7 @@ impl DkimSession {
 pub(crate) fn finish(sig: &Signature, digest: &[u8; 32], ans: &DnsAnswer) -> DkimResult {
     let txts = match ans {
         DnsAnswer::TempFail => return result(sig, DkimStatus::TempError, Some("key lookup failed")),
-        DnsAnswer::NxDomain | DnsAnswer::NoData => {
-            return result(sig, DkimStatus::PermError, Some("no key record"))
-        }
+        DnsAnswer::NxDomain | DnsAnswer::NoData => return result(sig, DkimStatus::PermError, Some("no key record")),
         DnsAnswer::Records(_) => ans.txt(),
     };
     if txts.is_empty() {
@@ -341,9 +348,9 @@ pub(crate) fn finish(sig: &Signature, digest: &[u8; 32], ans: &DnsAnswer) -> Dki
         }
     }
     let ok = match (&rec.key, sig.algorithm) {
-        (PublicKey::Rsa(k), Algorithm::RsaSha256) => k
-            .verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest, &sig.signature)
-            .is_ok(),
+        (PublicKey::Rsa(k), Algorithm::RsaSha256) => {
+            k.verify(rsa::Pkcs1v15Sign::new::<sha2::Sha256>(), digest, &sig.signature).is_ok()
+        }
         (PublicKey::Ed25519(k), Algorithm::Ed25519Sha256) => {
             match ed25519_dalek::Signature::from_slice(&sig.signature) {
                 Ok(s) => k.verify_strict(digest, &s).is_ok(),

@@ -176,7 +176,8 @@ pub fn parse(txt: &[u8]) -> Result<DmarcRecord, &'static str> {
                 }
             }
             "rf" => {
-                let rf: Vec<String> = lv.split(':').map(|x| String::from(x.trim())).filter(|x| !x.is_empty()).take(4).collect();
+                let rf: Vec<String> =
+                    lv.split(':').map(|x| String::from(x.trim())).filter(|x| !x.is_empty()).take(4).collect();
                 if !rf.is_empty() {
                     r.rf = rf;
                 }

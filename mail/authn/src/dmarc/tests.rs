@@ -69,15 +69,39 @@ fn pass_fail_matrix() {
         ("example.com", Some((SpfResult::Pass, "example.com")), vec![], DmarcResult::Pass, Disposition::None),
         ("example.com", Some((SpfResult::Pass, "bounce.example.com")), vec![], DmarcResult::Pass, Disposition::None),
         ("example.com", Some((SpfResult::Pass, "other.net")), vec![], DmarcResult::Fail, Disposition::Reject),
-        ("example.com", Some((SpfResult::Fail, "example.com")), vec![dk("example.com", pass)], DmarcResult::Pass, Disposition::None),
-        ("example.com", Some((SpfResult::SoftFail, "example.com")), vec![dk("example.com", fail)], DmarcResult::Fail, Disposition::Reject),
-        ("example.com", None, vec![dk("other.net", pass), dk("sub.example.com", pass)], DmarcResult::Pass, Disposition::None),
+        (
+            "example.com",
+            Some((SpfResult::Fail, "example.com")),
+            vec![dk("example.com", pass)],
+            DmarcResult::Pass,
+            Disposition::None,
+        ),
+        (
+            "example.com",
+            Some((SpfResult::SoftFail, "example.com")),
+            vec![dk("example.com", fail)],
+            DmarcResult::Fail,
+            Disposition::Reject,
+        ),
+        (
+            "example.com",
+            None,
+            vec![dk("other.net", pass), dk("sub.example.com", pass)],
+            DmarcResult::Pass,
+            Disposition::None,
+        ),
         ("example.com", None, vec![dk("other.net", pass)], DmarcResult::Fail, Disposition::Reject),
         // Subdomain with no record of its own: sp= from the org domain.
         ("mail.example.com", None, vec![], DmarcResult::Fail, Disposition::Quarantine),
         ("mail.example.com", None, vec![dk("example.com", pass)], DmarcResult::Pass, Disposition::None),
         // Strict alignment.
-        ("strict.example", Some((SpfResult::Pass, "mx.strict.example")), vec![dk("sub.strict.example", pass)], DmarcResult::Fail, Disposition::Reject),
+        (
+            "strict.example",
+            Some((SpfResult::Pass, "mx.strict.example")),
+            vec![dk("sub.strict.example", pass)],
+            DmarcResult::Fail,
+            Disposition::Reject,
+        ),
         ("strict.example", Some((SpfResult::Pass, "strict.example")), vec![], DmarcResult::Pass, Disposition::None),
         // No record anywhere.
         ("nodmarc.example", None, vec![], DmarcResult::None, Disposition::None),
@@ -90,7 +114,11 @@ fn pass_fail_matrix() {
 
 #[test]
 fn discovery_order_and_errors() {
-    let zone = [("_dmarc.example.co.uk", "v=DMARC1; p=quarantine"), ("_dmarc.dup.example", "v=DMARC1; p=none"), ("_dmarc.dup.example", "v=DMARC1; p=reject")];
+    let zone = [
+        ("_dmarc.example.co.uk", "v=DMARC1; p=quarantine"),
+        ("_dmarc.dup.example", "v=DMARC1; p=none"),
+        ("_dmarc.dup.example", "v=DMARC1; p=reject"),
+    ];
     let (o, asked) = run(&Inputs { from_domain: "a.b.example.co.uk", spf: None, dkim: &[], random: 0 }, &zone);
     assert_eq!(asked, ["_dmarc.a.b.example.co.uk", "_dmarc.example.co.uk"]);
     assert_eq!(o.org_domain, "example.co.uk");
@@ -111,7 +139,8 @@ fn discovery_order_and_errors() {
 
 #[test]
 fn pct_sampling() {
-    let zone = [("_dmarc.example.com", "v=DMARC1; p=reject; pct=25"), ("_dmarc.q.example", "v=DMARC1; p=quarantine; pct=0")];
+    let zone =
+        [("_dmarc.example.com", "v=DMARC1; p=reject; pct=25"), ("_dmarc.q.example", "v=DMARC1; p=quarantine; pct=0")];
     let run_r = |from, random| run(&Inputs { from_domain: from, spf: None, dkim: &[], random }, &zone).0;
     let o = run_r("example.com", 24);
     assert_eq!((o.disposition, o.sampled_out), (Disposition::Reject, false));

@@ -401,11 +401,8 @@ impl<'a> Ctx<'a> {
         };
         let rest = &body[1..];
         let nd = rest.iter().take_while(|c| c.is_ascii_digit()).count();
-        let keep: Option<usize> = if nd > 0 {
-            core::str::from_utf8(&rest[..nd]).ok().and_then(|d| d.parse().ok())
-        } else {
-            None
-        };
+        let keep: Option<usize> =
+            if nd > 0 { core::str::from_utf8(&rest[..nd]).ok().and_then(|d| d.parse().ok()) } else { None };
         let mut rest = &rest[nd..];
         let mut reverse = false;
         if let Some((c, r)) = rest.split_first() {
@@ -461,7 +458,10 @@ fn truncate_domain(mut s: String) -> String {
 }
 
 fn is_sub_or_eq(name: &str, target: &str) -> bool {
-    name == target || (name.len() > target.len() && name.ends_with(target) && name.as_bytes()[name.len() - target.len() - 1] == b'.')
+    name == target
+        || (name.len() > target.len()
+            && name.ends_with(target)
+            && name.as_bytes()[name.len() - target.len() - 1] == b'.')
 }
 
 fn prefix_eq(a: &[u8], b: &[u8], bits: u8) -> bool {

@@ -80,7 +80,8 @@ impl SpfOutcome {
             SpfResult::TempError | SpfResult::PermError => "could not be checked for",
         });
         comment.push_str(&alloc::format!(" {ip} as permitted sender"));
-        let clean = |s: &str| -> String { s.chars().filter(|c| !matches!(c, '(' | ')' | '\\' | ';' | '\r' | '\n')).collect() };
+        let clean =
+            |s: &str| -> String { s.chars().filter(|c| !matches!(c, '(' | ')' | '\\' | ';' | '\r' | '\n')).collect() };
         alloc::format!(
             "Received-SPF: {} ({}) receiver={}; client-ip={}; envelope-from=\"{}\"; helo={}; identity={}\r\n",
             self.result,
@@ -200,11 +201,8 @@ impl SpfSession {
             voids: 0,
         };
         // RFC 7208 4.3: malformed domains (and domain literals) give "none".
-        let r = if !eval::valid_domain(&self.domain) {
-            Ok((SpfResult::None, None))
-        } else {
-            ctx.check_host(&self.domain)
-        };
+        let r =
+            if !eval::valid_domain(&self.domain) { Ok((SpfResult::None, None)) } else { ctx.check_host(&self.domain) };
         let outcome = match r {
             Ok((result, explanation)) => SpfOutcome { result, explanation, problem: None, domain: self.domain.clone() },
             Err(eval::Abort::Need(q)) => {

@@ -69,9 +69,7 @@ pub struct Record {
 
 /// RFC 7208 4.5: is this TXT string an SPF record ("v=spf1" then SP or end)?
 pub fn is_spf_record(txt: &[u8]) -> bool {
-    txt.len() >= 6
-        && txt[..6].eq_ignore_ascii_case(b"v=spf1")
-        && (txt.len() == 6 || txt[6] == b' ')
+    txt.len() >= 6 && txt[..6].eq_ignore_ascii_case(b"v=spf1") && (txt.len() == 6 || txt[6] == b' ')
 }
 
 /// Syntax errors are all "permerror"; the text says which rule broke.
@@ -109,9 +107,7 @@ fn is_name(n: &str) -> bool {
     let b = n.as_bytes();
     !b.is_empty()
         && b[0].is_ascii_alphabetic()
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b[1..].iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
 }
 
 fn parse_term(term: &str, rec: &mut Record) -> Result<(), ParseError> {
@@ -354,10 +350,8 @@ pub(crate) fn check_macro_body(b: &[u8], exp_letters: bool) -> Result<(), ParseE
     }
     let digits = rest.iter().take_while(|c| c.is_ascii_digit()).count();
     if digits > 0 {
-        let n: u32 = core::str::from_utf8(&rest[..digits])
-            .ok()
-            .and_then(|d| d.parse().ok())
-            .ok_or("bad macro digits")?;
+        let n: u32 =
+            core::str::from_utf8(&rest[..digits]).ok().and_then(|d| d.parse().ok()).ok_or("bad macro digits")?;
         if n == 0 {
             return Err("macro transformer 0");
         }

@@ -27,7 +27,10 @@ fn asks_then_passes() {
     let mut z = HashMap::new();
     z.insert(("example.com", DnsType::Txt), txt("v=spf1 mx -all"));
     z.insert(("example.com", DnsType::Mx), DnsAnswer::Records(vec![DnsRecord::Mx(10, "mx.example.com".into())]));
-    z.insert(("mx.example.com", DnsType::Aaaa), DnsAnswer::Records(vec![DnsRecord::Aaaa("2001:db8::25".parse().unwrap())]));
+    z.insert(
+        ("mx.example.com", DnsType::Aaaa),
+        DnsAnswer::Records(vec![DnsRecord::Aaaa("2001:db8::25".parse().unwrap())]),
+    );
     let mut s = check_host("2001:db8::25".parse().unwrap(), "Example.COM.", "a@example.com", "mx.example.com");
     let (o, asked) = run(&mut s, &z);
     assert_eq!(o.result, SpfResult::Pass);

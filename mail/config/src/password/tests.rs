@@ -23,9 +23,11 @@ fn check(stored: &str, good: &[u8], scheme: Scheme) {
 }
 
 // `mkpasswd -m sha-512 -S saltsaltsalt1234 demo`
-const MK_SHA512: &str = "$6$saltsaltsalt1234$CkUSZ4d2PqSbS9gP0mhZGsO5bjwKTAA7Gr3WufFOKRTKUwrPyTakQjpP2HOjVosoaRmRoPp3ccLZNtHjzoeqb0";
+const MK_SHA512: &str =
+    "$6$saltsaltsalt1234$CkUSZ4d2PqSbS9gP0mhZGsO5bjwKTAA7Gr3WufFOKRTKUwrPyTakQjpP2HOjVosoaRmRoPp3ccLZNtHjzoeqb0";
 // `mkpasswd -m sha-512 -S Qw3rTyUi -R 10000 'correct horse'`
-const MK_SHA512_ROUNDS: &str = "$6$rounds=10000$Qw3rTyUi$VBCxXrsJKFESoTrieE3OewuhRLXmWuyX31jrRkbmRxKiREFARXAZW2RdpMoKMxAk6bK.y0r3JKJR8xI1BC2wV1";
+const MK_SHA512_ROUNDS: &str =
+    "$6$rounds=10000$Qw3rTyUi$VBCxXrsJKFESoTrieE3OewuhRLXmWuyX31jrRkbmRxKiREFARXAZW2RdpMoKMxAk6bK.y0r3JKJR8xI1BC2wV1";
 // `mkpasswd -m sha-256 -S abcdefgh 'pässwörd'` (UTF-8 bytes)
 const MK_SHA256: &str = "$5$abcdefgh$vl6a2mAodUYEe3Mhai26AyjORet86eVRC5bBAu6c/n9";
 // `mkpasswd -m bcrypt -R 5 -S abcdefghijklmnopqrstuu secret`
@@ -118,7 +120,8 @@ fn malformed_hashes_are_errors() {
 #[test]
 fn overlong_password_never_matches() {
     let long = vec![b'a'; MAX_PASSWORD_LEN + 1];
-    let h = PasswordHash::parse(&format!("{{PLAIN}}{}", "a".repeat(MAX_PASSWORD_LEN + 1)), &HashLimits::default()).unwrap();
+    let h =
+        PasswordHash::parse(&format!("{{PLAIN}}{}", "a".repeat(MAX_PASSWORD_LEN + 1)), &HashLimits::default()).unwrap();
     assert_eq!(h.verify(&long), Verdict::Mismatch);
 }
 

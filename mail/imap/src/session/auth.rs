@@ -87,5 +87,4 @@ impl Session {
             other => self.mode = other,
         }
     }
-
 }

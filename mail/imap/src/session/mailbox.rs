@@ -41,11 +41,8 @@ pub(super) fn list_matches(pattern: &str, name: &str) -> bool {
     let n: Vec<char> = name.chars().collect();
     // RFC 3501 5.1: "INBOX" matches case-insensitively.
     if name == "INBOX" || name.starts_with("INBOX/") {
-        let up: Vec<char> = pat
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i < 5 { c.to_ascii_uppercase() } else { *c })
-            .collect();
+        let up: Vec<char> =
+            pat.iter().enumerate().map(|(i, c)| if i < 5 { c.to_ascii_uppercase() } else { *c }).collect();
         if pattern_match(&up, &n) {
             return true;
         }
@@ -123,7 +120,11 @@ impl Session {
             let folders = store.list_folders().unwrap_or_default();
             let prefix = format!("{}{}", name, DELIMITER);
             let mut attrs: Vec<&str> = Vec::new();
-            attrs.push(if folders.iter().any(|f| f.starts_with(&prefix)) { "\\HasChildren" } else { "\\HasNoChildren" });
+            attrs.push(if folders.iter().any(|f| f.starts_with(&prefix)) {
+                "\\HasChildren"
+            } else {
+                "\\HasNoChildren"
+            });
             if let Some(su) = self.special_use_of(&name) {
                 attrs.push(su);
             }
@@ -302,7 +303,11 @@ impl Session {
         }
         let mut patterns = Vec::new();
         for p in &l.patterns {
-            let p = if self.utf8 { String::from_utf8(p.clone()).ok() } else { utf7::decode(p).or_else(|| String::from_utf8(p.clone()).ok()) };
+            let p = if self.utf8 {
+                String::from_utf8(p.clone()).ok()
+            } else {
+                utf7::decode(p).or_else(|| String::from_utf8(p.clone()).ok())
+            };
             match p {
                 Some(p) => patterns.push(format!("{}{}", reference, p)),
                 None => return bad("Invalid pattern encoding"),
@@ -440,7 +445,14 @@ impl Session {
         }
     }
 
-    pub(super) fn append(&mut self, store: &mut dyn Store, raw: &[u8], flags: &[String], date: Option<i64>, msg: &[u8]) -> Done {
+    pub(super) fn append(
+        &mut self,
+        store: &mut dyn Store,
+        raw: &[u8],
+        flags: &[String],
+        date: Option<i64>,
+        msg: &[u8],
+    ) -> Done {
         let name = match self.mbox_in(raw) {
             Ok(n) => n,
             Err(d) => return d,
@@ -462,7 +474,6 @@ impl Session {
             Err(e) => store_err(e),
         }
     }
-
 }
 
 #[cfg(test)]

@@ -33,7 +33,6 @@ mod auth;
 mod mailbox;
 mod selected;
 
-
 /// Session settings chosen by the caller.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -191,11 +190,23 @@ enum State {
 enum Mode {
     Commands,
     /// AUTHENTICATE PLAIN sent `+ `; waiting for the client's response line.
-    SaslResponse { tag: String },
+    SaslResponse {
+        tag: String,
+    },
     /// An authentication request is out; waiting for auth_result.
-    AuthPending { tag: String, req: Option<Action>, user: String },
-    AuthAnswered { tag: String, user: String, result: AuthResult },
-    Idle { tag: String },
+    AuthPending {
+        tag: String,
+        req: Option<Action>,
+        user: String,
+    },
+    AuthAnswered {
+        tag: String,
+        user: String,
+        result: AuthResult,
+    },
+    Idle {
+        tag: String,
+    },
     /// A FETCH in progress: resumed after the caller drained the output
     /// (responses are produced in bounded batches).
     Fetching(alloc::boxed::Box<FetchJob>),
@@ -449,7 +460,10 @@ impl Session {
                         // RFC 7888 4: reject a too-large non-synchronizing
                         // literal with BAD [TOOBIG]; its data is in flight,
                         // so the connection is closed.
-                        self.tagged(&tag, &Done { status: "BAD", code: Some("TOOBIG".into()), text: "Literal too big".into() });
+                        self.tagged(
+                            &tag,
+                            &Done { status: "BAD", code: Some("TOOBIG".into()), text: "Literal too big".into() },
+                        );
                         self.out.extend_from_slice(b"* BYE [TOOBIG] Literal too big\r\n");
                         self.state = State::Logout;
                         self.closing = true;
@@ -721,7 +735,9 @@ impl Session {
                 Exec::Done(ok(""))
             }
             Status { mailbox, items } => Exec::Done(self.status(store, &mailbox, &items)),
-            Append { mailbox, flags, date, message } => Exec::Done(self.append(store, &mailbox, &flags, date, &message)),
+            Append { mailbox, flags, date, message } => {
+                Exec::Done(self.append(store, &mailbox, &flags, date, &message))
+            }
             Idle => {
                 self.out.extend_from_slice(b"+ idling\r\n");
                 self.mode = Mode::Idle { tag: tag.to_string() };
@@ -783,4 +799,3 @@ enum Exec {
     Pending,
     Action(Action),
 }
-

@@ -543,7 +543,14 @@ impl Session {
         ok("")
     }
 
-    pub(super) fn copy_move(&mut self, store: &mut dyn Store, uid: bool, set: &SeqSet, raw: &[u8], is_move: bool) -> Done {
+    pub(super) fn copy_move(
+        &mut self,
+        store: &mut dyn Store,
+        uid: bool,
+        set: &SeqSet,
+        raw: &[u8],
+        is_move: bool,
+    ) -> Done {
         let idx = match self.resolve(set, uid) {
             Ok(v) => v,
             Err(d) => return d,
@@ -613,4 +620,3 @@ fn uid_set(v: &[Uid]) -> String {
         v.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(",")
     }
 }
-

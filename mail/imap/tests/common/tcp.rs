@@ -40,7 +40,13 @@ pub fn spawn_server(addr: &str, shared: Shared) -> u16 {
 }
 
 fn config() -> Config {
-    Config { allow_plaintext_auth: true, starttls_available: false, hostname: "test.example".into(), condstore: true, ..Config::default() }
+    Config {
+        allow_plaintext_auth: true,
+        starttls_available: false,
+        hostname: "test.example".into(),
+        condstore: true,
+        ..Config::default()
+    }
 }
 
 pub fn serve(mut conn: TcpStream, shared: Shared) {

@@ -168,7 +168,10 @@ impl Harness {
             }
             if matches!(
                 ev,
-                Event::CheckSender { .. } | Event::CheckRecipient(_) | Event::MessageComplete(_) | Event::Authenticate(_)
+                Event::CheckSender { .. }
+                    | Event::CheckRecipient(_)
+                    | Event::MessageComplete(_)
+                    | Event::Authenticate(_)
             ) {
                 if self.policy.deferred {
                     self.pending = Some(ev);
@@ -206,9 +209,7 @@ impl Harness {
     }
 
     pub fn tls_done(&mut self) {
-        self.s
-            .tls_established(TlsInfo { version: "TLSv1.3".into(), cipher: "TLS_AES_256_GCM_SHA384".into() })
-            .unwrap();
+        self.s.tls_established(TlsInfo { version: "TLSv1.3".into(), cipher: "TLS_AES_256_GCM_SHA384".into() }).unwrap();
         self.tls_requested = false;
     }
 }

@@ -15,7 +15,8 @@ pub const ROOT: &str = "/mail/bob/Maildir";
 pub const MSG1: &[u8] = b"From: Fred <fred@example.org>\r\nTo: bob@example.com\r\nSubject: afternoon meeting\r\nDate: Mon, 7 Feb 1994 21:52:25 -0800\r\nMessage-Id: <1@example.org>\r\n\r\nHello Bob, 3:30 tomorrow?\r\n";
 pub const MSG2: &[u8] = b"From: Alice <alice@example.org>\r\nTo: bob@example.com\r\nSubject: Report\r\nDate: Tue, 01 Mar 2022 10:00:00 +0000\r\n\r\nPlease find the report.\r\n";
 /// Bare LF, as APPEND clients sometimes send.
-pub const MSG3: &[u8] = b"From: list@lists.example\nTo: bob@example.com\nSubject: weekly digest\n\nline one\nline two\n";
+pub const MSG3: &[u8] =
+    b"From: list@lists.example\nTo: bob@example.com\nSubject: weekly digest\n\nline one\nline two\n";
 
 pub struct Env<D: BlockDevice> {
     pub fs: Ext2<D>,
@@ -59,8 +60,8 @@ impl<D: BlockDevice> Env<D> {
     pub fn ls(&mut self, dir: &str) -> Vec<String> {
         let mut v = Vec::new();
         FileSystem::read_dir(&mut self.fs, &format!("{ROOT}/{dir}"), &mut |e: disk::DirEntry<'_>| {
-                v.push(e.name_str().unwrap().to_string());
-                true
+            v.push(e.name_str().unwrap().to_string());
+            true
         })
         .unwrap();
         v.sort();
