@@ -32,7 +32,7 @@ const CONNECT_MS: u64 = 30_000;
 enum St {
     Mx(QueryId),
     Addrs { hosts: Vec<MxHost>, pending: Vec<(String, QueryId)>, addrs: BTreeMap<String, Vec<IpAddr>> },
-    Try { targets: Vec<Target>, i: usize, session: Option<Talk>, last: Option<Report> },
+    Try { targets: Vec<Target>, i: usize, session: Option<Talk> },
     Finish { results: Vec<(usize, AttemptResult)>, remote: Option<String> },
 }
 
@@ -225,7 +225,7 @@ impl Outbound {
                     let mut lookup = |h: &str| addrs.get(h).cloned().unwrap_or_default();
                     let found = mx::targets(hosts, self.families, &mut lookup);
                     job.st = match found {
-                        Ok(t) if !t.is_empty() => St::Try { targets: t, i: 0, session: None, last: None },
+                        Ok(t) if !t.is_empty() => St::Try { targets: t, i: 0, session: None },
                         Ok(_) => St::Finish {
                             results: all(&job.idx, AttemptResult::TempFail("4.4.4 no address for any MX host".into())),
                             remote: None,
@@ -241,7 +241,7 @@ impl Outbound {
                 }
                 moved
             }
-            St::Try { targets, i, session, last } => {
+            St::Try { targets, i, session } => {
                 let t = targets[*i].clone();
                 let entry = match q.get(&job.id) {
                     Some(e) => e.clone(),
@@ -358,7 +358,6 @@ impl Outbound {
                     log::info!("outbound: {}: {} [{}]: {:?} (tls: {})", job.id, t.host, t.addr, r.results, r.tls);
                     if r.try_next_host && *i + 1 < targets.len() {
                         *i += 1;
-                        *last = Some(r);
                     } else {
                         let remote = Some(r.host.clone());
                         job.st = St::Finish { results: r.results, remote };

@@ -58,9 +58,9 @@ struct Session {
     outbuf: Vec<u8>,
     rcpts: Vec<Rcpt>,
     staged: Vec<StagedFor>,
-    /// Sieve needs the whole message: it is collected here (bounded by the
-    /// size limit) instead of being streamed into `tmp/`.
-    buffering: bool,
+    /// The message being received. Authentication-Results and Sieve need
+    /// all of it before anything is written, so it is collected here
+    /// (bounded by the size limit, `try_reserve`d) rather than streamed.
     body: Vec<u8>,
     hops: HopCounter,
     /// A disk problem while staging: the answer to give at end of data.
@@ -115,6 +115,37 @@ pub struct SmtpService {
 
 fn user_path(a: &mail_config::Address) -> String {
     alloc::format!("{}/{}", a.domain(), a.local())
+}
+
+/// The envelope sender as text (`""` for the null sender `<>`).
+fn sender_string(p: &mail_smtp::ReversePath) -> String {
+    match p {
+        mail_smtp::ReversePath::Null => String::new(),
+        mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
+    }
+}
+
+/// The facts of this session and transaction for our trace headers.
+fn trace_info<'a>(
+    s: &'a Session,
+    env: &'a Envelope,
+    facts: &'a mail_smtp::SessionFacts,
+    host: &'a str,
+    now: u64,
+) -> TraceInfo<'a> {
+    TraceInfo {
+        sender: &env.sender,
+        client_ip: s.peer,
+        client_rdns: None,
+        helo: &facts.helo,
+        esmtp: facts.esmtp,
+        tls: s.tls_info.as_ref(),
+        auth_user: s.auth_user.as_deref(),
+        smtputf8: env.smtputf8,
+        our_host: host,
+        queue_id: &s.queue_id,
+        unix_time: now as i64,
+    }
 }
 
 fn temp_fail() -> Reply {
@@ -248,7 +279,6 @@ impl SmtpService {
                     auth_user: None,
                     auth_delay: None,
                     staged: Vec::new(),
-                    buffering: false,
                     body: Vec::new(),
                     hops: HopCounter::new(),
                     failed: None,
@@ -324,10 +354,7 @@ impl SmtpService {
                 let env = s.complete.take().unwrap();
                 let reply = if res && flushed {
                     self.delivered += 1;
-                    let sender = match &env.sender {
-                        mail_smtp::ReversePath::Null => String::new(),
-                        mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
-                    };
+                    let sender = sender_string(&env.sender);
                     log::info!(
                         "smtp: {} from=<{}> rcpts={} size={} delivered to {} mailboxes",
                         s.queue_id,
@@ -449,32 +476,16 @@ impl SmtpService {
                         s.hops = HopCounter::new();
                         s.failed = None;
                         s.body.clear();
-                        // Authentication-Results and Sieve need the whole
-                        // message before anything is written: collect it.
-                        s.buffering = true;
                     }
                     Event::Data(chunk) => {
                         s.hops.feed(&chunk);
-                        if s.buffering {
-                            if s.failed.is_none() {
-                                if s.body.try_reserve(chunk.len()).is_err() {
-                                    log::error!("smtp: {}: out of memory for the message", s.queue_id);
-                                    s.failed = Some(temp_fail());
-                                    s.body = Vec::new();
-                                } else {
-                                    s.body.extend_from_slice(&chunk);
-                                }
-                            }
-                        } else if s.failed.is_none() {
-                            for st in s.staged.iter_mut() {
-                                if let Err(e) = self.maildir.stage_write(fs, &mut st.st, &chunk) {
-                                    log::error!("smtp: {}: writing tmp/: {e:?}", s.queue_id);
-                                    s.failed = Some(temp_fail());
-                                    break;
-                                }
-                            }
-                            if s.failed.is_some() {
-                                Self::abort_staged(&self.maildir, s, fs);
+                        if s.failed.is_none() {
+                            if s.body.try_reserve(chunk.len()).is_err() {
+                                log::error!("smtp: {}: out of memory for the message", s.queue_id);
+                                s.failed = Some(temp_fail());
+                                s.body = Vec::new();
+                            } else {
+                                s.body.extend_from_slice(&chunk);
                             }
                         }
                     }
@@ -491,10 +502,7 @@ impl SmtpService {
                                 Ok(()) => {
                                     // Queue the remote copy first: delivery consumes the message.
                                     if !s.remote.is_empty() {
-                                        let from = match &env.sender {
-                                            mail_smtp::ReversePath::Null => String::new(),
-                                            mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
-                                        };
+                                        let from = sender_string(&env.sender);
                                         let rcpts: Vec<&str> = s.remote.iter().map(|r| r.as_str()).collect();
                                         let now_s = crate::time::unix_time();
                                         match self.queue.enqueue(
@@ -543,10 +551,7 @@ impl SmtpService {
                             s.remote.clear();
                         } else {
                             let facts = s.server.facts();
-                            let from = match &env.sender {
-                                mail_smtp::ReversePath::Null => String::new(),
-                                mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
-                            };
+                            let from = sender_string(&env.sender);
                             let checks = crate::authcheck::Checks::new(
                                 s.peer,
                                 &from,
@@ -786,19 +791,7 @@ impl SmtpService {
         };
         let facts = s.server.facts();
         let first = env.recipients.first().cloned();
-        let info = TraceInfo {
-            sender: &env.sender,
-            client_ip: s.peer,
-            client_rdns: None,
-            helo: &facts.helo,
-            esmtp: facts.esmtp,
-            tls: s.tls_info.as_ref(),
-            auth_user: s.auth_user.as_deref(),
-            smtputf8: env.smtputf8,
-            our_host: host,
-            queue_id: &s.queue_id,
-            unix_time: now as i64,
-        };
+        let info = trace_info(s, &env, &facts, host, now);
         // In transit: Received only (Return-Path belongs to final delivery).
         let trace = match &first {
             Some(r) => trace_block(&info, r),
@@ -959,25 +952,10 @@ impl SmtpService {
         let facts = s.server.facts();
         let now = crate::time::unix_time();
         let Some(env) = s.server.envelope().cloned() else { return };
-        let from = match &env.sender {
-            mail_smtp::ReversePath::Null => String::new(),
-            mail_smtp::ReversePath::Mailbox(m) => m.to_string(),
-        };
+        let from = sender_string(&env.sender);
         let body = core::mem::take(&mut s.body);
         for r in &s.rcpts {
-            let info = TraceInfo {
-                sender: &env.sender,
-                client_ip: s.peer,
-                client_rdns: None,
-                helo: &facts.helo,
-                esmtp: facts.esmtp,
-                tls: s.tls_info.as_ref(),
-                auth_user: s.auth_user.as_deref(),
-                smtputf8: env.smtputf8,
-                our_host: host,
-                queue_id: &s.queue_id,
-                unix_time: now as i64,
-            };
+            let info = trace_info(s, &env, &facts, host, now);
             let mut head = trace_block(&info, &r.envelope);
             head.push_str(auth_results);
             let mut full = Vec::new();
