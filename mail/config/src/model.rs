@@ -34,6 +34,10 @@ pub struct Config {
     pub greylist: Greylist,
     pub queue: QueueSettings,
     pub filter: FilterThresholds,
+    pub screen: Screen,
+    pub antivirus: Antivirus,
+    pub bayes: Bayes,
+    pub stats: Stats,
     pub dkim: Vec<DkimKey>,
     pub tls: Tls,
     pub sieve: SieveSettings,
@@ -61,6 +65,7 @@ impl Config {
         }
         refs.extend(self.sieve.system_before.iter());
         refs.extend(self.srs.iter().map(|s| &s.secret));
+        refs.extend(self.antivirus.signatures.iter());
         let mut out: Vec<&str> = Vec::new();
         for f in refs {
             if let FileRef::Path(p) = f {
@@ -273,6 +278,118 @@ impl Default for Greylist {
     }
 }
 
+/// What the screen does when a client fails one of its tests (postscreen's
+/// `*_action` parameters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScreenAction {
+    /// Log the failure and carry on as if the test passed.
+    Ignore,
+    /// Let the session go on but answer every RCPT TO with 550 5.7.1, so the
+    /// client's log shows why (postscreen's `enforce`).
+    Enforce,
+    /// Answer 521 5.7.1 and close the connection at once.
+    Drop,
+}
+
+impl ScreenAction {
+    /// The config spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScreenAction::Ignore => "ignore",
+            ScreenAction::Enforce => "enforce",
+            ScreenAction::Drop => "drop",
+        }
+    }
+}
+
+/// `[screen]`: postscreen-style tests on port 25 before (pre-greet,
+/// DNSBL) and during (pipelining, non-SMTP commands, bare newlines) the
+/// SMTP session. Submission ports are never screened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Screen {
+    pub enabled: bool,
+    /// How long the `220-` greeting is held before the final `220 `; a client
+    /// that talks in this window is an early talker. Zero disables the
+    /// pre-greet test (DNSBL lookups then get `dnsbl_wait`).
+    pub pregreet_wait: Duration,
+    /// How long DNSBL answers are awaited when the pre-greet wait is shorter.
+    pub dnsbl_wait: Duration,
+    pub pregreet_action: ScreenAction,
+    pub dnsbl_action: ScreenAction,
+    pub pipelining_action: ScreenAction,
+    pub non_smtp_action: ScreenAction,
+    pub bare_newline_action: ScreenAction,
+    /// How long a client that passed the pre-greet test is remembered.
+    pub pass_ttl: Duration,
+    /// How long a DNSBL pass is remembered (lists change faster).
+    pub dnsbl_ttl: Duration,
+}
+
+impl Default for Screen {
+    fn default() -> Self {
+        Screen {
+            enabled: true,
+            pregreet_wait: Duration::from_secs(6),
+            dnsbl_wait: Duration::from_secs(3),
+            pregreet_action: ScreenAction::Enforce,
+            dnsbl_action: ScreenAction::Enforce,
+            pipelining_action: ScreenAction::Enforce,
+            non_smtp_action: ScreenAction::Drop,
+            bare_newline_action: ScreenAction::Ignore,
+            pass_ttl: Duration::from_secs(86400),
+            dnsbl_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// `[antivirus]`: ClamAV-format signature files scanned over every message
+/// received on port 25 and on submission.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Antivirus {
+    pub enabled: bool,
+    /// Signature files (`.hdb`, `.hsb`, `.ndb`) on the config disk, or
+    /// `builtin:signatures` (the project's own set, EICAR included).
+    pub signatures: Vec<FileRef>,
+}
+
+impl Default for Antivirus {
+    fn default() -> Self {
+        Antivirus { enabled: true, signatures: alloc::vec![FileRef::Builtin(Builtin::Signatures)] }
+    }
+}
+
+/// `[bayes]`: the statistical classifier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bayes {
+    pub enabled: bool,
+    /// Messages of each class that must be learned before it votes.
+    pub min_learned: u32,
+    /// A message scoring at least this (without the Bayes symbols) is learned
+    /// as spam automatically; `None` is off.
+    pub autolearn_spam: Option<Score>,
+    /// A message scoring at most this is learned as ham; `None` is off.
+    pub autolearn_ham: Option<Score>,
+}
+
+impl Default for Bayes {
+    fn default() -> Self {
+        Bayes { enabled: true, min_learned: 200, autolearn_spam: Some(Score(1200)), autolearn_ham: Some(Score(-200)) }
+    }
+}
+
+/// `[stats]`: the metrics endpoint and DMARC report reading.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// `ADDRESS:PORT` (or `[V6]:PORT`) for the HTTP metrics endpoint (Prometheus
+    /// text format at `/metrics`); `None` is off.
+    pub listen: Option<core::net::SocketAddr>,
+    /// Configured users allowed to read it with HTTP Basic authentication.
+    pub users: Vec<String>,
+    /// Local address whose mail is read as DMARC aggregate reports
+    /// (the `rua=` of the published DMARC record).
+    pub dmarc_reports: Option<String>,
+}
+
 /// A filter score in hundredths of a point (`6.5` is 650), so that scores
 /// compare exactly without floating point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -333,6 +450,8 @@ pub enum Builtin {
     DkimKey,
     /// `builtin:default-sieve`: [`crate::DEFAULT_SYSTEM_SIEVE`].
     DefaultSieve,
+    /// `builtin:signatures`: the project's own antivirus signatures.
+    Signatures,
 }
 
 impl Builtin {
@@ -343,6 +462,7 @@ impl Builtin {
             Builtin::SelfSignedKey => "self-signed-key",
             Builtin::DkimKey => "dkim-key",
             Builtin::DefaultSieve => "default-sieve",
+            Builtin::Signatures => "signatures",
         }
     }
 }

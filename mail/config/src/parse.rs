@@ -26,6 +26,8 @@ pub const MAX_ALIAS_TARGETS: usize = 1000;
 pub const MAX_LIST_LEN: usize = 10_000;
 /// DNSBL/DNSWL sites (each costs a DNS query per connection).
 pub const MAX_DNSBL_SITES: usize = 32;
+/// Most signature files `[antivirus] signatures` may name.
+pub const MAX_SIGNATURE_FILES: usize = 64;
 
 /// How the parser asks whether a referenced file exists. The kernel answers
 /// from the config disk; the image tool from a host directory.
@@ -77,6 +79,10 @@ const SINGLETONS: &[&str] = &[
     "greylist",
     "queue",
     "filter",
+    "screen",
+    "antivirus",
+    "bayes",
+    "stats",
     "sieve",
     "srs",
 ];
@@ -156,6 +162,10 @@ impl<'a> Parser<'a> {
             greylist: Greylist::default(),
             queue: QueueSettings::default(),
             filter: FilterThresholds::default(),
+            screen: Screen::default(),
+            antivirus: Antivirus::default(),
+            bayes: Bayes::default(),
+            stats: Stats::default(),
             dkim: Vec::new(),
             tls: Tls::default(),
             sieve: SieveSettings::default(),
@@ -212,6 +222,18 @@ impl<'a> Parser<'a> {
         }
         if let Some(s) = single.get("filter") {
             self.filter(s, &mut cfg);
+        }
+        if let Some(s) = single.get("screen") {
+            self.screen(s, &mut cfg);
+        }
+        if let Some(s) = single.get("antivirus") {
+            self.antivirus(s, &mut cfg);
+        }
+        if let Some(s) = single.get("bayes") {
+            self.bayes(s, &mut cfg);
+        }
+        if let Some(s) = single.get("stats") {
+            self.stats(s, &mut cfg);
         }
         for s in dkims {
             self.dkim(s, &mut cfg);
@@ -723,6 +745,180 @@ impl<'a> Parser<'a> {
         }
         if g.delay >= g.retry_window {
             self.err(sec.line, ErrorKind::Conflict("greylist delay must be shorter than retry_window".into()));
+        }
+    }
+
+    // -- [screen] / [antivirus] / [bayes] / [stats] -------------------------
+
+    fn screen_action(&mut self, e: &Entry) -> Option<ScreenAction> {
+        match e.value.to_ascii_lowercase().as_str() {
+            "ignore" => Some(ScreenAction::Ignore),
+            "enforce" => Some(ScreenAction::Enforce),
+            "drop" => Some(ScreenAction::Drop),
+            _ => {
+                self.bad(e, "ignore, enforce or drop");
+                None
+            }
+        }
+    }
+
+    fn screen(&mut self, sec: &Section, cfg: &mut Config) {
+        let keys = [
+            "enabled",
+            "pregreet_wait",
+            "dnsbl_wait",
+            "pregreet_action",
+            "dnsbl_action",
+            "pipelining_action",
+            "non_smtp_action",
+            "bare_newline_action",
+            "pass_ttl",
+            "dnsbl_ttl",
+        ];
+        for (k, e) in self.entries(sec, &keys, &[]) {
+            let action_slot = match k.as_str() {
+                "enabled" => {
+                    if let Some(b) = self.boolean(e) {
+                        cfg.screen.enabled = b;
+                    }
+                    continue;
+                }
+                "pregreet_wait" | "dnsbl_wait" => {
+                    if let Some(d) = self.duration(e, 0, 60) {
+                        if k == "pregreet_wait" {
+                            cfg.screen.pregreet_wait = d;
+                        } else {
+                            cfg.screen.dnsbl_wait = d;
+                        }
+                    }
+                    continue;
+                }
+                "pass_ttl" | "dnsbl_ttl" => {
+                    if let Some(d) = self.duration(e, 0, 400 * 86400) {
+                        if k == "pass_ttl" {
+                            cfg.screen.pass_ttl = d;
+                        } else {
+                            cfg.screen.dnsbl_ttl = d;
+                        }
+                    }
+                    continue;
+                }
+                "pregreet_action" => &mut cfg.screen.pregreet_action,
+                "dnsbl_action" => &mut cfg.screen.dnsbl_action,
+                "pipelining_action" => &mut cfg.screen.pipelining_action,
+                "non_smtp_action" => &mut cfg.screen.non_smtp_action,
+                "bare_newline_action" => &mut cfg.screen.bare_newline_action,
+                _ => unreachable!(),
+            };
+            if let Some(v) = self.screen_action(e) {
+                *action_slot = v;
+            }
+        }
+    }
+
+    fn antivirus(&mut self, sec: &Section, cfg: &mut Config) {
+        let mut sigs = Vec::new();
+        let mut named = false;
+        for (k, e) in self.entries(sec, &["enabled", "signatures"], &["signatures"]) {
+            match k.as_str() {
+                "enabled" => {
+                    if let Some(b) = self.boolean(e) {
+                        cfg.antivirus.enabled = b;
+                    }
+                }
+                "signatures" => {
+                    named = true;
+                    for item in self.list(e) {
+                        let one = Entry { key: e.key.clone(), value: item.into(), line: e.line };
+                        if let Some(f) = self.file_ref(&one, &[Builtin::Signatures]) {
+                            if sigs.len() >= MAX_SIGNATURE_FILES {
+                                self.bad(e, "at most 64 signature files");
+                                break;
+                            }
+                            if let FileRef::Path(p) = &f {
+                                if ![".hdb", ".hsb", ".ndb"].iter().any(|x| p.ends_with(x)) {
+                                    self.bad(&one, "a .hdb, .hsb or .ndb file, or builtin:signatures");
+                                    continue;
+                                }
+                            }
+                            sigs.push(f);
+                        }
+                    }
+                }
+                _ => unreachable!(),
+            }
+        }
+        if named {
+            cfg.antivirus.signatures = sigs;
+        }
+    }
+
+    fn bayes(&mut self, sec: &Section, cfg: &mut Config) {
+        let keys = ["enabled", "min_learned", "autolearn_spam", "autolearn_ham"];
+        for (k, e) in self.entries(sec, &keys, &[]) {
+            match k.as_str() {
+                "enabled" => {
+                    if let Some(b) = self.boolean(e) {
+                        cfg.bayes.enabled = b;
+                    }
+                }
+                "min_learned" => {
+                    if let Some(n) = self.number(e, 1, 1_000_000) {
+                        cfg.bayes.min_learned = n;
+                    }
+                }
+                "autolearn_spam" | "autolearn_ham" => {
+                    let v =
+                        if e.value.eq_ignore_ascii_case("off") { Some(None) } else { parse_score(&e.value).map(Some) };
+                    match v {
+                        Some(v) if k == "autolearn_spam" => cfg.bayes.autolearn_spam = v,
+                        Some(v) => cfg.bayes.autolearn_ham = v,
+                        None => self.bad(e, "a score like 12 or -2.5, or off"),
+                    }
+                }
+                _ => unreachable!(),
+            }
+        }
+        if let (Some(s), Some(h)) = (cfg.bayes.autolearn_spam, cfg.bayes.autolearn_ham) {
+            if h >= s {
+                self.err(
+                    sec.line,
+                    ErrorKind::Conflict(format!("autolearn_ham ({}) must be below autolearn_spam ({})", h, s)),
+                );
+            }
+        }
+    }
+
+    fn stats(&mut self, sec: &Section, cfg: &mut Config) {
+        for (k, e) in self.entries(sec, &["listen", "users", "dmarc_reports"], &[]) {
+            match k.as_str() {
+                "listen" => match e.value.parse::<core::net::SocketAddr>() {
+                    Ok(a) if a.port() != 0 => cfg.stats.listen = Some(a),
+                    _ => self.bad(e, "ADDRESS:PORT, e.g. 192.0.2.10:9100 or [2001:db8::10]:9100"),
+                },
+                "users" => {
+                    for item in self.list(e) {
+                        match cfg.user(item) {
+                            Some(u) => cfg.stats.users.push(u.address.to_string()),
+                            None => self.bad(e, "logins of users defined in this file"),
+                        }
+                    }
+                }
+                "dmarc_reports" => match Address::parse(&e.value) {
+                    Ok(a) => {
+                        if cfg.resolve(&a.to_string()).is_err() {
+                            self.bad(e, "a local address that receives mail (a user or an alias)");
+                        } else {
+                            cfg.stats.dmarc_reports = Some(a.to_string());
+                        }
+                    }
+                    Err(p) => self.err(e.line, ErrorKind::BadAddress { value: e.value.clone(), problem: p }),
+                },
+                _ => unreachable!(),
+            }
+        }
+        if cfg.stats.listen.is_some() && cfg.stats.users.is_empty() {
+            self.err(sec.line, ErrorKind::Conflict("[stats] listen needs users allowed to read it".into()));
         }
     }
 

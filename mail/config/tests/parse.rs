@@ -588,3 +588,71 @@ fn queue_section() {
     let errs = parse(&text, &files).unwrap_err();
     assert!(errs.iter().any(|e| e.to_string().contains("retry_later")), "{errs:?}");
 }
+
+#[test]
+fn screen_antivirus_bayes_stats_sections() {
+    let text = format!(
+        "{}\n[screen]\nenabled = yes\npregreet_wait = 3s\ndnsbl_wait = 2s\npregreet_action = drop\n\
+         dnsbl_action = ignore\npipelining_action = enforce\nnon_smtp_action = drop\nbare_newline_action = ignore\n\
+         pass_ttl = 2d\ndnsbl_ttl = 30m\n\n[antivirus]\nsignatures = builtin:signatures\n\n\
+         [bayes]\nmin_learned = 50\nautolearn_spam = 10.5\nautolearn_ham = off\n\n\
+         [stats]\nlisten = 192.0.2.10:9100\nusers = alice@example.org\ndmarc_reports = postmaster@example.org\n",
+        good_text()
+    );
+    let c = parse(&text, &files).unwrap_or_else(|e| panic!("{:#?}", e));
+    assert_eq!(c.screen.pregreet_wait, Duration::from_secs(3));
+    assert_eq!(c.screen.dnsbl_wait, Duration::from_secs(2));
+    assert_eq!(c.screen.pregreet_action, ScreenAction::Drop);
+    assert_eq!(c.screen.dnsbl_action, ScreenAction::Ignore);
+    assert_eq!(c.screen.pass_ttl, Duration::from_secs(2 * 86400));
+    assert_eq!(c.screen.dnsbl_ttl, Duration::from_secs(1800));
+    assert_eq!(c.antivirus.signatures, [FileRef::Builtin(Builtin::Signatures)]);
+    assert_eq!(c.bayes.min_learned, 50);
+    assert_eq!(c.bayes.autolearn_spam, Some(Score(1050)));
+    assert_eq!(c.bayes.autolearn_ham, None);
+    assert_eq!(c.stats.listen, Some("192.0.2.10:9100".parse().unwrap()));
+    assert_eq!(c.stats.users, ["alice@example.org"]);
+    assert_eq!(c.stats.dmarc_reports.as_deref(), Some("postmaster@example.org"));
+}
+
+#[test]
+fn screen_antivirus_bayes_stats_defaults() {
+    let c = parse("[server]\nhostname = mx.example.org\ndomains = example.org\n", &files).unwrap();
+    assert_eq!(c.screen, Screen::default());
+    assert_eq!(c.screen.pregreet_wait, Duration::from_secs(6));
+    assert_eq!(c.antivirus, Antivirus::default());
+    assert_eq!(c.bayes, Bayes::default());
+    assert_eq!(c.stats.listen, None);
+}
+
+#[test]
+fn screen_antivirus_bayes_stats_errors() {
+    one(
+        &with_server("[screen]\npregreet_action = reject\n"),
+        "unimail.conf:5: bad value 'reject' for 'pregreet_action': expected ignore, enforce or drop",
+    );
+    one(&with_server("[screen]\npregreet_wait = 2m\n"), "unimail.conf:5: bad value '2m' for 'pregreet_wait'");
+    one(&with_server("[antivirus]\nsignatures = av/main.cvd\n"), "unimail.conf:5: missing file");
+    one(
+        &with_server("[antivirus]\nsignatures = builtin:eicar\n"),
+        "unimail.conf:5: bad value 'builtin:eicar' for 'signatures'",
+    );
+    one(
+        &with_server("[bayes]\nautolearn_spam = 1\nautolearn_ham = 2\n"),
+        "unimail.conf:4: autolearn_ham (2.00) must be below autolearn_spam (1.00)",
+    );
+    let e = errors(&with_server("[stats]\nlisten = 192.0.2.10\nusers = x@example.org\n"));
+    assert!(e[0].starts_with("unimail.conf:5: bad value '192.0.2.10' for 'listen'"), "{e:?}");
+    assert!(
+        e[1].starts_with("unimail.conf:6: bad value 'x@example.org' for 'users': expected logins of users"),
+        "{e:?}"
+    );
+    one(
+        &with_server("[stats]\nlisten = 192.0.2.10:9100\n"),
+        "unimail.conf:4: [stats] listen needs users allowed to read it",
+    );
+    one(
+        &with_server("[stats]\ndmarc_reports = nobody@elsewhere.example\n"),
+        "unimail.conf:5: bad value 'nobody@elsewhere.example' for 'dmarc_reports'",
+    );
+}
