@@ -1,0 +1,216 @@
+//! Scanning a message: the raw bytes (target type 4 and 0), then every
+//! decoded MIME leaf (transfer encoding undone), descending into nested
+//! multiparts and message/rfc822 parts, including encoded ones.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use md5::{Digest, Md5};
+use sha1::Sha1;
+use sha2::Sha256;
+
+use mail_mime::{Body, Limits, Message};
+
+use crate::db::{Database, HashSig};
+use crate::pattern::{matches, View, STEP_BUDGET};
+
+/// Bounds on one scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScanLimits {
+    /// Objects (raw message + decoded parts) looked at; more makes the
+    /// result [`Verdict::Incomplete`] unless a virus was already found.
+    pub max_objects: usize,
+    /// Decoded bytes across all objects.
+    pub max_total_bytes: usize,
+    /// Nesting of base64/QP-encoded message/rfc822 parts re-parsed.
+    pub max_depth: usize,
+    /// MIME parser bounds per (nested) message.
+    pub mime: Limits,
+}
+
+impl Default for ScanLimits {
+    fn default() -> Self {
+        ScanLimits { max_objects: 1000, max_total_bytes: 64 << 20, max_depth: 8, mime: Limits::default() }
+    }
+}
+
+/// Which object a hit was found in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// The message as received.
+    Raw,
+    /// A decoded MIME part; the file name when it has one.
+    Part { filename: Option<String> },
+}
+
+/// A signature hit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detection {
+    /// The signature's malware name (`Unimail.Test.EICAR`).
+    pub name: String,
+    pub location: Location,
+}
+
+/// The scan result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Clean,
+    Infected(Detection),
+    /// Limits cut the scan short (or the MIME parser truncated the tree)
+    /// and nothing was found in what was looked at. The caller decides
+    /// (a strict site soft-rejects).
+    Incomplete,
+}
+
+impl Verdict {
+    pub fn virus(&self) -> Option<&str> {
+        match self {
+            Verdict::Infected(d) => Some(&d.name),
+            _ => None,
+        }
+    }
+}
+
+struct Walk<'d> {
+    db: &'d Database,
+    limits: &'d ScanLimits,
+    objects: usize,
+    bytes: usize,
+    incomplete: bool,
+}
+
+impl Database {
+    /// Scans a whole message (RFC 5322 bytes as received).
+    pub fn scan_message(&self, raw: &[u8], limits: &ScanLimits) -> Verdict {
+        let mut w = Walk { db: self, limits, objects: 0, bytes: 0, incomplete: false };
+        if let Some(name) = w.object(raw, true) {
+            return Verdict::Infected(Detection { name, location: Location::Raw });
+        }
+        if let Some(d) = w.message(raw, 0) {
+            return Verdict::Infected(d);
+        }
+        if w.incomplete {
+            Verdict::Incomplete
+        } else {
+            Verdict::Clean
+        }
+    }
+
+    /// Scans one buffer as a file (a decoded attachment): hash and body
+    /// signatures, not type 4.
+    pub fn scan_bytes(&self, data: &[u8]) -> Option<&str> {
+        self.hash_hit(data).or_else(|| self.body_hit(data, false)).map(|s| s.as_str())
+    }
+
+    fn hash_hit(&self, data: &[u8]) -> Option<&String> {
+        let size = data.len() as u64;
+        let pick = |v: &'_ Vec<HashSig>| -> Option<usize> { v.iter().position(|s| s.size.is_none_or(|n| n == size)) };
+        if !self.md5.is_empty() {
+            let d: [u8; 16] = Md5::digest(data).into();
+            if let Some(v) = self.md5.get(&d) {
+                if let Some(i) = pick(v) {
+                    return Some(&v[i].name);
+                }
+            }
+        }
+        if !self.sha1.is_empty() {
+            let d: [u8; 20] = Sha1::digest(data).into();
+            if let Some(v) = self.sha1.get(&d) {
+                if let Some(i) = pick(v) {
+                    return Some(&v[i].name);
+                }
+            }
+        }
+        if !self.sha256.is_empty() {
+            let d: [u8; 32] = Sha256::digest(data).into();
+            if let Some(v) = self.sha256.get(&d) {
+                if let Some(i) = pick(v) {
+                    return Some(&v[i].name);
+                }
+            }
+        }
+        None
+    }
+
+    /// Body signatures: one pass over the buffer; at each position a bit
+    /// test on the next two bytes, and only for indexed keys a binary search
+    /// and verification of the candidates around their anchor.
+    fn body_hit(&self, data: &[u8], is_mail: bool) -> Option<&String> {
+        if self.index.is_empty() || data.len() < 2 {
+            return None;
+        }
+        for at in 0..data.len() - 1 {
+            let key = u16::from_be_bytes([data[at], data[at + 1]]);
+            if self.keys[usize::from(key) / 64] & (1 << (key % 64)) == 0 {
+                continue;
+            }
+            let first = self.index.partition_point(|&(k, _)| k < key);
+            for &(k, si) in &self.index[first..] {
+                if k != key {
+                    break;
+                }
+                let sig = &self.body[si as usize];
+                let p = &sig.pattern;
+                if at < p.before_min || !data[at..].starts_with(&p.anchor) || !sig.target.applies(data, is_mail) {
+                    continue;
+                }
+                let back = View { buf: data, origin: at, backward: true };
+                let fwd = View { buf: data, origin: at + p.anchor.len(), backward: false };
+                let mut budget = STEP_BUDGET;
+                let mut inner = STEP_BUDGET;
+                let hit = matches(&p.before_rev, &back, 0, &mut budget, &mut |k| {
+                    sig.offset.allows(at - k, data.len()) && matches(&p.after, &fwd, 0, &mut inner, &mut |_| true)
+                });
+                if hit {
+                    return Some(&sig.name);
+                }
+            }
+        }
+        None
+    }
+}
+
+impl Walk<'_> {
+    /// Checks one object against all signatures; `None` when clean or
+    /// over the limits.
+    fn object(&mut self, data: &[u8], is_mail: bool) -> Option<String> {
+        if self.objects >= self.limits.max_objects
+            || self.bytes.saturating_add(data.len()) > self.limits.max_total_bytes
+        {
+            self.incomplete = true;
+            return None;
+        }
+        self.objects += 1;
+        self.bytes += data.len();
+        self.db.hash_hit(data).or_else(|| self.db.body_hit(data, is_mail)).cloned()
+    }
+
+    fn message(&mut self, raw: &[u8], depth: usize) -> Option<Detection> {
+        let m = Message::parse_with(raw, &self.limits.mime);
+        if m.truncated {
+            self.incomplete = true;
+        }
+        for idx in 0..m.parts.len() {
+            let p = &m.parts[idx];
+            if p.kind != Body::Leaf {
+                continue;
+            }
+            let decoded = m.decoded_body(idx);
+            if let Some(name) = self.object(&decoded, false) {
+                let filename = p.filename().map(String::from);
+                return Some(Detection { name, location: Location::Part { filename } });
+            }
+            // An encoded message/rfc822 is a leaf to the parser: parse its
+            // decoded form (RFC 2046 5.2.1 forbids the encoding, senders
+            // do it anyway).
+            if p.content_type.main == "message" && (p.content_type.sub == "rfc822" || p.content_type.sub == "global") {
+                if depth + 1 > self.limits.max_depth {
+                    self.incomplete = true;
+                } else if let Some(d) = self.message(&decoded, depth + 1) {
+                    return Some(d);
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,144 @@
+//! EICAR through every path a message can carry it, and clean messages.
+
+use mail_antivirus::{default_database, Database, Format, Location, ScanLimits, Verdict, EICAR};
+
+fn b64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (n, c) in data.chunks(3).enumerate() {
+        if n > 0 && n % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let v =
+            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(v >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn attachment_mail(payload: &[u8]) -> Vec<u8> {
+    format!(
+        "From: a@example.org\r\nTo: b@example.net\r\nSubject: report\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n\
+         see attached\r\n--XX\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n\
+         Content-Disposition: attachment; filename=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--XX--\r\n",
+        b64(payload)
+    )
+    .into_bytes()
+}
+
+fn scan(raw: &[u8]) -> Verdict {
+    default_database().scan_message(raw, &ScanLimits::default())
+}
+
+#[test]
+fn raw_eicar() {
+    assert_eq!(scan(EICAR).virus(), Some("Unimail.Test.EICAR.HDB"));
+    // With trailing text the hash no longer matches, the body signature does.
+    let mut m = b"Subject: x\r\n\r\n".to_vec();
+    m.extend_from_slice(EICAR);
+    m.extend_from_slice(b"\r\n");
+    assert_eq!(scan(&m).virus(), Some("Unimail.Test.EICAR"));
+}
+
+#[test]
+fn base64_attachment_in_multipart() {
+    let m = attachment_mail(EICAR);
+    // The raw message has only base64: the hit must come from the part.
+    assert!(!m.windows(10).any(|w| w == &EICAR[..10]));
+    let Verdict::Infected(d) = scan(&m) else { panic!("not detected") };
+    assert_eq!(d.name, "Unimail.Test.EICAR.HDB");
+    assert_eq!(d.location, Location::Part { filename: Some("eicar.com".into()) });
+}
+
+#[test]
+fn quoted_printable_and_nested() {
+    // QP-encoded text part (=3D is '=', EICAR has none, so encode '$' too).
+    let qp: String =
+        EICAR.iter().map(|&c| if c == b'$' { "=24".to_string() } else { (c as char).to_string() }).collect();
+    let m = format!("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{qp}\r\n");
+    assert!(scan(m.as_bytes()).virus().is_some());
+    // multipart inside message/rfc822 inside multipart.
+    let inner = attachment_mail(EICAR);
+    let outer = format!(
+        "Subject: fwd\r\nContent-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\nfwd\r\n\
+         --outer\r\nContent-Type: message/rfc822\r\n\r\n{}\r\n--outer--\r\n",
+        String::from_utf8(inner.clone()).unwrap()
+    );
+    assert!(scan(outer.as_bytes()).virus().is_some());
+    // Base64-encoded message/rfc822 (not allowed by RFC 2046, seen anyway).
+    let outer = format!(
+        "Subject: fwd\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n--o\r\nContent-Type: message/rfc822\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--o--\r\n",
+        b64(&inner)
+    );
+    assert!(scan(outer.as_bytes()).virus().is_some());
+    // Too deep for the limits: reported as incomplete, not clean.
+    let limits = ScanLimits { max_depth: 0, ..ScanLimits::default() };
+    assert_eq!(default_database().scan_message(outer.as_bytes(), &limits), Verdict::Incomplete);
+}
+
+#[test]
+fn clean_messages() {
+    let m = attachment_mail(b"%PDF-1.4 just a document, X5O!P but not the test file");
+    assert_eq!(scan(&m), Verdict::Clean);
+    assert_eq!(scan(b"Subject: hello\r\n\r\nHi Bob, lunch at noon?\r\n"), Verdict::Clean);
+    // A near-miss of the EICAR string (one byte changed).
+    let mut e = EICAR.to_vec();
+    e[40] = b'x';
+    assert_eq!(scan(&e), Verdict::Clean);
+    assert_eq!(scan(b""), Verdict::Clean);
+}
+
+#[test]
+fn limits_make_incomplete() {
+    let m = attachment_mail(b"harmless");
+    let limits = ScanLimits { max_objects: 2, ..ScanLimits::default() };
+    assert_eq!(default_database().scan_message(&m, &limits), Verdict::Incomplete);
+    let limits = ScanLimits { max_total_bytes: 10, ..ScanLimits::default() };
+    assert_eq!(default_database().scan_message(&m, &limits), Verdict::Incomplete);
+}
+
+#[test]
+fn hsb_and_offsets() {
+    let mut db = Database::new();
+    db.load(Format::Hsb, "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f:*:Sha256.Eicar:73\n")
+        .unwrap();
+    assert_eq!(db.scan_bytes(EICAR), Some("Sha256.Eicar"));
+    let mut db = Database::new();
+    db.load(Format::Hsb, "3395856ce81f2b7382dee72602f798b642f14140:67:Sha1.WrongSize\n").unwrap();
+    assert_eq!(db.scan_bytes(EICAR), None);
+    let mut db = Database::new();
+    db.load(Format::Ndb, "Start:0:0:58354f21\nEnd:0:EOF-4:482b482a\n").unwrap();
+    assert_eq!(db.scan_bytes(EICAR), Some("Start"));
+    assert_eq!(db.scan_bytes(&EICAR[1..]), Some("End"));
+    assert_eq!(db.scan_bytes(&[b"..", &EICAR[1..], b".."].concat()), None);
+    // Type 4 applies to the raw message only.
+    let mut db = Database::new();
+    db.load(Format::Ndb, "MailOnly:4:*:5375626a6563743a2078\n").unwrap();
+    assert!(db.scan_message(b"Subject: x\r\n\r\n", &ScanLimits::default()).virus().is_some());
+    assert_eq!(db.scan_bytes(b"Subject: x"), None);
+}
+
+#[test]
+fn many_signatures_stay_fast_and_exact() {
+    // 20k generated signatures sharing no anchor with the text: the index
+    // keeps this a single pass (no timing assert, it just must finish).
+    let mut text = String::new();
+    for i in 0..20_000u32 {
+        text.push_str(&format!("Gen.{i}:0:*:{:08x}*{:08x}\n", 0xf0f0_0000u32 + i, i.wrapping_mul(2_654_435_761)));
+    }
+    let mut db = Database::new();
+    assert_eq!(db.load(Format::Ndb, &text).unwrap().loaded, 20_000);
+    let body = "lorem ipsum dolor sit amet ".repeat(40_000);
+    assert_eq!(db.scan_bytes(body.as_bytes()), None);
+    let mut hit = b"xx\xf0\xf0\x01\x23yyyy".to_vec();
+    hit.extend_from_slice(&0x123u32.wrapping_mul(2_654_435_761).to_be_bytes());
+    assert_eq!(db.scan_bytes(&hit), Some("Gen.291"));
+}
