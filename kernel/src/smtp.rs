@@ -102,6 +102,7 @@ pub struct SmtpService {
     tls: Option<Arc<rustls::ServerConfig>>,
     maildir: Maildir,
     max_sessions: usize,
+    max_per_ip: usize,
     idle_ms: u64,
     next_id: u64,
     system_sieve: Option<mail_sieve::Script>,
@@ -209,6 +210,7 @@ impl SmtpService {
             tls,
             maildir,
             max_sessions: cfg.limits.connections as usize,
+            max_per_ip: cfg.limits.connections_per_ip as usize,
             idle_ms: cfg.limits.smtp_idle_timeout.as_millis() as u64,
             next_id: crate::rand::u64() & 0xffff_ffff,
             delivered: 0,
@@ -263,9 +265,15 @@ impl SmtpService {
                         }
                     },
                 };
+                let from_peer = self.sessions.iter().filter(|s| s.peer == peer && !s.closing).count();
                 if self.sessions.len() >= self.max_sessions {
                     log::warn!("smtp: {peer}: too many connections ({}), refused", self.sessions.len());
-                    server.shutdown();
+                    server.refuse(Reply::new(421, Enhanced(4, 3, 2), "All server ports are busy"));
+                } else if from_peer >= self.max_per_ip {
+                    // Postfix's smtpd_client_connection_count_limit: one
+                    // address cannot take every slot.
+                    log::warn!("smtp: {peer}: too many connections from this address ({from_peer}), refused");
+                    server.refuse(Reply::new(421, Enhanced(4, 7, 0), "Too many connections from your address"));
                 }
                 self.sessions.push(Session {
                     link,

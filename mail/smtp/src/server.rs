@@ -453,6 +453,20 @@ impl Server {
         }
     }
 
+    /// Refuse the connection instead of greeting it (RFC 5321 3.1: a
+    /// server may answer 554, or 421 when it cannot serve now, in place
+    /// of the 220). Before any command the waiting greeting is replaced;
+    /// later it is the same as closing with `r`.
+    pub fn refuse(&mut self, r: Reply) {
+        if self.is_closed() {
+            return;
+        }
+        if self.commands == 0 && self.helo.is_none() {
+            self.out.clear();
+        }
+        self.close_with(r);
+    }
+
     /// Feed received bytes; returns how many were consumed.
     pub fn feed(&mut self, input: &[u8]) -> usize {
         let mut used = 0;

@@ -525,3 +525,23 @@ fn shutdown_is_421_4_3_2() {
     h.feed(b"");
     assert!(h.t.lines()[0].starts_with("421 4.3.2 mx.example.org "));
 }
+
+#[test]
+fn refuse_replaces_the_greeting() {
+    let mut s = Server::new(cfg());
+    s.refuse(Reply::new(421, Enhanced(4, 7, 0), "Too many connections from your address"));
+    let out = String::from_utf8(s.take_output()).unwrap();
+    assert_eq!(out, "421 4.7.0 Too many connections from your address\r\n");
+    assert!(s.is_closed());
+    assert_eq!(s.feed(b"EHLO c\r\n"), 8);
+    assert!(s.take_output().is_empty());
+}
+
+#[test]
+fn refuse_after_commands_keeps_earlier_replies() {
+    let mut s = Server::new(cfg());
+    s.feed(b"EHLO c\r\n");
+    s.refuse(Reply::new(521, Enhanced(5, 7, 1), "Go away"));
+    let out = String::from_utf8(s.take_output()).unwrap();
+    assert!(out.starts_with("220 ") && out.contains("\r\n250 ") && out.ends_with("521 5.7.1 Go away\r\n"), "{out}");
+}
