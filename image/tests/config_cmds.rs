@@ -486,3 +486,31 @@ fn dns_output_passes_named_checkzone_and_pyspf() {
         assert!(o.status.success(), "pyspf: {}", out(&o));
     }
 }
+
+/// tests/check-corpus: one broken config per problem class the parser sees
+/// (`NAME.conf`), and `check`'s exact output for it (`NAME.expected`):
+/// unknown keys, bad addresses and CIDRs, missing key/certificate files,
+/// alias loops, users without a hash, weak hashes. Certificate contents
+/// (expired, wrong name, key mismatch) are in `check_reads_certificates_and_keys`.
+#[test]
+fn check_broken_config_corpus() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/check-corpus");
+    let mut cases = 0;
+    for e in std::fs::read_dir(&corpus).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().and_then(|x| x.to_str()) != Some("conf") {
+            continue;
+        }
+        let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let expected = std::fs::read_to_string(p.with_extension("expected")).unwrap();
+        let d = tempdir(&name);
+        std::fs::copy(&p, d.join("unimail.conf")).unwrap();
+        let o = unimail(&["check", d.to_str().unwrap()], None);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", out(&o));
+        assert_eq!(String::from_utf8_lossy(&o.stdout), expected, "{name}");
+        let n = expected.lines().count();
+        assert!(out(&o).contains(&format!("{n} error")), "{name}: {}", out(&o));
+        cases += 1;
+    }
+    assert!(cases >= 7, "corpus has {cases} cases");
+}
