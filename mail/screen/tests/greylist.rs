@@ -2,30 +2,14 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use mail_screen::{Greylist, GreylistAnswer as Answer, GreylistConfig, GreylistRequest as Request, PassReason};
+use mail_screen::{Greylist, GreylistAnswer as Answer, PassReason};
 
 const T: u64 = 1_795_000_000;
 
-fn cfg() -> GreylistConfig {
-    GreylistConfig {
-        enabled: true,
-        delay: Duration::from_secs(300),
-        retry_window: Duration::from_secs(2 * 86400),
-        expiry: Duration::from_secs(35 * 86400),
-        auto_allow: 3,
-    }
-}
-
-fn req<'a>(addr: &str, from: &'a str, to: &'a str) -> Request<'a> {
-    Request { ip: ip(addr), sender: from, recipient: to, authenticated: false, allowlisted: false }
-}
-
 #[test]
 fn too_early_in_window_and_known() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     let r = req("192.0.2.10", "alice@example.net", "bob@example.org");
     assert_eq!(g.check(&r, T), Answer::DeferNew(300));
     assert_eq!(g.check(&r, T).reply().unwrap().to_line(), "450 4.7.1 greylisted, try again in 300 s\r\n");
@@ -43,7 +27,7 @@ fn too_early_in_window_and_known() {
 
 #[test]
 fn retry_after_the_window_starts_over() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     let r = req("2001:db8:1:2::10", "a@x.example", "b@y.example");
     assert_eq!(g.check(&r, T), Answer::DeferNew(300));
     let late = T + 2 * 86400 + 1;
@@ -60,7 +44,7 @@ fn retry_after_the_window_starts_over() {
 
 #[test]
 fn passed_triplet_expires() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     let r = req("198.51.100.1", "", "postmaster@example.org");
     g.check(&r, T);
     assert_eq!(g.check(&r, T + 600), Answer::Pass(PassReason::Retried));
@@ -74,7 +58,7 @@ fn passed_triplet_expires() {
 
 #[test]
 fn auto_allow_after_n_passes() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     let mut t = T;
     for i in 0..3 {
         let to = format!("user{i}@example.org");
@@ -95,7 +79,7 @@ fn auto_allow_after_n_passes() {
 
 #[test]
 fn auto_allow_off() {
-    let mut c = cfg();
+    let mut c = greylist_cfg(2 * 86400, 35 * 86400, 3);
     c.auto_allow = 0;
     let mut g = Greylist::new(c, 100, 100);
     for i in 0..10 {
@@ -109,7 +93,7 @@ fn auto_allow_off() {
 
 #[test]
 fn skipped_for_authenticated_allowlisted_and_disabled() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     let mut r = req("192.0.2.1", "a@b", "c@d");
     r.authenticated = true;
     assert_eq!(g.check(&r, T), Answer::Pass(PassReason::Skipped));
@@ -117,7 +101,7 @@ fn skipped_for_authenticated_allowlisted_and_disabled() {
     r.allowlisted = true;
     assert_eq!(g.check(&r, T), Answer::Pass(PassReason::Skipped));
     assert_eq!(g.triplets(), 0);
-    let mut c = cfg();
+    let mut c = greylist_cfg(2 * 86400, 35 * 86400, 3);
     c.enabled = false;
     let mut off = Greylist::new(c, 10, 10);
     assert_eq!(off.check(&req("192.0.2.1", "a@b", "c@d"), T), Answer::Pass(PassReason::Disabled));
@@ -125,7 +109,7 @@ fn skipped_for_authenticated_allowlisted_and_disabled() {
 
 #[test]
 fn batv_sender_tags_do_not_defeat_the_retry() {
-    let mut g = Greylist::new(cfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
     g.check(&req("192.0.2.1", "prvs=1111aaaa=bounce@lists.example", "c@d.example"), T);
     assert_eq!(
         g.check(&req("192.0.2.1", "prvs=2222bbbb=bounce@lists.example", "c@d.example"), T + 300),
@@ -135,7 +119,7 @@ fn batv_sender_tags_do_not_defeat_the_retry() {
 
 #[test]
 fn bounded_store_evicts_oldest() {
-    let mut g = Greylist::new(cfg(), 3, 2);
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 3, 2);
     for i in 0..5 {
         g.check(&req("192.0.2.1", &format!("s{i}@x"), "r@y"), T + i);
     }

@@ -2,12 +2,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-use mail_screen::{
-    Greylist, GreylistAnswer as Answer, GreylistConfig, GreylistRequest as Request, PassCache, PassReason, Test,
-};
+use mail_screen::{Greylist, GreylistAnswer as Answer, PassCache, PassReason, Test};
 
 const T: u64 = 1_795_000_000;
 
@@ -68,23 +64,9 @@ fn cache_corrupt_input() {
     assert_eq!(PassCache::load(long.as_bytes(), T, 10).unwrap_err().reason, "line too long");
 }
 
-fn gcfg() -> GreylistConfig {
-    GreylistConfig {
-        enabled: true,
-        delay: Duration::from_secs(300),
-        retry_window: Duration::from_secs(86400),
-        expiry: Duration::from_secs(30 * 86400),
-        auto_allow: 2,
-    }
-}
-
-fn req<'a>(addr: &str, from: &'a str, to: &'a str) -> Request<'a> {
-    Request { ip: ip(addr), sender: from, recipient: to, authenticated: false, allowlisted: false }
-}
-
 #[test]
 fn greylist_round_trip() {
-    let mut g = Greylist::new(gcfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(86400, 30 * 86400, 2), 100, 100);
     g.check(&req("192.0.2.1", "", "postmaster@example.org"), T);
     g.check(&req("2001:db8::1", "\"odd name\"@x.example", "b@example.org"), T);
     g.check(&req("2001:db8::1", "\"odd name\"@x.example", "b@example.org"), T + 400);
@@ -98,7 +80,7 @@ fn greylist_round_trip() {
          t 198.51.100.0/24 1795000010 1795000010 0 jörg@bücher.example b@example.org\n\
          c 2001:db8::/64 1 1795000400\n"
     );
-    let mut back = Greylist::load(gcfg(), text.as_bytes(), T + 500, 100, 100).unwrap();
+    let mut back = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), text.as_bytes(), T + 500, 100, 100).unwrap();
     assert_eq!(back.save(T + 500), text);
     // The loaded state behaves like the original.
     assert_eq!(
@@ -110,7 +92,7 @@ fn greylist_round_trip() {
         Answer::Pass(PassReason::Known)
     );
     // Loaded after the retry window: unpassed triplets are gone.
-    let later = Greylist::load(gcfg(), text.as_bytes(), T + 86400 + 100, 100, 100).unwrap();
+    let later = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), text.as_bytes(), T + 86400 + 100, 100, 100).unwrap();
     assert_eq!(later.triplets(), 1);
     assert_eq!(later.clients(), 1);
 }
@@ -134,19 +116,22 @@ fn greylist_corrupt_input() {
     ];
     for body in cases {
         let input = format!("{h}{body}");
-        let e = Greylist::load(gcfg(), input.as_bytes(), 0, 10, 10).unwrap_err();
+        let e = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), input.as_bytes(), 0, 10, 10).unwrap_err();
         assert_eq!(e.line, 2, "{body:?}: {e}");
     }
-    assert_eq!(Greylist::load(gcfg(), b"unimail-screen-cache 1\n", 0, 10, 10).unwrap_err().line, 1);
+    assert_eq!(
+        Greylist::load(greylist_cfg(86400, 30 * 86400, 2), b"unimail-screen-cache 1\n", 0, 10, 10).unwrap_err().line,
+        1
+    );
     let long = format!("{h}t 192.0.2.0/24 1 1 0 {} c@d\n", "a".repeat(400));
-    assert!(Greylist::load(gcfg(), long.as_bytes(), 0, 10, 10).is_err());
+    assert!(Greylist::load(greylist_cfg(86400, 30 * 86400, 2), long.as_bytes(), 0, 10, 10).is_err());
 }
 
 /// Every prefix and every single-byte corruption of a valid file loads or
 /// fails cleanly: no panic.
 #[test]
 fn no_panic_on_mangled_files() {
-    let mut g = Greylist::new(gcfg(), 100, 100);
+    let mut g = Greylist::new(greylist_cfg(86400, 30 * 86400, 2), 100, 100);
     g.check(&req("192.0.2.1", "a b@x", "c@d"), T);
     g.check(&req("2001:db8::1", "", "c@d"), T);
     g.check(&req("2001:db8::1", "", "c@d"), T + 300);
@@ -157,14 +142,14 @@ fn no_panic_on_mangled_files() {
     let ctext = c.save(T).into_bytes();
     for text in [&gtext, &ctext] {
         for n in 0..=text.len() {
-            let _ = Greylist::load(gcfg(), &text[..n], T, 10, 10);
+            let _ = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), &text[..n], T, 10, 10);
             let _ = PassCache::load(&text[..n], T, 10);
         }
         for i in 0..text.len() {
             for b in [0u8, b' ', b'%', b'=', b'/', b'\n', 0xff, b'9', b':'] {
                 let mut m = text.clone();
                 m[i] = b;
-                let _ = Greylist::load(gcfg(), &m, T, 10, 10);
+                let _ = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), &m, T, 10, 10);
                 let _ = PassCache::load(&m, T, 10);
             }
         }

@@ -44,3 +44,20 @@ pub fn answer_all(s: &mut Screen, p: &Policy, listed: &[(&str, &[&str])], now: u
 pub fn out(s: &mut Screen) -> String {
     String::from_utf8(s.take_output()).unwrap()
 }
+
+/// Greylist timings: delay 300 s and the given window, expiry, auto-allow.
+pub fn greylist_cfg(retry_window_s: u64, expiry_s: u64, auto_allow: u32) -> mail_screen::GreylistConfig {
+    use std::time::Duration;
+    mail_screen::GreylistConfig {
+        enabled: true,
+        delay: Duration::from_secs(300),
+        retry_window: Duration::from_secs(retry_window_s),
+        expiry: Duration::from_secs(expiry_s),
+        auto_allow,
+    }
+}
+
+/// An unauthenticated, not allow-listed greylist request.
+pub fn req<'a>(addr: &str, from: &'a str, to: &'a str) -> mail_screen::GreylistRequest<'a> {
+    mail_screen::GreylistRequest { ip: ip(addr), sender: from, recipient: to, authenticated: false, allowlisted: false }
+}
