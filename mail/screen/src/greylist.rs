@@ -30,6 +30,10 @@ pub use mail_config::Greylist as GreylistConfig;
 
 const HEADER: &str = "unimail-greylist 1";
 
+/// Only one pass per client network and hour counts towards auto-allow
+/// (postgrey's rule).
+pub const AUTO_ALLOW_INTERVAL: u64 = 3600;
+
 /// Longest address kept in a triplet (RFC 5321 4.5.3.1.3: a path is at most
 /// 256 octets); longer ones are cut at a character boundary.
 pub const MAX_ADDRESS: usize = 320;
@@ -218,10 +222,10 @@ impl Greylist {
         let key =
             Triplet { net, sender: normalise_sender(req.sender), recipient: bound(req.recipient.to_ascii_lowercase()) };
         let fresh = TripletState { first: now, last: now, passed: false };
-        let answer = match self.triplets.get(&key).copied() {
+        match self.triplets.get(&key).copied() {
             None => {
                 self.triplets.insert(key, fresh);
-                return Answer::DeferNew(delay);
+                Answer::DeferNew(delay)
             }
             Some(t) if t.passed => {
                 if now.saturating_sub(t.last) > expiry {
@@ -242,14 +246,24 @@ impl Greylist {
                     return Answer::DeferNew(delay);
                 }
                 self.triplets.insert(key, TripletState { first: t.first, last: now, passed: true });
+                self.count_pass(net, now);
                 Answer::Pass(PassReason::Retried)
             }
+        }
+    }
+
+    /// postgrey's client auto-whitelist: a triplet that passed greylisting
+    /// counts for its client, at most once an hour (so that one message to
+    /// many recipients, or a burst, counts once).
+    fn count_pass(&mut self, net: ClientNet, now: u64) {
+        let expiry = self.cfg.expiry.as_secs();
+        let passes = match self.clients.get(&net).copied() {
+            Some(c) if now.saturating_sub(c.last) > expiry => 1,
+            Some(c) if now < c.last.saturating_add(AUTO_ALLOW_INTERVAL) => return,
+            Some(c) => c.passes.saturating_add(1),
+            None => 1,
         };
-        // A delivery through greylisting counts towards auto-allow.
-        let c = self.clients.get(&net).copied().unwrap_or(ClientState { passes: 0, last: now });
-        let passes = if now.saturating_sub(c.last) > expiry { 1 } else { c.passes.saturating_add(1) };
         self.clients.insert(net, ClientState { passes, last: now });
-        answer
     }
 
     /// Forget everything that no longer matters at `now`.

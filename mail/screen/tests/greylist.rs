@@ -63,11 +63,25 @@ fn auto_allow_after_n_passes() {
     for i in 0..3 {
         let to = format!("user{i}@example.org");
         let r = req("203.0.113.7", "list@lists.example", &to);
+        // A second triplet from the same /24 in the same hour.
+        let other = format!("other{i}@example.org");
+        let r2 = req("203.0.113.8", "list@lists.example", &other);
         assert!(matches!(g.check(&r, t), Answer::DeferNew(_)), "{i}");
+        assert!(matches!(g.check(&r2, t), Answer::DeferNew(_)), "{i}");
         t += 300;
         assert_eq!(g.check(&r, t), Answer::Pass(PassReason::Retried), "{i}");
+        // Passes within the same hour count once: the second triplet does
+        // not tip the count (only the third hour's first pass does).
+        let want = if i < 2 { PassReason::Retried } else { PassReason::AutoAllowed };
+        assert_eq!(g.check(&r2, t + 1), Answer::Pass(want), "{i}");
+        // Using a known triplet does not count either.
+        if i < 2 {
+            assert_eq!(g.check(&r, t + 2), Answer::Pass(PassReason::Known));
+        }
+        t += 3600;
     }
-    // Three passed triplets: the whole /24 skips greylisting now.
+    // Three passed triplets in three separate hours: the whole /24 skips
+    // greylisting now.
     assert_eq!(
         g.check(&req("203.0.113.200", "new@other.example", "x@example.org"), t + 1),
         Answer::Pass(PassReason::AutoAllowed)
@@ -85,10 +99,11 @@ fn auto_allow_off() {
     for i in 0..10 {
         let to = format!("u{i}@example.org");
         let r = req("203.0.113.8", "a@b.example", &to);
-        g.check(&r, T);
-        assert_eq!(g.check(&r, T + 300), Answer::Pass(PassReason::Retried));
+        let t = T + i * 3600;
+        g.check(&r, t);
+        assert_eq!(g.check(&r, t + 300), Answer::Pass(PassReason::Retried));
     }
-    assert_eq!(g.check(&req("203.0.113.8", "z@b.example", "z@example.org"), T + 301), Answer::DeferNew(300));
+    assert_eq!(g.check(&req("203.0.113.8", "z@b.example", "z@example.org"), T + 40_000), Answer::DeferNew(300));
 }
 
 #[test]
