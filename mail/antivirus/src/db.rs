@@ -16,6 +16,8 @@
 //! [`LoadReport::skipped`]). Offsets: `*`, `n`, `EOF-n`, each with an
 //! optional `,MaxShift`; the executable-relative ones (`EP+n`, `Sx+n`,
 //! `SEx`, `SL+n`) are skipped likewise. Comment lines start with `#`.
+//! Unlike ClamAV we match only the bytes as decoded, not also a lower-cased
+//! normalisation of text files (tests/clamscan.rs shows the difference).
 //!
 //! Errors are `line N: problem` and refuse the whole file (as ClamAV does
 //! with a malformed database); nothing panics.
