@@ -155,15 +155,60 @@ pub struct Greylist {
     clients: BoundedMap<ClientNet, ClientState>,
 }
 
-/// Lower-case, strip a BATV tag (`prvs=tag=user@domain`: each attempt gets
-/// a new tag, so the triplet would never match), bound the length.
+/// postgrey's sender substitutions, so that per-message sender variants
+/// map to one triplet: a BATV tag (`prvs=tag=user@`, or the swapped form
+/// some senders use) is removed, a `+extension` is cut, and every number
+/// standing alone in the local part (VERP: `bounce-12345-...`) becomes `#`.
+/// Then lower-case and bound the length.
 fn normalise_sender(s: &str) -> String {
-    let s = s.to_ascii_lowercase();
-    let s = match s.strip_prefix("prvs=").and_then(|r| r.split_once('=')) {
-        Some((_, rest)) if rest.contains('@') => String::from(rest),
-        _ => s,
-    };
-    bound(s)
+    let Some((user, domain)) = s.split_once('@') else { return bound(s.to_ascii_lowercase()) };
+    let user = strip_batv(user);
+    let user = user.split_once('+').map_or(user, |(u, _)| u);
+    let mut out = hash_numbers(user);
+    out.push('@');
+    out.push_str(domain);
+    bound(out.to_ascii_lowercase())
+}
+
+/// BATV (`prvs=<tag>=<local>`): the tag is 10 characters of key number,
+/// day and hash; pick the part that is not a tag (the second one when in
+/// doubt, the standard's order).
+fn strip_batv(user: &str) -> &str {
+    let Some(rest) = user.strip_prefix("prvs=") else { return user };
+    let Some((a, b)) = rest.split_once('=') else { return user };
+    if b.is_empty() || b.contains('=') {
+        return user;
+    }
+    let tag = |s: &str| s.len() >= 10 && s.bytes().take(10).all(|c| c.is_ascii_digit() || c.is_ascii_lowercase());
+    if tag(b) && !tag(a) {
+        a
+    } else {
+        b
+    }
+}
+
+/// Replace each run of digits with word boundaries on both sides (ASCII
+/// letters, digits and `_` are word characters) by `#`.
+fn hash_numbers(s: &str) -> String {
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_digit() && (i == 0 || !word(b[i - 1])) {
+            let end = b[i..].iter().position(|c| !c.is_ascii_digit()).map_or(b.len(), |n| i + n);
+            if end == b.len() || !word(b[end]) {
+                out.push('#');
+                i = end;
+                continue;
+            }
+        }
+        // Copy one character (the string may hold UTF-8).
+        let n = s[i..].chars().next().map_or(1, char::len_utf8);
+        out.push_str(&s[i..i + n]);
+        i += n;
+    }
+    out
 }
 
 fn bound(mut s: String) -> String {
@@ -414,8 +459,17 @@ mod tests {
         assert_eq!(decode("%zz"), None);
         assert_eq!(decode("%+1"), None);
         assert_eq!(decode(""), None);
-        assert_eq!(normalise_sender("PRVS=1234abcd=Bob@Example.ORG"), "bob@example.org");
+        assert_eq!(normalise_sender("prvs=0123abcdef=Bob@Example.ORG"), "bob@example.org");
+        assert_eq!(normalise_sender("prvs=bob=0123abcdef@example.org"), "bob@example.org");
         assert_eq!(normalise_sender("prvs=x"), "prvs=x");
+        assert_eq!(normalise_sender("prvs=a=b=c@x"), "prvs=a=b=c@x");
+        assert_eq!(normalise_sender("list+bounces-77@lists.example"), "list@lists.example");
+        assert_eq!(normalise_sender("bounce-123-4x5-6@v.example"), "bounce-#-4x5-#@v.example");
+        assert_eq!(normalise_sender("42@n.example"), "#@n.example");
+        assert_eq!(normalise_sender("a_1.2b@n.example"), "a_1.2b@n.example");
+        // Non-ASCII letters are not word characters (postgrey reads bytes).
+        assert_eq!(normalise_sender("é1-2@n.example"), "é#-#@n.example");
+        assert_eq!(normalise_sender(""), "");
         assert_eq!(bound("é".repeat(200)).len(), 320);
     }
 }
