@@ -4,9 +4,10 @@
 //! reply, the headers to prepend, the Subject rewrite and the auto-learn
 //! decision; and `rspamc stat`-like statistics. Sans-IO, no_std.
 //!
-//! The checks themselves run elsewhere (SPF/DKIM/DMARC in mail-authn, the
-//! scanner in mail-antivirus, Bayes in mail-bayes, DNSBL in the screen);
-//! their results come in as plain values in [`Inputs`].
+//! SPF/DKIM/DMARC (mail-authn) and DNSBL (the screen) results come in as
+//! plain values; antivirus (mail-antivirus) and Bayes (mail-bayes) run
+//! inside [`Engine::check`], or the caller runs them and calls
+//! [`evaluate`] with [`Inputs`] itself.
 //!
 //! ```
 //! use mail_config::FilterThresholds;
@@ -26,10 +27,12 @@ extern crate alloc;
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod engine;
 pub mod inputs;
 pub mod stats;
 pub mod verdict;
 
+pub use engine::{Auth, Checked, Engine};
 pub use inputs::{DkimResult, DmarcPolicy, DmarcResult, Inputs, SpfResult, Symbol, Weights};
 pub use mail_config::{FilterThresholds, Score};
 pub use stats::Stats;
