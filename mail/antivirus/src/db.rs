@@ -225,14 +225,21 @@ impl Database {
     /// Loads one database file's text in the given format. On error nothing
     /// from this file is kept.
     pub fn load(&mut self, format: Format, text: &str) -> Result<LoadReport, ParseError> {
+        self.load_bytes(format, text.as_bytes())
+    }
+
+    /// Like [`Database::load`] for raw file bytes (a line that is not
+    /// UTF-8 is an error naming it).
+    pub fn load_bytes(&mut self, format: Format, bytes: &[u8]) -> Result<LoadReport, ParseError> {
         let mut staged = Database::with_limits(self.limits.clone());
         staged.count = self.count;
         let mut report = LoadReport::default();
-        for (n, line) in text.lines().enumerate() {
+        for (n, line) in bytes.split(|&b| b == b'\n').enumerate() {
             let err = |p: &str| ParseError { line: n + 1, problem: p.to_string() };
             if line.len() > self.limits.max_line {
                 return Err(err("line too long"));
             }
+            let line = core::str::from_utf8(line).map_err(|_| err("not UTF-8"))?;
             let line = line.trim_end_matches('\r');
             if line.trim().is_empty() || line.starts_with('#') {
                 continue;
@@ -254,6 +261,15 @@ impl Database {
         }
         self.merge(staged);
         Ok(report)
+    }
+
+    /// Loads a file from the config disk by name: the format comes from the
+    /// extension; `Ok(None)` for files that are not signature databases
+    /// (so a directory can be loaded as a whole). Errors read
+    /// `sigs/main.ndb: line 3: bad hex digit`.
+    pub fn load_named(&mut self, name: &str, bytes: &[u8]) -> Result<Option<LoadReport>, String> {
+        let Some(format) = Format::from_file_name(name) else { return Ok(None) };
+        self.load_bytes(format, bytes).map(Some).map_err(|e| format!("{name}: {e}"))
     }
 
     fn merge(&mut self, s: Database) {
@@ -413,8 +429,19 @@ mod tests {
             assert_eq!(db.load(f, text).unwrap_err().to_string(), want, "{text}");
             assert!(db.is_empty());
         }
+        let mut db = Database::new();
+        assert_eq!(db.load_bytes(Format::Hdb, b"#\n\xff:1:x\n").unwrap_err().to_string(), "line 2: not UTF-8");
+        assert_eq!(db.load_named("x/readme.txt", b"junk").unwrap(), None);
+        assert_eq!(
+            db.load_named("sigs/a.hdb", b"zz:1:x").unwrap_err(),
+            "sigs/a.hdb: line 1: MD5 must be 32 hex digits"
+        );
+        assert_eq!(db.load_named("a.HSB", b"").unwrap(), Some(LoadReport::default()));
         let mut db = Database::with_limits(DbLimits { max_line: 10, ..DbLimits::default() });
         assert_eq!(db.load(Format::Hdb, "x".repeat(11).as_str()).unwrap_err().to_string(), "line 1: line too long");
+        let mut db = Database::with_limits(DbLimits { max_signatures: 1, ..DbLimits::default() });
+        let two = "44d88612fea8a8f36de82e1278abb02f:68:a\n44d88612fea8a8f36de82e1278abb02f:68:b\n";
+        assert_eq!(db.load(Format::Hdb, two).unwrap_err().to_string(), "line 2: too many signatures");
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub const MAX_PATTERN_TEXT: usize = 8192;
 pub const MAX_ALTERNATIVES: usize = 64;
 /// Upper bound written in `{n-m}` gaps; larger values are an error.
 pub const MAX_GAP: u32 = 1 << 20;
+/// Gaps and alternative groups per signature: each is a backtracking
+/// point (and a recursion level of the matcher).
+pub const MAX_BRANCHES: usize = 64;
 
 /// One element of a compiled pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,6 +216,9 @@ pub fn compile(elems: Vec<Elem>) -> Result<Compiled, String> {
     if best_len < 2 {
         return Err(String::from("signature needs at least two consecutive fixed bytes"));
     }
+    if elems.iter().filter(|e| matches!(e, Elem::Gap { .. } | Elem::Alt(_))).count() > MAX_BRANCHES {
+        return Err(String::from("too many gaps and alternatives"));
+    }
     let anchor = elems[best..best + best_len].iter().filter_map(Elem::exact).collect();
     let before_rev: Vec<Elem> = elems[..best].iter().rev().map(Elem::reversed).collect();
     let before_min = before_rev.iter().map(min_len).sum();
@@ -258,62 +264,72 @@ impl View<'_> {
 }
 
 /// Matches `elems` from distance `k` of the view; on a full match calls
-/// `accept(total_len)` and stops at the first accepted one.
+/// `accept(total_len)` and stops at the first accepted one. Fixed bytes are
+/// walked in a loop; only alternatives and gaps recurse, so the recursion
+/// depth is bounded by [`MAX_BRANCHES`], not by the signature length.
 pub fn matches(
     elems: &[Elem],
     v: &View<'_>,
-    k: usize,
+    mut k: usize,
     budget: &mut u32,
     accept: &mut dyn FnMut(usize) -> bool,
 ) -> bool {
-    if *budget == 0 {
-        return false;
-    }
-    *budget -= 1;
-    let Some((e, rest)) = elems.split_first() else { return accept(k) };
-    match e {
-        Elem::Byte { value, mask } => match v.get(k) {
-            Some(b) if b & mask == *value => matches(rest, v, k + 1, budget, accept),
-            _ => false,
-        },
-        Elem::NotAlt(set) => match v.get(k) {
-            Some(b) if !set.contains(&b) => matches(rest, v, k + 1, budget, accept),
-            _ => false,
-        },
-        Elem::Alt(alts) => alts
-            .iter()
-            .any(|a| (0..a.len()).all(|j| v.get(k + j) == Some(a[j])) && matches(rest, v, k + a.len(), budget, accept)),
-        Elem::Gap { min, max } => {
-            let lo = k + *min as usize;
-            let avail = v.len();
-            if lo > avail {
-                return false;
+    let mut i = 0;
+    loop {
+        if *budget == 0 {
+            return false;
+        }
+        *budget -= 1;
+        let Some(e) = elems.get(i) else { return accept(k) };
+        let rest = &elems[i + 1..];
+        match e {
+            Elem::Byte { value, mask } => match v.get(k) {
+                Some(b) if b & mask == *value => {}
+                _ => return false,
+            },
+            Elem::NotAlt(set) => match v.get(k) {
+                Some(b) if !set.contains(&b) => {}
+                _ => return false,
+            },
+            Elem::Alt(alts) => {
+                return alts.iter().any(|a| {
+                    (0..a.len()).all(|j| v.get(k + j) == Some(a[j])) && matches(rest, v, k + a.len(), budget, accept)
+                })
             }
-            let hi = match max {
-                Some(m) => (k + *m as usize).min(avail),
-                None => avail,
-            };
-            // Skip ahead to where the next exact byte can occur.
-            let next = rest.first().and_then(Elem::exact);
-            let mut j = lo;
-            while j <= hi {
-                if *budget == 0 {
+            Elem::Gap { min, max } => {
+                let lo = k + *min as usize;
+                let avail = v.len();
+                if lo > avail {
                     return false;
                 }
-                if let Some(b) = next {
-                    if v.get(j) != Some(b) {
-                        j += 1;
-                        *budget -= 1;
-                        continue;
+                let hi = match max {
+                    Some(m) => (k + *m as usize).min(avail),
+                    None => avail,
+                };
+                // Skip ahead to where the next exact byte can occur.
+                let next = rest.first().and_then(Elem::exact);
+                let mut j = lo;
+                while j <= hi {
+                    if *budget == 0 {
+                        return false;
                     }
+                    if let Some(b) = next {
+                        if v.get(j) != Some(b) {
+                            j += 1;
+                            *budget -= 1;
+                            continue;
+                        }
+                    }
+                    if matches(rest, v, j, budget, accept) {
+                        return true;
+                    }
+                    j += 1;
                 }
-                if matches(rest, v, j, budget, accept) {
-                    return true;
-                }
-                j += 1;
+                return false;
             }
-            false
         }
+        k += 1;
+        i += 1;
     }
 }
 
@@ -322,7 +338,10 @@ mod tests {
     use super::*;
 
     fn m(pat: &str, buf: &[u8]) -> bool {
-        let c = compile(parse(pat).unwrap()).unwrap();
+        m_compiled(&compile(parse(pat).unwrap()).unwrap(), buf)
+    }
+
+    fn m_compiled(c: &Compiled, buf: &[u8]) -> bool {
         let mut i = 0;
         while let Some(p) = buf[i..].windows(c.anchor.len()).position(|w| w == c.anchor.as_slice()) {
             let at = i + p;
@@ -388,6 +407,38 @@ mod tests {
             "4142(4?|43)4344",
         ] {
             assert!(parse(p).and_then(compile).is_err(), "{p}");
+        }
+        let many = "4142*".repeat(MAX_BRANCHES + 1) + "4344";
+        assert_eq!(parse(&many).and_then(compile).unwrap_err(), "too many gaps and alternatives");
+    }
+
+    #[test]
+    fn long_signature_and_budget() {
+        // A 4000-byte literal signature: matched in a loop, no deep recursion.
+        let lit: alloc::vec::Vec<u8> = (0..4000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let hex: String = lit.iter().map(|b| alloc::format!("{b:02x}")).collect();
+        assert!(m(&hex, &lit));
+        // Pathological backtracking is cut off by the budget, not hung.
+        let pat = "6161*6161*6161*6161*6162";
+        let buf = alloc::vec![b'a'; 80];
+        assert!(!m(pat, &buf));
+    }
+
+    #[test]
+    fn random_input_never_panics() {
+        let mut x = 0x1234_5678_9abc_def0u64;
+        let alphabet = b"0123456789abcdefAF?*{}-|()![]BL,";
+        for _ in 0..5000 {
+            let mut s = String::new();
+            for _ in 0..(x % 40) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.push(alphabet[(x % alphabet.len() as u64) as usize] as char);
+            }
+            if let Ok(c) = parse(&s).and_then(compile) {
+                let _ = m_compiled(&c, b"abcdef0123456789ABCDEF");
+            }
         }
     }
 }

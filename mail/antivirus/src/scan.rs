@@ -71,6 +71,13 @@ impl Verdict {
     }
 }
 
+/// Verification steps allowed per scanned object: generous for real mail
+/// (a candidate costs about its signature's length), a hard stop for
+/// input crafted to make wildcard signatures backtrack at every position.
+pub fn object_budget(len: usize) -> u64 {
+    4_000_000 + 64 * len as u64
+}
+
 struct Walk<'d> {
     db: &'d Database,
     limits: &'d ScanLimits,
@@ -99,7 +106,8 @@ impl Database {
     /// Scans one buffer as a file (a decoded attachment): hash and body
     /// signatures, not type 4.
     pub fn scan_bytes(&self, data: &[u8]) -> Option<&str> {
-        self.hash_hit(data).or_else(|| self.body_hit(data, false)).map(|s| s.as_str())
+        let mut budget = object_budget(data.len());
+        self.hash_hit(data).or_else(|| self.body_hit(data, false, &mut budget)).map(|s| s.as_str())
     }
 
     fn hash_hit(&self, data: &[u8]) -> Option<&String> {
@@ -135,7 +143,7 @@ impl Database {
     /// Body signatures: one pass over the buffer; at each position a bit
     /// test on the next two bytes, and only for indexed keys a binary search
     /// and verification of the candidates around their anchor.
-    fn body_hit(&self, data: &[u8], is_mail: bool) -> Option<&String> {
+    fn body_hit(&self, data: &[u8], is_mail: bool, total: &mut u64) -> Option<&String> {
         if self.index.is_empty() || data.len() < 2 {
             return None;
         }
@@ -156,11 +164,16 @@ impl Database {
                 }
                 let back = View { buf: data, origin: at, backward: true };
                 let fwd = View { buf: data, origin: at + p.anchor.len(), backward: false };
+                if *total == 0 {
+                    return None;
+                }
                 let mut budget = STEP_BUDGET;
                 let mut inner = STEP_BUDGET;
                 let hit = matches(&p.before_rev, &back, 0, &mut budget, &mut |k| {
                     sig.offset.allows(at - k, data.len()) && matches(&p.after, &fwd, 0, &mut inner, &mut |_| true)
                 });
+                let used = u64::from(2 * STEP_BUDGET - budget - inner);
+                *total = total.saturating_sub(used);
                 if hit {
                     return Some(&sig.name);
                 }
@@ -182,7 +195,14 @@ impl Walk<'_> {
         }
         self.objects += 1;
         self.bytes += data.len();
-        self.db.hash_hit(data).or_else(|| self.db.body_hit(data, is_mail)).cloned()
+        let mut budget = object_budget(data.len());
+        let hit = self.db.hash_hit(data).or_else(|| self.db.body_hit(data, is_mail, &mut budget)).cloned();
+        if budget == 0 {
+            // Verification work ran out (a buffer built to make signatures
+            // backtrack): what was not checked is not known clean.
+            self.incomplete = true;
+        }
+        hit
     }
 
     fn message(&mut self, raw: &[u8], depth: usize) -> Option<Detection> {

@@ -142,3 +142,14 @@ fn many_signatures_stay_fast_and_exact() {
     hit.extend_from_slice(&0x123u32.wrapping_mul(2_654_435_761).to_be_bytes());
     assert_eq!(db.scan_bytes(&hit), Some("Gen.291"));
 }
+
+#[test]
+fn backtracking_bomb_is_bounded() {
+    // Every position is a candidate and each one backtracks: the per-object
+    // budget stops it and the verdict says the scan was incomplete.
+    let mut db = Database::new();
+    db.load(Format::Ndb, "Bomb:0:*:6161*6161*6161*6161*6162\n").unwrap();
+    let mut m = b"Subject: x\r\n\r\n".to_vec();
+    m.extend(std::iter::repeat_n(b'a', 20_000));
+    assert_eq!(db.scan_message(&m, &ScanLimits::default()), Verdict::Incomplete);
+}
