@@ -25,10 +25,12 @@
 //!     Pass | Enforce(r) -> start the SMTP session, discard its own 220 greeting
 //!       (the screen sent it), feed it s.take_early_input() first;
 //!       Enforce: answer every RCPT TO with r (550 5.7.1)
-//!       observer = s.observer(&policy): for each command line (with its line
-//!         ending, not message data): observer.observe(line, more_bytes_buffered,
-//!         pipelining_advertised) -> Some(Violation): stats.record_violation;
-//!         Drop -> send v.reply and close; Enforce -> 550 every later RCPT TO
+//!       observer = s.observer(&policy) (None: nothing to watch); feed it the
+//!         early input, then every chunk read from the client, before the SMTP
+//!         session sees it: for v in observer.feed(chunk): stats.record_violation(&v);
+//!         Drop -> send v.reply.to_line() and close; Enforce -> 550 every later
+//!         RCPT TO (observer.enforce_reply()); Ignore -> log only.
+//!         (observer.observe(line, more_buffered, pipelining) is the per-line form.)
 //!       at RCPT TO: greylist.check(&Request { ip, sender, recipient,
 //!         authenticated, allowlisted: s.allowlisted() }, now_s);
 //!         stats.record_greylist(&a); a.reply() -> Some(450 4.7.1) to refuse

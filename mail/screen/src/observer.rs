@@ -29,6 +29,24 @@ pub struct Violation {
     pub reply: ScreenReply,
 }
 
+/// Bytes of a line kept for analysis (the verb and a little more); the
+/// rest is counted, not stored.
+const HEAD: usize = 64;
+
+/// Where the client byte stream is, as far as [`ProtocolObserver::feed`]
+/// can tell without seeing the server's replies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Command lines.
+    Command,
+    /// After `DATA`: message content up to the `.` line (RFC 5321 4.1.1.4).
+    Data,
+    /// After `BDAT n`: n bytes of content (RFC 3030 2).
+    Bdat(u64),
+    /// After `AUTH`: SASL response lines (RFC 4954 4), not commands.
+    Auth,
+}
+
 /// Watches the command lines of one SMTP session.
 #[derive(Clone, Debug)]
 pub struct ProtocolObserver {
@@ -39,6 +57,12 @@ pub struct ProtocolObserver {
     failed: [bool; 3],
     enforce: Option<ScreenReply>,
     saw_rcpt: bool,
+    // Stream state for `feed`.
+    phase: Phase,
+    head: Vec<u8>,
+    line_len: usize,
+    last_byte: Option<u8>,
+    ehlo_seen: bool,
 }
 
 impl ProtocolObserver {
@@ -54,6 +78,109 @@ impl ProtocolObserver {
             failed: [false; 3],
             enforce: None,
             saw_rcpt: false,
+            phase: Phase::Command,
+            head: Vec::new(),
+            line_len: 0,
+            last_byte: None,
+            ehlo_seen: false,
+        }
+    }
+
+    /// Bytes as read from the client, one read at a time (including the
+    /// screen's early input first). Splits command lines itself, skips
+    /// message content (DATA up to `.`, BDAT chunks) and SASL responses,
+    /// and counts a command as pipelined when more bytes follow it in the
+    /// same read. PIPELINING counts as advertised after EHLO (our server
+    /// always offers it) until STARTTLS (RFC 3207 4.2). Returns the tests
+    /// failed in this chunk, most severe action first.
+    ///
+    /// Limitation: without the server's replies a refused DATA looks
+    /// accepted, so the commands after it are taken for content (missed
+    /// findings, never false ones).
+    pub fn feed(&mut self, chunk: &[u8]) -> Vec<Violation> {
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < chunk.len() {
+            if let Phase::Bdat(n) = self.phase {
+                let take = n.min((chunk.len() - i) as u64);
+                i += take as usize;
+                self.phase = if n == take { Phase::Command } else { Phase::Bdat(n - take) };
+                continue;
+            }
+            let rest = &chunk[i..];
+            let (part, complete) = match rest.iter().position(|b| *b == b'\n') {
+                Some(p) => (&rest[..p], true),
+                None => (rest, false),
+            };
+            self.push(part);
+            i += part.len();
+            if complete {
+                i += 1;
+                let crlf = self.last_byte == Some(b'\r');
+                self.line_done(crlf, i < chunk.len(), &mut found);
+            }
+        }
+        found.sort_by(|a, b| b.action.cmp(&a.action));
+        found
+    }
+
+    fn push(&mut self, part: &[u8]) {
+        let room = HEAD.saturating_sub(self.head.len()).min(part.len());
+        self.head.extend_from_slice(&part[..room]);
+        self.line_len = self.line_len.saturating_add(part.len());
+        if let Some(b) = part.last() {
+            self.last_byte = Some(*b);
+        }
+    }
+
+    fn line_done(&mut self, crlf: bool, more: bool, found: &mut Vec<Violation>) {
+        let mut head = core::mem::take(&mut self.head);
+        let len = core::mem::take(&mut self.line_len);
+        self.last_byte = None;
+        // The CR is part of the ending, not the text.
+        let text_len = if crlf { len - 1 } else { len };
+        head.truncate(text_len.min(HEAD));
+        match self.phase {
+            Phase::Data => {
+                // RFC 5321 4.1.1.4: the content ends with a line of one dot.
+                if text_len == 1 && head == b"." {
+                    self.phase = Phase::Command;
+                }
+            }
+            Phase::Auth if !head.is_empty() && !head.contains(&b' ') => {}
+            Phase::Command | Phase::Auth | Phase::Bdat(_) => {
+                self.phase = Phase::Command;
+                let mut line = head;
+                line.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                let pipelining = self.ehlo_seen;
+                if let Some(v) = self.observe(&line, more, pipelining) {
+                    found.push(v);
+                }
+                line.truncate(line.len() - if crlf { 2 } else { 1 });
+                self.track(&line, text_len);
+            }
+        }
+        self.head = Vec::new();
+    }
+
+    /// Follow the session's phase from a command line (without ending).
+    fn track(&mut self, line: &[u8], text_len: usize) {
+        let mut words = line.split(|b| *b == b' ').filter(|w| !w.is_empty());
+        let verb = words.next().unwrap_or(b"");
+        let is = |v: &[u8]| verb.eq_ignore_ascii_case(v);
+        if is(b"EHLO") {
+            self.ehlo_seen = true;
+        } else if is(b"HELO") || is(b"STARTTLS") {
+            self.ehlo_seen = false;
+        } else if is(b"DATA") && text_len == 4 {
+            self.phase = Phase::Data;
+        } else if is(b"AUTH") {
+            self.phase = Phase::Auth;
+        } else if is(b"BDAT") {
+            let n = words.next().and_then(|w| core::str::from_utf8(w).ok()).and_then(crate::text::parse_u64);
+            if let Some(n) = n.filter(|n| *n > 0) {
+                self.phase = Phase::Bdat(n);
+            }
         }
     }
 

@@ -153,3 +153,84 @@ fn disabled_tests_give_no_observer() {
     s.tick(&p, t0 + 6000);
     assert!(s.observer(&p).is_none());
 }
+
+/// Feed `chunks` to a fresh observer with all tests active; collect the
+/// violations as (test, action).
+fn stream(p: &Policy, chunks: &[&[u8]]) -> (ProtocolObserver, Vec<(Test, Action)>) {
+    let mut o = observer(p);
+    let mut found = Vec::new();
+    for c in chunks {
+        found.extend(o.feed(c).into_iter().map(|v| (v.test, v.action)));
+    }
+    (o, found)
+}
+
+#[test]
+fn stream_clean_pipelined_session() {
+    let p = policy();
+    let chunks: &[&[u8]] = &[
+        b"EHLO client.example\r\n",
+        b"MAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nRCPT TO:<e@d.example>\r\nDATA\r\n",
+        // Content is not checked: HTTP-looking lines, bare LF, dots.
+        b"Subject: hi\r\n\r\nGET / HTTP/1.0\r\nbare\n..stuffed\r\n",
+        b".\r\nQUIT\r\n",
+    ];
+    let (o, found) = stream(&p, chunks);
+    assert_eq!(found, []);
+    assert!(o.passed());
+    // The same bytes one at a time: nothing is ever "buffered behind".
+    let all: Vec<u8> = chunks.concat();
+    let bytes: Vec<&[u8]> = all.chunks(1).collect();
+    let (o, found) = stream(&p, &bytes);
+    assert_eq!(found, []);
+    assert!(o.passed());
+}
+
+#[test]
+fn stream_bots() {
+    let p = policy();
+    let pipe = (Test::Pipelining, Action::Enforce);
+    let non = (Test::NonSmtp, Action::Drop);
+    let bare = (Test::BareNewline, Action::Ignore);
+    let cases: &[(&[&[u8]], &[(Test, Action)])] = &[
+        // RFC 2920 3.1: EHLO ends a group.
+        (&[b"EHLO x\r\nMAIL FROM:<a@b>\r\n"], &[pipe]),
+        // HELO: no PIPELINING was offered.
+        (&[b"HELO x\r\n", b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"], &[pipe]),
+        // DATA with the message behind it, not waiting for 354.
+        (&[b"EHLO x\r\n", b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\n"], &[pipe]),
+        // STARTTLS forgets the EHLO (RFC 3207 4.2).
+        (&[b"EHLO x\r\n", b"STARTTLS\r\n", b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n"], &[pipe]),
+        // An HTTP proxy request: the worst first.
+        (&[b"GET / HTTP/1.0\r\nHost: mx\r\n\r\n"], &[non, pipe]),
+        (&[b"EHLO x\r\n", b"MAIL FROM:<a@b>\n"], &[bare]),
+        // Long lines are judged by their start.
+        (&[&[b"POST /".as_slice(), &[b'x'; 300], b"\r\n"].concat()], &[non]),
+    ];
+    for (chunks, want) in cases {
+        let (_, found) = stream(&p, chunks);
+        assert_eq!(&found, want, "{chunks:?}");
+    }
+}
+
+#[test]
+fn stream_skips_bdat_chunks_and_sasl_responses() {
+    let p = policy();
+    let (o, found) = stream(
+        &p,
+        &[
+            b"EHLO x\r\n",
+            b"AUTH PLAIN\r\n",
+            b"0GFsaWNl/+==\r\n",
+            b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nBDAT 7 LAST\r\nGET /\r\n",
+            b"BDAT 3\r\n1\n",
+            b"2",
+            b"QUIT\r\n",
+        ],
+    );
+    assert_eq!(found, []);
+    assert!(o.passed());
+    // A DATA content end with a bare LF dot line also returns to commands.
+    let (_, found) = stream(&p, &[b"EHLO x\r\n", b"DATA\r\n", b"x\n.\n", b"GET /\r\n"]);
+    assert_eq!(found, [(Test::NonSmtp, Action::Drop)]);
+}
