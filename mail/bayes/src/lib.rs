@@ -31,6 +31,7 @@ extern crate std;
 
 pub mod hash;
 pub mod store;
+pub mod table;
 pub mod tokenize;
 
 pub use store::{BayesConfig, Class, Classification, Counts, LearnOutcome, LoadError, NoVote, Store};

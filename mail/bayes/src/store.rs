@@ -6,6 +6,8 @@
 //! binary serialisation for `bayes/tokens` on the mail disk.
 
 use alloc::collections::{BTreeMap, VecDeque};
+
+use crate::table::Table;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -107,7 +109,7 @@ pub struct Counts {
 #[derive(Clone, Debug)]
 pub struct Store {
     cfg: BayesConfig,
-    tokens: BTreeMap<u64, Counts>,
+    tokens: Table,
     spam_msgs: u64,
     ham_msgs: u64,
     cache: BTreeMap<u64, Class>,
@@ -126,6 +128,8 @@ pub enum LoadError {
     /// Token hashes not strictly ascending.
     NotSorted,
     BadClass,
+    /// A token with both counts zero (never written).
+    ZeroCounts,
     BadChecksum,
     TrailingBytes,
 }
@@ -139,6 +143,7 @@ impl fmt::Display for LoadError {
             LoadError::TooLarge => write!(f, "token file larger than the configured limits"),
             LoadError::NotSorted => write!(f, "token file not sorted"),
             LoadError::BadClass => write!(f, "bad class in learn cache"),
+            LoadError::ZeroCounts => write!(f, "token with zero counts"),
             LoadError::BadChecksum => write!(f, "token file checksum mismatch"),
             LoadError::TrailingBytes => write!(f, "trailing bytes after token file"),
         }
@@ -173,7 +178,7 @@ impl Store {
     pub fn new(cfg: BayesConfig) -> Store {
         Store {
             cfg,
-            tokens: BTreeMap::new(),
+            tokens: Table::default(),
             spam_msgs: 0,
             ham_msgs: 0,
             cache: BTreeMap::new(),
@@ -196,7 +201,7 @@ impl Store {
     }
 
     pub fn counts(&self, token: u64) -> Counts {
-        self.tokens.get(&token).copied().unwrap_or_default()
+        self.tokens.get(token).unwrap_or_default()
     }
 
     /// True after a change not yet saved; the caller writes
@@ -265,19 +270,15 @@ impl Store {
         *msgs = if add { *msgs + 1 } else { msgs.saturating_sub(1) };
         for &t in &tokens.0 {
             if add {
-                let c = self.tokens.entry(t).or_default();
-                match class {
+                self.tokens.update(t, |c| match class {
                     Class::Spam => c.spam = c.spam.saturating_add(1),
                     Class::Ham => c.ham = c.ham.saturating_add(1),
-                }
-            } else if let Some(c) = self.tokens.get_mut(&t) {
-                match class {
+                });
+            } else if self.tokens.get(t).is_some() {
+                self.tokens.update(t, |c| match class {
                     Class::Spam => c.spam = c.spam.saturating_sub(1),
                     Class::Ham => c.ham = c.ham.saturating_sub(1),
-                }
-                if c.spam == 0 && c.ham == 0 {
-                    self.tokens.remove(&t);
-                }
+                });
             }
         }
     }
@@ -288,7 +289,7 @@ impl Store {
         let target = self.cfg.max_tokens - self.cfg.max_tokens / 10;
         let mut floor = 1u64;
         while self.tokens.len() > target {
-            self.tokens.retain(|_, c| u64::from(c.spam) + u64::from(c.ham) > floor);
+            self.tokens.retain(|c| u64::from(c.spam) + u64::from(c.ham) > floor);
             floor += 1;
         }
         self.dirty = true;
@@ -315,8 +316,8 @@ impl Store {
         let mut clues: Vec<f64> = tokens
             .0
             .iter()
-            .filter_map(|t| self.tokens.get(t))
-            .filter_map(|&c| self.token_prob(c))
+            .filter_map(|&t| self.tokens.get(t))
+            .filter_map(|c| self.token_prob(c))
             .filter(|f| (f - 0.5).abs() >= MIN_DEV)
             .collect();
         if clues.len() < self.cfg.min_tokens {
@@ -349,7 +350,7 @@ impl Store {
         out.extend_from_slice(&self.ham_msgs.to_le_bytes());
         out.extend_from_slice(&(self.tokens.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.cache_order.len() as u32).to_le_bytes());
-        for (h, c) in &self.tokens {
+        for (h, c) in self.tokens.iter() {
             out.extend_from_slice(&h.to_le_bytes());
             out.extend_from_slice(&c.spam.to_le_bytes());
             out.extend_from_slice(&c.ham.to_le_bytes());
@@ -399,6 +400,7 @@ impl Store {
         store.spam_msgs = spam_msgs;
         store.ham_msgs = ham_msgs;
         let mut prev: Option<u64> = None;
+        let mut base = Vec::with_capacity(n_tokens);
         for _ in 0..n_tokens {
             let h = r.u64()?;
             if prev.is_some_and(|p| p >= h) {
@@ -406,8 +408,12 @@ impl Store {
             }
             prev = Some(h);
             let c = Counts { spam: r.u32()?, ham: r.u32()? };
-            store.tokens.insert(h, c);
+            if c.spam == 0 && c.ham == 0 {
+                return Err(LoadError::ZeroCounts);
+            }
+            base.push((h, c));
         }
+        store.tokens = Table::from_sorted(base);
         for _ in 0..n_cache {
             let k = r.u64()?;
             let class = match r.take(1).ok_or(LoadError::Truncated)?[0] {
@@ -559,6 +565,13 @@ mod tests {
         v[HEADER - 8..HEADER - 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(Store::from_bytes(&v, small()).unwrap_err(), LoadError::TooLarge);
         assert_eq!(Store::from_bytes(&b, BayesConfig { max_tokens: 3, ..small() }).unwrap_err(), LoadError::TooLarge);
+        // Zero counts are refused even with a valid checksum.
+        let mut v = b.clone();
+        v[HEADER + 8..HEADER + 16].fill(0);
+        let n = v.len() - 8;
+        let sum = TokenHasher::default().write(&v[..n]).finish();
+        v[n..].copy_from_slice(&sum.to_le_bytes());
+        assert_eq!(Store::from_bytes(&v, small()).unwrap_err(), LoadError::ZeroCounts);
         // Every truncation point is an error, never a panic.
         for n in 0..b.len() {
             assert!(Store::from_bytes(&b[..n], small()).is_err());
