@@ -16,6 +16,7 @@
 //!   for q in s.queries(): send A query q.name  // all at once
 //!   loop until s.verdict().is_some():
 //!     client bytes  -> s.feed(&policy, bytes, now_ms); send s.take_output()
+//!                      (false: the verdict is already in, the bytes go to SMTP)
 //!     DNS answer    -> s.answer(&policy, q.id, DnsAnswer::{Listed(v4s)|NotListed|Failed}, now_ms)
 //!     timer at s.deadline_ms() -> s.tick(&policy, now_ms)
 //!     client closed -> stats.record_hangup(); stop

@@ -120,7 +120,7 @@ impl ProtocolObserver {
                 self.line_done(crlf, i < chunk.len(), &mut found);
             }
         }
-        found.sort_by(|a, b| b.action.cmp(&a.action));
+        found.sort_by_key(|v| core::cmp::Reverse(v.action));
         found
     }
 

@@ -220,10 +220,15 @@ impl Screen {
     /// Client bytes received: during the pre-greet wait this is the
     /// pre-greet test failing. The bytes are kept (bounded) and handed to
     /// the SMTP session by [`Screen::take_early_input`], so with `ignore`
-    /// or `enforce` nothing the client said is lost.
-    pub fn feed(&mut self, policy: &Policy, input: &[u8], now_ms: u64) {
-        if input.is_empty() || matches!(self.verdict, Some(Verdict::Drop(_) | Verdict::TempFail(_))) {
-            return;
+    /// or `enforce` nothing the client said is lost. Returns false, taking
+    /// nothing, once the verdict is in: those bytes belong to the SMTP
+    /// session (or to nobody after a refusal).
+    pub fn feed(&mut self, policy: &Policy, input: &[u8], now_ms: u64) -> bool {
+        if self.verdict.is_some() {
+            return false;
+        }
+        if input.is_empty() {
+            return true;
         }
         let cfg = &policy.screen;
         if self.pregreet == TestState::Pending {
@@ -231,16 +236,17 @@ impl Screen {
             self.pregreet = TestState::Failed(action);
             if action == Action::Drop {
                 self.drop_for(Test::Pregreet, None, now_ms);
-                return;
+                return true;
             }
         }
         if self.early.len() + input.len() > cfg.max_early_bytes {
             // Kilobytes before the greeting is not an SMTP client.
             self.pregreet = TestState::Failed(Action::Drop);
             self.drop_for(Test::Pregreet, None, now_ms);
-            return;
+            return true;
         }
         self.early.extend_from_slice(input);
+        true
     }
 
     /// The client's bytes received before the verdict, to feed to the SMTP
@@ -265,7 +271,7 @@ impl Screen {
             // postscreen_dnsbl_allowlist_threshold: an allowlisted client
             // skips the rest of the pre-greet wait. Without the pre-greet
             // test running, all answers in means done.
-            if self.pregreet != TestState::Pending || (allowlisted && self.pregreet == TestState::Pending) {
+            if self.pregreet != TestState::Pending || allowlisted {
                 self.conclude(policy, now_ms);
             }
         }

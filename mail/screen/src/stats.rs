@@ -171,7 +171,7 @@ impl Stats {
     /// Append a short human-readable summary (serial console).
     pub fn write_summary(&self, out: &mut String) {
         // Tenths of a percent, in integers (no floating point in the image).
-        let pct = |n: u64| if self.connections == 0 { 0 } else { n.saturating_mul(1000) / self.connections };
+        let pct = |n: u64| n.saturating_mul(1000).checked_div(self.connections).unwrap_or(0);
         let _ = writeln!(out, "Screen: {} connections", self.connections);
         for (name, n) in [
             ("passed", self.passed),

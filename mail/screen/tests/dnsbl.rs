@@ -22,7 +22,8 @@ fn total(sites: &[DnsblSite], listed: &[(&str, &[&str])]) -> (i32, Option<String
 fn seed_weights_with_threshold_3() {
     let seed = sites(&["zen.spamhaus.org*3", "bl.spamcop.net*2", "b.barracudacentral.org*2"]);
     let threshold = 3;
-    let cases: &[(&[(&str, &[&str])], i32, Option<&str>)] = &[
+    type Listed<'a> = &'a [(&'a str, &'a [&'a str])];
+    let cases: &[(Listed, i32, Option<&str>)] = &[
         (&[], 0, None),
         (&[("zen.spamhaus.org", &["127.0.0.2"])], 3, Some("zen.spamhaus.org")),
         (&[("bl.spamcop.net", &["127.0.0.2"])], 2, Some("bl.spamcop.net")),

@@ -192,7 +192,8 @@ fn stream_bots() {
     let pipe = (Test::Pipelining, Action::Enforce);
     let non = (Test::NonSmtp, Action::Drop);
     let bare = (Test::BareNewline, Action::Ignore);
-    let cases: &[(&[&[u8]], &[(Test, Action)])] = &[
+    type Case<'a> = (&'a [&'a [u8]], &'a [(Test, Action)]);
+    let cases: &[Case] = &[
         // RFC 2920 3.1: EHLO ends a group.
         (&[b"EHLO x\r\nMAIL FROM:<a@b>\r\n"], &[pipe]),
         // HELO: no PIPELINING was offered.

@@ -60,7 +60,9 @@ fn early_talker_dropped_byte_at_a_time() {
     let mut s = Screen::connect(&p, &cache, ip("198.51.100.7"), T0, Load::default());
     let _ = out(&mut s);
     for (i, b) in b"EHLO bot\r\n".iter().enumerate() {
-        s.feed(&p, &[*b], T0 + 10 + i as u64);
+        // The first byte is taken (and convicts); after the verdict
+        // nothing is.
+        assert_eq!(s.feed(&p, &[*b], T0 + 10 + i as u64), i == 0);
         if i == 0 {
             assert!(matches!(s.verdict(), Some(Verdict::Drop(r)) if r.code == 521));
             assert_eq!(s.pregreet(), TestState::Failed(Action::Drop));
@@ -89,6 +91,7 @@ fn early_talker_ignored_keeps_its_bytes() {
     assert_eq!(s.pregreet(), TestState::Failed(Action::Ignore));
     s.tick(&p, T0 + 6000);
     assert_eq!(s.verdict(), Some(&Verdict::Pass));
+    assert!(!s.feed(&p, b"MAIL FROM:<a@b>\r\n", T0 + 6001), "after the verdict, bytes go to SMTP");
     assert_eq!(s.take_early_input(), b"EHLO early\r\n");
     // An ignored failure is not a pass: not cached.
     s.record_passes(&p, &mut cache);
@@ -316,9 +319,82 @@ fn feeding_after_a_drop_is_ignored() {
     let mut s = Screen::connect(&p, &cache, ip("198.51.100.70"), T0, Load::default());
     s.feed(&p, b"GET / HTTP/1.0\r\n", T0);
     let first = out(&mut s);
-    s.feed(&p, b"more", T0 + 1);
+    assert!(!s.feed(&p, b"more", T0 + 1));
     s.tick(&p, T0 + 9000);
     answer_all(&mut s, &p, &[], T0 + 9000);
     assert_eq!(out(&mut s), "");
     assert!(first.contains("521"));
+}
+
+/// Random events in random order: never a panic, a verdict by the
+/// deadline, and output that is a greeting or a refusal line by line.
+#[test]
+fn random_event_sequences() {
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let addrs = ["192.0.2.1", "17.0.0.5", "2001:db8::7", "::ffff:198.51.100.3", "203.0.113.200"];
+    let replies = ["127.0.0.2", "127.0.0.1", "127.0.0.11", "10.0.0.1", "127.0.5.2"];
+    for round in 0..2000 {
+        let mut p = seed_policy();
+        p.screen.pregreet_action = [Action::Ignore, Action::Enforce, Action::Drop][rnd(3) as usize];
+        p.screen.dnsbl_action = [Action::Ignore, Action::Enforce, Action::Drop][rnd(3) as usize];
+        p.screen.max_early_bytes = rnd(64) as usize;
+        p.dnsbl.allowlist_threshold = [None, Some(-1), Some(0)][rnd(3) as usize];
+        p.dnsbl.sites.push(mail_config::DnsblSite::parse("list.dnswl.org=127.0.[0..255].[1..3]*-2").unwrap());
+        let mut cache = PassCache::new(4);
+        let t0 = T0 + round * 10_000_000;
+        if rnd(3) == 0 {
+            cache.record_pass(ip(addrs[0]), Test::Pregreet, t0 / 1000 - 1, 100);
+        }
+        let addr = addrs[rnd(addrs.len() as u64) as usize];
+        let mut s =
+            Screen::connect(&p, &cache, ip(addr), t0, Load { from_client: rnd(60) as u32, total: rnd(120) as u32 });
+        let mut output = out(&mut s);
+        let mut now = t0;
+        let deadline = s.deadline_ms();
+        for _ in 0..rnd(12) {
+            now += rnd(3000);
+            match rnd(3) {
+                0 => {
+                    let n = rnd(20) as usize;
+                    s.feed(&p, &b"EHLO bot.example\r\nMAIL"[..n], now);
+                }
+                1 => {
+                    let id = rnd(5) as usize;
+                    let a = match rnd(3) {
+                        0 => DnsAnswer::NotListed,
+                        1 => DnsAnswer::Failed,
+                        _ => DnsAnswer::Listed(vec![a(replies[rnd(5) as usize])]),
+                    };
+                    s.answer(&p, id, a, now);
+                }
+                _ => s.tick(&p, now),
+            }
+            output.push_str(&out(&mut s));
+        }
+        if let Some(d) = deadline {
+            s.tick(&p, d.max(now));
+        }
+        output.push_str(&out(&mut s));
+        let v = s.verdict().expect("a verdict by the deadline").clone();
+        let lines: Vec<&str> = output.split_inclusive("\r\n").collect();
+        assert!(lines.iter().all(|l| l.ends_with("\r\n")), "{output:?}");
+        let last = lines.last().unwrap();
+        match v {
+            Verdict::Pass | Verdict::Enforce(_) => {
+                assert!(last.starts_with("220 "), "{output:?}");
+                assert!(lines[..lines.len() - 1].iter().all(|l| l.starts_with("220-")), "{output:?}");
+            }
+            Verdict::Drop(r) => assert!(last.starts_with("521 ") && r.code == 521, "{output:?}"),
+            Verdict::TempFail(r) => assert!(last.starts_with("421 ") && r.code == 421, "{output:?}"),
+        }
+        assert!(lines.len() <= 2, "{output:?}");
+        let mut c = cache.clone();
+        s.record_passes(&p, &mut c);
+    }
 }
