@@ -3,8 +3,11 @@
 
 use core::fmt;
 
-/// Longest line accepted in a state file.
-pub const MAX_LINE: usize = 1024;
+/// Longest line accepted in a state file: a greylist line with two
+/// addresses of [`crate::greylist::MAX_ADDRESS`] bytes, every byte
+/// `%XX`-escaped, still fits (so no client can write a line that makes the
+/// file unloadable).
+pub const MAX_LINE: usize = 4096;
 
 /// Why a state file was refused: the 1-based line and the problem. The
 /// caller logs it and starts with an empty store (losing a cache or a

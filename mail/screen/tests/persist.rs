@@ -60,7 +60,7 @@ fn cache_corrupt_input() {
         let e = PassCache::load(input, T, 10).unwrap_err();
         assert_eq!(e.line, *line, "{:?}: {e}", String::from_utf8_lossy(input));
     }
-    let long = format!("unimail-screen-cache 1\n192.0.2.1 {}\n", "x".repeat(2000));
+    let long = format!("unimail-screen-cache 1\n192.0.2.1 {}\n", "x".repeat(5000));
     assert_eq!(PassCache::load(long.as_bytes(), T, 10).unwrap_err().reason, "line too long");
 }
 
@@ -124,7 +124,26 @@ fn greylist_corrupt_input() {
         1
     );
     let long = format!("{h}t 192.0.2.0/24 1 1 0 {} c@d\n", "a".repeat(400));
+    assert_eq!(
+        Greylist::load(greylist_cfg(86400, 30 * 86400, 2), long.as_bytes(), 0, 10, 10).unwrap_err().reason,
+        "address too long"
+    );
     assert!(Greylist::load(greylist_cfg(86400, 30 * 86400, 2), long.as_bytes(), 0, 10, 10).is_err());
+}
+
+/// The worst addresses a client can send (longest, every byte escaped)
+/// still give a file that loads.
+#[test]
+fn greylist_worst_case_line_loads() {
+    let mut g = Greylist::new(greylist_cfg(86400, 30 * 86400, 2), 10, 10);
+    let nasty = " ".repeat(5000);
+    let tabs = "\t%<>".repeat(2000);
+    g.check(&req("2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", &nasty, &tabs), T);
+    let text = g.save(T);
+    assert!(text.lines().nth(1).unwrap().len() > 1900);
+    let mut back = Greylist::load(greylist_cfg(86400, 30 * 86400, 2), text.as_bytes(), T, 10, 10).unwrap();
+    assert_eq!(back.save(T), text);
+    assert_eq!(back.check(&req("2001:db8:ffff:ffff::1", &nasty, &tabs), T + 300), Answer::Pass(PassReason::Retried));
 }
 
 /// Every prefix and every single-byte corruption of a valid file loads or
