@@ -128,7 +128,6 @@ fn greylist_corrupt_input() {
         Greylist::load(greylist_cfg(86400, 30 * 86400, 2), long.as_bytes(), 0, 10, 10).unwrap_err().reason,
         "address too long"
     );
-    assert!(Greylist::load(greylist_cfg(86400, 30 * 86400, 2), long.as_bytes(), 0, 10, 10).is_err());
 }
 
 /// The worst addresses a client can send (longest, every byte escaped)
