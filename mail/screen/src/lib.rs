@@ -41,7 +41,17 @@
 //!   on LoadError log it and start empty.
 //! ```
 //!
-//! # Where this deviates from postscreen
+//! # Where this follows postscreen, and where it deviates
+//!
+//! Followed: the `220-` teaser and the greet wait; a client that talks
+//! first fails at once (`drop`: 521 right away; otherwise the wait ends as
+//! soon as the DNSBL answers are in); a quiet client waits the full greet
+//! wait even when the lists answered early; a score below the threshold
+//! passes, at or above fails; pending lists count as not listed when the
+//! time is up; `ignore`d failures are not cached, so the test repeats;
+//! a DNSBL refusal names the list (`Service unavailable; client [ip]
+//! blocked using <list>`); a refusal after the teaser is a `521` line
+//! ending the half-sent greeting, as postscreen sends it.
 //!
 //! - After-220 tests run inside the real SMTP session (the observer), so a
 //!   client that passes them is not told `450 4.3.2` to come back.
@@ -51,6 +61,11 @@
 //!   tie), instead of a first-match ordered `postscreen_access_list`.
 //! - A DNSWL-allowlisted client (score at or below the allowlist threshold)
 //!   ends the pre-greet wait only once every list answered.
+//! - Protocol-test refusals are `550`/`521 5.7.1` naming the test, not
+//!   postscreen's bare `5.5.1 Protocol error`.
+//! - The optional connection limits ([`Load`]) are checked before the
+//!   access list for the total and after it for the per-client count
+//!   (allow-listed clients are exempt from the latter only).
 
 #![no_std]
 #![forbid(unsafe_code)]
