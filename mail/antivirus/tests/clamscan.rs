@@ -8,6 +8,9 @@
 //! files, which we do not do (found by this test: `!(41|42)` matched
 //! `A` after ClamAV lower-cased it).
 
+mod common;
+
+use common::attachment_mail;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -29,40 +32,13 @@ T.Range:0:*:72616e6765{-3}656e6432
 T.Min:0:*:6d696e696d756d{3-}73746f70
 ";
 
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (n, c) in data.chunks(3).enumerate() {
-        if n > 0 && n % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let v =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() { T[(v >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
-}
-
-fn mail_with_attachment(payload: &[u8]) -> Vec<u8> {
-    format!(
-        "From: a@example.org\r\nTo: b@example.net\r\nSubject: files\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhello\r\n\
-         --b1\r\nContent-Type: application/octet-stream; name=\"f.bin\"\r\nContent-Transfer-Encoding: base64\r\n\
-         Content-Disposition: attachment; filename=\"f.bin\"\r\n\r\n{}\r\n--b1--\r\n",
-        b64(payload)
-    )
-    .into_bytes()
-}
-
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
     let mut eicar_trailing = EICAR.to_vec();
     eicar_trailing.extend_from_slice(b"\r\n\r\n");
     let mut near = EICAR.to_vec();
     near[30] = b'Q';
     let nested = {
-        let inner = String::from_utf8(mail_with_attachment(EICAR)).unwrap();
+        let inner = String::from_utf8(attachment_mail(EICAR, "f.bin")).unwrap();
         format!(
             "From: c@example.org\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n\
              --o\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--o\r\nContent-Type: message/rfc822\r\n\r\n{inner}\r\n--o--\r\n"
@@ -73,9 +49,9 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("eicar.com", EICAR.to_vec()),
         ("eicar-trailing.txt", eicar_trailing),
         ("eicar-near-miss.txt", near),
-        ("eicar-attachment.eml", mail_with_attachment(EICAR)),
+        ("eicar-attachment.eml", attachment_mail(EICAR, "f.bin")),
         ("eicar-nested.eml", nested),
-        ("clean-attachment.eml", mail_with_attachment(b"%PDF-1.4 nothing to see")),
+        ("clean-attachment.eml", attachment_mail(b"%PDF-1.4 nothing to see", "f.bin")),
         (
             "clean-plain.eml",
             b"From: a@example.org\r\nTo: b@example.net\r\nSubject: hi\r\n\r\nlunch at noon?\r\n".to_vec(),

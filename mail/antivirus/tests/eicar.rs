@@ -1,37 +1,9 @@
 //! EICAR through every path a message can carry it, and clean messages.
 
+mod common;
+
+use common::{attachment_mail, b64};
 use mail_antivirus::{default_database, Database, Format, Location, ScanLimits, Verdict, EICAR};
-
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (n, c) in data.chunks(3).enumerate() {
-        if n > 0 && n % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let v =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(v >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-fn attachment_mail(payload: &[u8]) -> Vec<u8> {
-    format!(
-        "From: a@example.org\r\nTo: b@example.net\r\nSubject: report\r\nMIME-Version: 1.0\r\n\
-         Content-Type: multipart/mixed; boundary=\"XX\"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\n\
-         see attached\r\n--XX\r\nContent-Type: application/octet-stream; name=\"eicar.com\"\r\n\
-         Content-Disposition: attachment; filename=\"eicar.com\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{}\r\n--XX--\r\n",
-        b64(payload)
-    )
-    .into_bytes()
-}
 
 fn scan(raw: &[u8]) -> Verdict {
     default_database().scan_message(raw, &ScanLimits::default())
@@ -49,7 +21,7 @@ fn raw_eicar() {
 
 #[test]
 fn base64_attachment_in_multipart() {
-    let m = attachment_mail(EICAR);
+    let m = attachment_mail(EICAR, "eicar.com");
     // The raw message has only base64: the hit must come from the part.
     assert!(!m.windows(10).any(|w| w == &EICAR[..10]));
     let Verdict::Infected(d) = scan(&m) else { panic!("not detected") };
@@ -65,7 +37,7 @@ fn quoted_printable_and_nested() {
     let m = format!("Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n{qp}\r\n");
     assert!(scan(m.as_bytes()).virus().is_some());
     // multipart inside message/rfc822 inside multipart.
-    let inner = attachment_mail(EICAR);
+    let inner = attachment_mail(EICAR, "eicar.com");
     let outer = format!(
         "Subject: fwd\r\nContent-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\nContent-Type: text/plain\r\n\r\nfwd\r\n\
          --outer\r\nContent-Type: message/rfc822\r\n\r\n{}\r\n--outer--\r\n",
@@ -86,7 +58,7 @@ fn quoted_printable_and_nested() {
 
 #[test]
 fn clean_messages() {
-    let m = attachment_mail(b"%PDF-1.4 just a document, X5O!P but not the test file");
+    let m = attachment_mail(b"%PDF-1.4 just a document, X5O!P but not the test file", "eicar.com");
     assert_eq!(scan(&m), Verdict::Clean);
     assert_eq!(scan(b"Subject: hello\r\n\r\nHi Bob, lunch at noon?\r\n"), Verdict::Clean);
     // A near-miss of the EICAR string (one byte changed).
@@ -98,7 +70,7 @@ fn clean_messages() {
 
 #[test]
 fn limits_make_incomplete() {
-    let m = attachment_mail(b"harmless");
+    let m = attachment_mail(b"harmless", "eicar.com");
     let limits = ScanLimits { max_objects: 2, ..ScanLimits::default() };
     assert_eq!(default_database().scan_message(&m, &limits), Verdict::Incomplete);
     let limits = ScanLimits { max_total_bytes: 10, ..ScanLimits::default() };

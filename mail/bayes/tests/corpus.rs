@@ -15,6 +15,7 @@
 //! Bar: precision >= 0.97 and recall >= 0.90 on 400 + 400 held-out
 //! messages after learning 800 + 800.
 
+use base64ct::{Base64, Encoding};
 use mail_bayes::{message_key, tokenize, BayesConfig, Class, Classification, Store, TokenLimits};
 
 struct Rng(u64);
@@ -109,22 +110,6 @@ fn words(s: &str) -> Vec<&str> {
 fn random_word(r: &mut Rng) -> String {
     let n = 4 + r.below(8);
     (0..n).map(|_| (b'a' + r.below(26) as u8) as char).collect()
-}
-
-fn b64(data: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for (n, c) in data.chunks(3).enumerate() {
-        if n > 0 && n % 19 == 0 {
-            out.push_str("\r\n");
-        }
-        let v =
-            (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            out.push(if i <= c.len() { T[(v >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
-        }
-    }
-    out
 }
 
 struct Gen {
@@ -309,4 +294,9 @@ fn no_vote_until_min_learned_then_junk_moves() {
     assert_eq!(store.learned(), (s0 + 1, h0));
     store.learn(&t, Class::Ham, Some(message_key(ham)));
     assert_eq!(store.learned(), (s0, h0 + 1));
+}
+
+fn b64(data: &[u8]) -> String {
+    let s = Base64::encode_string(data);
+    s.as_bytes().chunks(76).map(|l| std::str::from_utf8(l).unwrap()).collect::<Vec<_>>().join("\r\n")
 }
