@@ -280,6 +280,12 @@ impl Greylist {
                 self.triplets.insert(key, TripletState { last: now, ..t });
                 Answer::Pass(PassReason::Known)
             }
+            Some(t) if t.first > now => {
+                // The clock went back (RTC set): start over from now, as
+                // postgrey does, instead of deferring until the old time.
+                self.triplets.insert(key, fresh);
+                Answer::DeferNew(delay)
+            }
             Some(t) => {
                 let elapsed = now.saturating_sub(t.first);
                 if elapsed < delay {

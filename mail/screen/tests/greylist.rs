@@ -145,3 +145,13 @@ fn bounded_store_evicts_oldest() {
     let long = "x".repeat(5000);
     assert_eq!(g.check(&req("192.0.2.1", &long, &long), T + 500), Answer::DeferNew(300));
 }
+
+#[test]
+fn clock_going_back_restarts_the_triplet() {
+    let mut g = Greylist::new(greylist_cfg(2 * 86400, 35 * 86400, 3), 100, 100);
+    let r = req("192.0.2.10", "a@b.example", "c@d.example");
+    assert_eq!(g.check(&r, T + 86400), Answer::DeferNew(300));
+    // The RTC is corrected by a day: not a day-long deferral.
+    assert_eq!(g.check(&r, T), Answer::DeferNew(300));
+    assert_eq!(g.check(&r, T + 300), Answer::Pass(PassReason::Retried));
+}
