@@ -125,3 +125,53 @@ fn backtracking_bomb_is_bounded() {
     m.extend(std::iter::repeat_n(b'a', 20_000));
     assert_eq!(db.scan_message(&m, &ScanLimits::default()), Verdict::Incomplete);
 }
+
+#[test]
+fn garbage_databases_and_messages_never_panic() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let pieces = [
+        "A",
+        ":",
+        "0",
+        "4",
+        "*",
+        "EOF-",
+        "10",
+        ",",
+        "5",
+        "4142",
+        "43",
+        "??",
+        "{1-2}",
+        "(41|42)",
+        "!(",
+        ")",
+        "EP+",
+        "\n",
+        "44d88612fea8a8f36de82e1278abb02f",
+        "68",
+        "zz",
+        "\r\n",
+        "#",
+    ];
+    let db_default = mail_antivirus::default_database();
+    for _ in 0..3000 {
+        let mut line = String::new();
+        for _ in 0..(next() % 12) {
+            line.push_str(pieces[(next() % pieces.len() as u64) as usize]);
+        }
+        for f in [Format::Hdb, Format::Hsb, Format::Ndb] {
+            let mut db = Database::new();
+            if let Err(e) = db.load(f, &line) {
+                assert!(e.to_string().starts_with("line "), "{e}");
+            }
+        }
+        let _ = db_default.scan_message(line.as_bytes(), &ScanLimits::default());
+    }
+}

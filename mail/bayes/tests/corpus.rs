@@ -300,3 +300,33 @@ fn b64(data: &[u8]) -> String {
     let s = Base64::encode_string(data);
     s.as_bytes().chunks(76).map(|l| std::str::from_utf8(l).unwrap()).collect::<Vec<_>>().join("\r\n")
 }
+
+#[test]
+fn arbitrary_bytes_tokenize_without_panic() {
+    let mut r = Rng(7);
+    let limits = TokenLimits::default();
+    let frags: [&[u8]; 10] = [
+        b"Subject: ",
+        b"\r\n",
+        b"Content-Type: text/html\r\n",
+        b"<a href=\"http://",
+        b"&amp;",
+        b"\xff\xfe",
+        b"\xc3\xa9",
+        b"<script>",
+        b"https://x.y:99/",
+        b"--b\r\n",
+    ];
+    for _ in 0..2000 {
+        let mut m = Vec::new();
+        for _ in 0..r.below(30) {
+            if r.chance(50) {
+                m.extend_from_slice(frags[r.below(frags.len())]);
+            } else {
+                m.push(r.next() as u8);
+            }
+        }
+        let t = tokenize(&m, &limits);
+        assert!(t.0.windows(2).all(|w| w[0] < w[1]));
+    }
+}

@@ -474,3 +474,32 @@ mod tests {
         assert_eq!(m.header().text("x-spam-symbols").unwrap(), v.symbols_text());
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::inputs::Inputs;
+
+    #[test]
+    fn apply_to_arbitrary_messages() {
+        let mut x = 5u64;
+        let frags: [&[u8]; 8] =
+            [b"Subject: a\r\n", b"X-Spam: No\r\n", b"\r\n", b"\n", b" folded\r\n", b"From: x\r\n", b"\xff", b"body"];
+        let t = FilterThresholds { rewrite_subject: Some(Score(0)), ..FilterThresholds::default() };
+        for _ in 0..2000 {
+            let mut m = Vec::new();
+            for _ in 0..(x % 12) {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                m.extend_from_slice(frags[(x % 8) as usize]);
+            }
+            let v = evaluate(&Inputs::default(), &t, &Policy::default());
+            let out = v.apply_to(&m, &t);
+            assert!(out.starts_with(b"X-Spam: Yes\r\n"));
+            // Our header appears exactly once: incoming copies are removed.
+            let parsed = Message::parse(&out);
+            assert_eq!(parsed.header().get_all("x-spam").count(), 1, "{:?}", String::from_utf8_lossy(&m));
+        }
+    }
+}
