@@ -83,9 +83,11 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Format> {
         let ext = name.rsplit('.').next()?;
         match ext.to_ascii_lowercase().as_str() {
-            "hdb" => Some(Format::Hdb),
-            "hsb" => Some(Format::Hsb),
-            "ndb" => Some(Format::Ndb),
+            // The `u` forms are ClamAV's PUA ("potentially unwanted")
+            // variants of the same formats.
+            "hdb" | "hdu" => Some(Format::Hdb),
+            "hsb" | "hsu" => Some(Format::Hsb),
+            "ndb" | "ndu" => Some(Format::Ndb),
             _ => None,
         }
     }
@@ -482,5 +484,6 @@ mod tests {
         assert!(!Target::Mail.applies(b"x", false));
         assert_eq!(Format::from_file_name("sigs/unimail.NDB"), Some(Format::Ndb));
         assert_eq!(Format::from_file_name("main.cvd"), None);
+        assert_eq!(Format::from_file_name("pua.hdu"), Some(Format::Hdb));
     }
 }
