@@ -19,19 +19,28 @@ use std::process::ExitCode;
 use mail_config::{Config, DkimAlgorithm, FileRef, CONFIG_FILE};
 
 /// The subcommands handled here.
-pub const COMMANDS: &[&str] = &["check", "init", "dns"];
+pub const COMMANDS: &[&str] = &["check", "init", "dns", "dkim"];
 
 /// Usage lines for `unimail --help`.
 pub const USAGE: &str = "  unimail check DIR
+  unimail dkim rotate DIR [--retire SELECTOR]...   (add a new selector pair; or retire old selectors)
   unimail init --domain D --hostname H --out DIR [--user NAME] [--scheme sha512-crypt|argon2id]   (password on stdin)
-  unimail dns DIR [--ip4 A]... [--ip6 A]... [--ttl SECONDS]";
+  unimail dns DIR [--ip4 A]... [--ip6 A]... [--ttl SECONDS] [--verify --server IP[:PORT]]
+    (--verify asks that DNS server for every record and lists each as ok, missing, different or stale)";
 
 /// Run `cmd` with the arguments after it; prints its own errors.
 pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
     let r = Opts::parse(argv).and_then(|o| match cmd {
         "check" => o.known(&[]).and_then(|_| check_cmd(&o)),
         "init" => o.known(&["domain", "hostname", "out", "user", "scheme"]).and_then(|_| init_cmd(&o)),
-        "dns" => o.known(&["ip4", "ip6", "ttl"]).and_then(|_| dns_cmd(&o)),
+        "dns" => o.known(&["ip4", "ip6", "ttl", "verify", "server"]).and_then(|_| dns_cmd(&o)),
+        "dkim" => match o.pos.first().map(String::as_str) {
+            Some("rotate") => {
+                let o = Opts { pos: o.pos[1..].to_vec(), opts: o.opts.clone() };
+                o.known(&["retire"]).and_then(|_| crate::rotate::rotate_cmd(&o))
+            }
+            _ => Err("usage: unimail dkim rotate DIR [--retire SELECTOR]...".into()),
+        },
         _ => Err(format!("unknown command `{cmd}`")),
     });
     match r {
@@ -46,17 +55,22 @@ pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
 // ------------------------------------------------------------- arguments
 
 /// Positional arguments and repeatable `--key value` options.
-struct Opts {
-    pos: Vec<String>,
+pub(crate) struct Opts {
+    pub(crate) pos: Vec<String>,
     opts: Vec<(String, String)>,
 }
 
+/// Options that take no value.
+const FLAGS: &[&str] = &["verify", "json"];
+
 impl Opts {
-    fn parse(v: &[String]) -> Result<Opts, String> {
+    pub(crate) fn parse(v: &[String]) -> Result<Opts, String> {
         let (mut pos, mut opts) = (Vec::new(), Vec::new());
         let mut it = v.iter();
         while let Some(a) = it.next() {
-            if let Some(name) = a.strip_prefix("--") {
+            if let Some(name) = a.strip_prefix("--").filter(|n| FLAGS.contains(n)) {
+                opts.push((name.to_string(), String::new()));
+            } else if let Some(name) = a.strip_prefix("--") {
                 let val = it.next().ok_or_else(|| format!("--{name} needs a value"))?;
                 opts.push((name.to_string(), val.clone()));
             } else {
@@ -65,7 +79,7 @@ impl Opts {
         }
         Ok(Opts { pos, opts })
     }
-    fn known(&self, known: &[&str]) -> Result<(), String> {
+    pub(crate) fn known(&self, known: &[&str]) -> Result<(), String> {
         match self.opts.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             Some((k, _)) if k == "password" => {
                 Err("--password is not accepted: a password on the command line leaks into `ps` and shell history; give it on stdin".into())
@@ -74,16 +88,16 @@ impl Opts {
             None => Ok(()),
         }
     }
-    fn get(&self, k: &str) -> Option<&str> {
+    pub(crate) fn get(&self, k: &str) -> Option<&str> {
         self.opts.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
-    fn all<'a>(&'a self, k: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn all<'a>(&'a self, k: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.opts.iter().filter(move |(n, _)| n == k).map(|(_, v)| v.as_str())
     }
-    fn need(&self, k: &str) -> Result<&str, String> {
+    pub(crate) fn need(&self, k: &str) -> Result<&str, String> {
         self.get(k).ok_or_else(|| format!("missing --{k}"))
     }
-    fn dir(&self) -> Result<PathBuf, String> {
+    pub(crate) fn dir(&self) -> Result<PathBuf, String> {
         match self.pos.as_slice() {
             [d] => Ok(PathBuf::from(d)),
             [] => Err("missing config directory".into()),
@@ -96,10 +110,10 @@ impl Opts {
 
 /// A problem found by `check`, printed as `file:line: problem` like the
 /// parser's own errors.
-struct Problem {
+pub(crate) struct Problem {
     file: String,
     line: Option<u32>,
-    warning: bool,
+    pub(crate) warning: bool,
     text: String,
 }
 
@@ -114,10 +128,10 @@ impl std::fmt::Display for Problem {
 }
 
 /// The parsed config, its directory and text (to find line numbers).
-struct Loaded {
-    dir: PathBuf,
-    text: String,
-    cfg: Config,
+pub(crate) struct Loaded {
+    pub(crate) dir: PathBuf,
+    pub(crate) text: String,
+    pub(crate) cfg: Config,
 }
 
 impl Loaded {
@@ -134,13 +148,13 @@ impl Loaded {
         }
         None
     }
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+    pub(crate) fn read(&self, path: &str) -> Result<Vec<u8>, String> {
         fs::read(self.dir.join(path)).map_err(|e| format!("cannot read '{path}': {e}"))
     }
 }
 
 /// Parse `DIR/unimail.conf` exactly as the kernel does at boot.
-fn load(dir: &Path) -> Result<Loaded, Vec<Problem>> {
+pub(crate) fn load(dir: &Path) -> Result<Loaded, Vec<Problem>> {
     let p = |text: String| vec![Problem { file: CONFIG_FILE.into(), line: None, warning: false, text }];
     let path = dir.join(CONFIG_FILE);
     let meta = fs::metadata(&path).map_err(|e| p(format!("cannot read {}: {e}", path.display())))?;
@@ -192,7 +206,7 @@ fn check_cmd(o: &Opts) -> Result<(), String> {
 }
 
 /// The checks that need the referenced files' contents.
-fn check_files(l: &Loaded) -> Vec<Problem> {
+pub(crate) fn check_files(l: &Loaded) -> Vec<Problem> {
     let mut out = Vec::new();
     let mut push = |line: Option<u32>, warning: bool, text: String| {
         out.push(Problem { file: CONFIG_FILE.into(), line, warning, text })
@@ -621,8 +635,8 @@ quota = unlimited
 # (see `unimail dns`) are sent to postmaster too.
 {aliases}
 # Two DKIM keys for one domain sign every message twice (RFC 8463 advises
-# RSA alongside Ed25519). Selectors are named by month: to rotate, add a new
-# pair, publish its records, and remove the old sections a few days later.
+# RSA alongside Ed25519). Selectors are named by date: `unimail dkim rotate DIR`
+# adds a new pair (publish its records), `--retire SELECTOR` drops an old one.
 [dkim {domain}]
 selector = {sel_r}
 algorithm = rsa-sha256
@@ -754,8 +768,19 @@ fn dns_cmd(o: &Opts) -> Result<(), String> {
             ));
         }
     };
-    print!("{}", zone(&l, &ip4, &ip6, ttl)?);
-    Ok(())
+    let z = zone(&l, &ip4, &ip6, ttl)?;
+    match (o.get("verify").is_some(), o.get("server")) {
+        (false, None) => {
+            print!("{z}");
+            Ok(())
+        }
+        (true, Some(server)) => match crate::dnsverify::verify(&l, &z, server)? {
+            true => Ok(()),
+            false => Err("records missing or different".into()),
+        },
+        (true, None) => Err("--verify needs --server IP[:PORT]".into()),
+        (false, Some(_)) => Err("--server is only used with --verify".into()),
+    }
 }
 
 /// A TXT record's RDATA: RFC 1035 3.3.14 character-strings of at most 255
@@ -765,7 +790,7 @@ pub fn txt(value: &str) -> String {
 }
 
 /// RFC 1035 3.5 / RFC 3596 2.5: the reverse-lookup name of an address.
-fn ptr_name(ip: IpAddr) -> String {
+pub fn ptr_name(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(a) => {
             let o = a.octets();
@@ -786,7 +811,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 /// The zone-file text `unimail dns` prints.
-fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<String, String> {
+pub(crate) fn zone(l: &Loaded, ip4: &[Ipv4Addr], ip6: &[Ipv6Addr], ttl: u32) -> Result<String, String> {
     use sha2::{Digest, Sha256};
     use std::fmt::Write as _;
     let cfg = &l.cfg;

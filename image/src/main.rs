@@ -14,6 +14,9 @@
 mod authn_cmds;
 mod config_cmds;
 mod disk;
+mod dnsclient;
+mod dnsverify;
+mod rotate;
 
 use std::process::ExitCode;
 
