@@ -34,6 +34,8 @@ pub struct Engine {
     pub stats: Stats,
     pub scan_limits: ScanLimits,
     pub token_limits: TokenLimits,
+    /// `[bayes] enabled`: when false nothing is classified or learned.
+    pub bayes_enabled: bool,
 }
 
 /// What [`Engine::check`] found, beyond the verdict.
@@ -55,6 +57,7 @@ impl Engine {
             stats: Stats::default(),
             scan_limits: ScanLimits::default(),
             token_limits: TokenLimits::default(),
+            bayes_enabled: true,
         };
         e.sync_store_stats();
         e
@@ -79,10 +82,10 @@ impl Engine {
     ) -> Checked {
         let av = self.av.scan_message(raw, &self.scan_limits);
         let virus: Option<String> = av.virus().map(String::from);
-        let tokens = tokenize(raw, &self.token_limits);
+        let tokens = if self.bayes_enabled { tokenize(raw, &self.token_limits) } else { Default::default() };
         let bayes = match self.bayes.classify(&tokens) {
-            Classification::Probability { spam, .. } => Some(spam),
-            Classification::NoVote(_) => None,
+            Classification::Probability { spam, .. } if self.bayes_enabled => Some(spam),
+            _ => None,
         };
         let inputs = Inputs {
             spf: auth.spf,
@@ -96,7 +99,7 @@ impl Engine {
         };
         let verdict = evaluate(&inputs, thresholds, &self.policy);
         self.stats.record(&verdict, bayes.is_some());
-        let learned = verdict.learn.map(|l| {
+        let learned = verdict.learn.filter(|_| self.bayes_enabled).map(|l| {
             let outcome = self.bayes.learn(&tokens, class(l), Some(message_key(raw)));
             if outcome != LearnOutcome::AlreadyLearned {
                 self.stats.record_learn(l, true);
@@ -110,14 +113,18 @@ impl Engine {
     /// Learns a message on the user's word: IMAP move into Junk is
     /// `Learn::Spam`, out of Junk `Learn::Ham` (RFC 6785 IMAPSieve
     /// behaviour). A message learned before as the other class is moved.
-    pub fn learn(&mut self, raw: &[u8], as_class: Learn) -> LearnOutcome {
+    /// `None` when Bayes is disabled.
+    pub fn learn(&mut self, raw: &[u8], as_class: Learn) -> Option<LearnOutcome> {
+        if !self.bayes_enabled {
+            return None;
+        }
         let tokens = tokenize(raw, &self.token_limits);
         let outcome = self.bayes.learn(&tokens, class(as_class), Some(message_key(raw)));
         if outcome != LearnOutcome::AlreadyLearned {
             self.stats.record_learn(as_class, false);
         }
         self.sync_store_stats();
-        outcome
+        Some(outcome)
     }
 
     /// The serialised token store when it changed since the last call:
@@ -187,7 +194,7 @@ mod tests {
         let mut e = engine();
         assert!(e.take_bayes_snapshot().is_none());
         for (i, b) in SPAM.iter().enumerate() {
-            assert_eq!(e.learn(&mail(&alloc::format!("s{i}"), b), Learn::Spam), LearnOutcome::Learned);
+            assert_eq!(e.learn(&mail(&alloc::format!("s{i}"), b), Learn::Spam), Some(LearnOutcome::Learned));
         }
         for (i, b) in HAM.iter().enumerate() {
             e.learn(&mail(&alloc::format!("h{i}"), b), Learn::Ham);
@@ -195,8 +202,8 @@ mod tests {
         assert_eq!(e.stats.manual_learn_spam, 3);
         assert_eq!(e.stats.bayes_learned_ham, 3);
         // Moving s0 out of Junk relearns it as ham.
-        assert_eq!(e.learn(&mail("s0", SPAM[0]), Learn::Ham), LearnOutcome::Relearned);
-        assert_eq!(e.learn(&mail("s0", SPAM[0]), Learn::Spam), LearnOutcome::Relearned);
+        assert_eq!(e.learn(&mail("s0", SPAM[0]), Learn::Ham), Some(LearnOutcome::Relearned));
+        assert_eq!(e.learn(&mail("s0", SPAM[0]), Learn::Spam), Some(LearnOutcome::Relearned));
         let snap = e.take_bayes_snapshot().unwrap();
         assert!(e.take_bayes_snapshot().is_none());
         let restored = Store::from_bytes(&snap, e.bayes.config().clone()).unwrap();
@@ -206,10 +213,16 @@ mod tests {
         let c = e.check(&mail("new", "cheap viagra pills from our pharmacy"), Auth::default(), 0, Vec::new(), &t);
         assert!(c.bayes.unwrap() > 0.9, "{:?}", c.bayes);
         assert!(c.verdict.symbols.iter().any(|s| s.name == "BAYES_SPAM"));
+        // Disabled: no vote, no learning.
+        e.bayes_enabled = false;
+        let c = e.check(&mail("new3", "cheap viagra pills from our pharmacy"), Auth::default(), 0, Vec::new(), &t);
+        assert_eq!(c.bayes, None);
+        assert_eq!(e.learn(&mail("x", "y"), Learn::Spam), None);
+        e.bayes_enabled = true;
         let c = e.check(&mail("new2", "project meeting budget review"), Auth::default(), 0, Vec::new(), &t);
         assert!(c.bayes.unwrap() < 0.1);
         assert_eq!(c.verdict.action, Action::NoAction);
-        assert_eq!(e.stats.scanned, 2);
+        assert_eq!(e.stats.scanned, 3);
     }
 
     #[test]

@@ -29,11 +29,13 @@ extern crate std;
 
 pub mod engine;
 pub mod inputs;
+pub mod setup;
 pub mod stats;
 pub mod verdict;
 
 pub use engine::{Auth, Checked, Engine};
 pub use inputs::{DkimResult, DmarcPolicy, DmarcResult, Inputs, SpfResult, Symbol, Weights};
 pub use mail_config::{FilterThresholds, Score};
+pub use setup::{bayes_config, load_antivirus, load_bayes};
 pub use stats::Stats;
 pub use verdict::{evaluate, Action, AutoLearn, Learn, Policy, SmtpReply, Verdict};

@@ -71,10 +71,11 @@ impl Action {
 /// When to learn a message without being told (rspamd's `autolearn`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct AutoLearn {
-    /// Learn as spam at or above this score; `None` uses the reject
-    /// threshold; both unset: never.
+    /// Learn as spam at or above this score, counted without the Bayes
+    /// symbols (so the classifier does not teach itself); `None`: never.
     pub spam_at: Option<Score>,
-    /// Learn as ham at or below this score; `None`: never.
+    /// Learn as ham at or below this score (also without Bayes); `None`:
+    /// never.
     pub ham_at: Option<Score>,
     /// Skip when Bayes already says the same with at least this confidence
     /// (rspamd's default learn condition uses 0.95): learning what is
@@ -84,7 +85,8 @@ pub struct AutoLearn {
 
 impl Default for AutoLearn {
     fn default() -> Self {
-        AutoLearn { spam_at: None, ham_at: Some(Score(-100)), skip_confident: 0.95 }
+        // The `[bayes]` defaults of mail-config.
+        AutoLearn { spam_at: Some(Score(1200)), ham_at: Some(Score(-200)), skip_confident: 0.95 }
     }
 }
 
@@ -182,14 +184,14 @@ pub fn evaluate(inputs: &Inputs<'_>, thresholds: &FilterThresholds, policy: &Pol
     let learn = if virus.is_some() || inputs.scan_incomplete {
         None
     } else {
-        autolearn(score, inputs.bayes, thresholds, &policy.autolearn)
+        let bayes_part: i32 = symbols.iter().filter(|s| s.name.starts_with("BAYES_")).map(|s| s.score).sum();
+        autolearn(Score(total.saturating_sub(bayes_part)), inputs.bayes, &policy.autolearn)
     };
     Verdict { score, symbols, action, smtp_reply, virus, learn }
 }
 
-fn autolearn(score: Score, bayes: Option<f64>, t: &FilterThresholds, a: &AutoLearn) -> Option<Learn> {
-    let spam_at = a.spam_at.or(t.reject);
-    if spam_at.is_some_and(|s| score >= s) {
+fn autolearn(score: Score, bayes: Option<f64>, a: &AutoLearn) -> Option<Learn> {
+    if a.spam_at.is_some_and(|s| score >= s) {
         return match bayes {
             Some(p) if p >= a.skip_confident => None,
             _ => Some(Learn::Spam),
@@ -423,9 +425,16 @@ mod tests {
     #[test]
     fn autolearn_extremes() {
         let p = Policy::default();
-        assert_eq!(evaluate(&with_extra(1500), &th(), &p).learn, Some(Learn::Spam));
-        assert_eq!(evaluate(&with_extra(-100), &th(), &p).learn, Some(Learn::Ham));
+        assert_eq!(evaluate(&with_extra(1200), &th(), &p).learn, Some(Learn::Spam));
+        assert_eq!(evaluate(&with_extra(1199), &th(), &p).learn, None);
+        assert_eq!(evaluate(&with_extra(-200), &th(), &p).learn, Some(Learn::Ham));
+        assert_eq!(evaluate(&with_extra(-199), &th(), &p).learn, None);
         assert_eq!(evaluate(&with_extra(0), &th(), &p).learn, None);
+        // The Bayes symbol does not count: 9.00 + BAYES_SPAM 4.59 is not 12.
+        let i = Inputs { bayes: Some(0.9), extra: vec![Symbol::new("T", 900)], ..Inputs::default() };
+        let v = evaluate(&i, &th(), &p);
+        assert_eq!(v.score, Score(1359));
+        assert_eq!(v.learn, None);
         // Already confidently classified: skip.
         let i = Inputs { bayes: Some(0.99), extra: vec![Symbol::new("T", 1500)], ..Inputs::default() };
         assert_eq!(evaluate(&i, &th(), &p).learn, None);
