@@ -251,7 +251,7 @@ mod tests {
     fn finds_sections_by_selector() {
         let t = "[server]\nhostname = h\n\n# two keys\n[dkim a]\nselector = old   # x\nkey = k\n\n[dkim a]\nselector = oldish\n\n# Added\n[dkim a]\nselector = new\n";
         assert_eq!(sections_with_selector(t, "old"), [(4, 8)]);
-        assert_eq!(sections_with_selector(t, "oldish"), [(8, 10)]);
+        assert_eq!(sections_with_selector(t, "oldish"), [(8, 11)]);
         assert_eq!(sections_with_selector(t, "new"), [(12, 14)]);
         assert!(sections_with_selector(t, "h").is_empty());
     }
