@@ -176,7 +176,12 @@ pub struct Database {
     pub(crate) sha1: BTreeMap<[u8; 20], Vec<HashSig>>,
     pub(crate) sha256: BTreeMap<[u8; 32], Vec<HashSig>>,
     pub(crate) body: Vec<BodySig>,
-    /// Sorted (first two anchor bytes, signature index).
+    /// Signatures with a 4-byte key: sorted (key, signature index), and a
+    /// 2^20-bit filter over a hash of the key (allocated with the first
+    /// such signature): most positions are rejected by one bit test.
+    pub(crate) index4: Vec<(u32, u32)>,
+    pub(crate) keys4: Vec<u64>,
+    /// Signatures whose anchor is 2 or 3 bytes: 2-byte keys.
     pub(crate) index: Vec<(u16, u32)>,
     /// Bit set of the two-byte keys present in `index`: most positions of
     /// a buffer are rejected by one bit test.
@@ -290,6 +295,15 @@ impl Database {
             self.index.push((key, base + i));
             self.keys[usize::from(key) / 64] |= 1 << (key % 64);
         }
+        if !s.index4.is_empty() && self.keys4.is_empty() {
+            self.keys4 = alloc::vec![0; KEY4_WORDS];
+        }
+        for (key, i) in s.index4 {
+            self.index4.push((key, base + i));
+            let h = key4_hash(key);
+            self.keys4[h / 64] |= 1 << (h % 64);
+        }
+        self.index4.sort_unstable();
         self.body.extend(s.body);
         self.index.sort_unstable();
     }
@@ -355,11 +369,23 @@ impl Database {
         // The pattern is parsed even for skipped lines so bad ones are caught.
         let pattern = pattern::compile(pattern::parse(f[3])?)?;
         let (Some(target), Some(offset)) = (target, offset) else { return Ok(false) };
-        let key = u16::from_be_bytes([pattern.anchor[0], pattern.anchor[1]]);
-        self.index.push((key, self.body.len() as u32));
+        let k = &pattern.anchor[pattern.key_at..pattern.key_at + pattern.key_len];
+        if let [a, b, c, d] = *k {
+            self.index4.push((u32::from_be_bytes([a, b, c, d]), self.body.len() as u32));
+        } else {
+            self.index.push((u16::from_be_bytes([k[0], k[1]]), self.body.len() as u32));
+        }
         self.body.push(BodySig { name, target, offset, pattern });
         Ok(true)
     }
+}
+
+/// Words of the 4-byte key filter (2^20 bits, 128 KiB).
+pub(crate) const KEY4_WORDS: usize = (1 << 20) / 64;
+
+/// Fibonacci hashing of a 4-byte key to 20 bits.
+pub(crate) fn key4_hash(k: u32) -> usize {
+    (k.wrapping_mul(0x9e37_79b1) >> 12) as usize
 }
 
 /// `*`, `n`, `EOF-n` with optional `,MaxShift`; `Ok(None)` for valid offsets

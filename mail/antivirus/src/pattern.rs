@@ -189,6 +189,11 @@ pub struct Compiled {
     /// Elements before the anchor, in reverse order (matched backwards).
     pub before_rev: Vec<Elem>,
     pub anchor: Vec<u8>,
+    /// Where in the anchor the scanner's index key sits (4 bytes, or 2
+    /// for anchors shorter than 4): the window least likely to occur in
+    /// ordinary data, so few positions become candidates.
+    pub key_at: usize,
+    pub key_len: usize,
     pub after: Vec<Elem>,
     /// Shortest length the elements before the anchor can take (lets a
     /// fixed offset be checked cheaply).
@@ -219,10 +224,28 @@ pub fn compile(elems: Vec<Elem>) -> Result<Compiled, String> {
     if elems.iter().filter(|e| matches!(e, Elem::Gap { .. } | Elem::Alt(_))).count() > MAX_BRANCHES {
         return Err(String::from("too many gaps and alternatives"));
     }
-    let anchor = elems[best..best + best_len].iter().filter_map(Elem::exact).collect();
+    let anchor: Vec<u8> = elems[best..best + best_len].iter().filter_map(Elem::exact).collect();
+    let key_len = if anchor.len() >= 4 { 4 } else { 2 };
+    let key_at = (0..=anchor.len() - key_len)
+        .min_by_key(|&i| anchor[i..i + key_len].iter().map(|&b| commonness(b)).sum::<u32>())
+        .unwrap_or(0);
     let before_rev: Vec<Elem> = elems[..best].iter().rev().map(Elem::reversed).collect();
     let before_min = before_rev.iter().map(min_len).sum();
-    Ok(Compiled { before_rev, anchor, after: elems[best + best_len..].to_vec(), before_min })
+    Ok(Compiled { before_rev, anchor, key_at, key_len, after: elems[best + best_len..].to_vec(), before_min })
+}
+
+/// Rough frequency of a byte in mail parts and files (padding, spaces,
+/// line ends and lower-case text are everywhere; other bytes are rarer).
+fn commonness(b: u8) -> u32 {
+    match b {
+        0x00 => 10,
+        0xff | b' ' => 8,
+        b'\r' | b'\n' | b'\t' => 6,
+        b'a'..=b'z' => 4,
+        b'A'..=b'Z' | b'0'..=b'9' => 3,
+        0x21..=0x7e => 2,
+        _ => 1,
+    }
 }
 
 fn min_len(e: &Elem) -> usize {
@@ -384,6 +407,16 @@ mod tests {
         // Anchor in the middle, backward part with a gap.
         assert!(m("61*6263646566{1-2}7a", b"a....bcdef.z"));
         assert!(!m("61*6263646566{1-2}7a", b"....bcdef.z"));
+    }
+
+    #[test]
+    fn key_avoids_common_bytes() {
+        let c = compile(parse("0000000000004d5a9000").unwrap()).unwrap();
+        assert_eq!(&c.anchor[c.key_at..c.key_at + c.key_len], b"\x00\x4d\x5a\x90");
+        let c = compile(parse("41424344").unwrap()).unwrap();
+        assert_eq!((c.key_at, c.key_len), (0, 4));
+        let c = compile(parse("4142??43").unwrap()).unwrap();
+        assert_eq!((c.key_at, c.key_len), (0, 2));
     }
 
     #[test]

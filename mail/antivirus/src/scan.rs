@@ -11,7 +11,7 @@ use sha2::Sha256;
 
 use mail_mime::{Body, Limits, Message};
 
-use crate::db::{Database, HashSig};
+use crate::db::{key4_hash, Database, HashSig};
 use crate::pattern::{matches, View, STEP_BUDGET};
 
 /// Bounds on one scan.
@@ -144,42 +144,60 @@ impl Database {
     /// test on the next two bytes, and only for indexed keys a binary search
     /// and verification of the candidates around their anchor.
     fn body_hit(&self, data: &[u8], is_mail: bool, total: &mut u64) -> Option<&String> {
-        if self.index.is_empty() || data.len() < 2 {
+        if (self.index.is_empty() && self.index4.is_empty()) || data.len() < 2 {
             return None;
         }
-        for at in 0..data.len() - 1 {
-            let key = u16::from_be_bytes([data[at], data[at + 1]]);
-            if self.keys[usize::from(key) / 64] & (1 << (key % 64)) == 0 {
-                continue;
+        for pos in 0..data.len() - 1 {
+            if !self.index.is_empty() {
+                let key = u16::from_be_bytes([data[pos], data[pos + 1]]);
+                if self.keys[usize::from(key) / 64] & (1 << (key % 64)) != 0 {
+                    let first = self.index.partition_point(|&(k, _)| k < key);
+                    for &(_, si) in self.index[first..].iter().take_while(|e| e.0 == key) {
+                        if let Some(hit) = self.verify(si, pos, data, is_mail, total) {
+                            return hit;
+                        }
+                    }
+                }
             }
-            let first = self.index.partition_point(|&(k, _)| k < key);
-            for &(k, si) in &self.index[first..] {
-                if k != key {
-                    break;
-                }
-                let sig = &self.body[si as usize];
-                let p = &sig.pattern;
-                if at < p.before_min || !data[at..].starts_with(&p.anchor) || !sig.target.applies(data, is_mail) {
-                    continue;
-                }
-                let back = View { buf: data, origin: at, backward: true };
-                let fwd = View { buf: data, origin: at + p.anchor.len(), backward: false };
-                if *total == 0 {
-                    return None;
-                }
-                let mut budget = STEP_BUDGET;
-                let mut inner = STEP_BUDGET;
-                let hit = matches(&p.before_rev, &back, 0, &mut budget, &mut |k| {
-                    sig.offset.allows(at - k, data.len()) && matches(&p.after, &fwd, 0, &mut inner, &mut |_| true)
-                });
-                let used = u64::from(2 * STEP_BUDGET - budget - inner);
-                *total = total.saturating_sub(used);
-                if hit {
-                    return Some(&sig.name);
+            if !self.index4.is_empty() && pos + 4 <= data.len() {
+                let key = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
+                let h = key4_hash(key);
+                if self.keys4[h / 64] & (1 << (h % 64)) != 0 {
+                    let first = self.index4.partition_point(|&(k, _)| k < key);
+                    for &(_, si) in self.index4[first..].iter().take_while(|e| e.0 == key) {
+                        if let Some(hit) = self.verify(si, pos, data, is_mail, total) {
+                            return hit;
+                        }
+                    }
                 }
             }
         }
         None
+    }
+
+    /// Checks signature `si` whose index key was seen at `pos`. `Some(x)`
+    /// ends the scan: `x` is the hit, or `None` when the budget ran out.
+    fn verify(&self, si: u32, pos: usize, data: &[u8], is_mail: bool, total: &mut u64) -> Option<Option<&String>> {
+        let sig = &self.body[si as usize];
+        let p = &sig.pattern;
+        // The key sits `key_at` bytes into the anchor.
+        let at = pos.checked_sub(p.key_at)?;
+        if at < p.before_min || !data[at..].starts_with(&p.anchor) || !sig.target.applies(data, is_mail) {
+            return None;
+        }
+        if *total == 0 {
+            return Some(None);
+        }
+        let back = View { buf: data, origin: at, backward: true };
+        let fwd = View { buf: data, origin: at + p.anchor.len(), backward: false };
+        let mut budget = STEP_BUDGET;
+        let mut inner = STEP_BUDGET;
+        let hit = matches(&p.before_rev, &back, 0, &mut budget, &mut |k| {
+            sig.offset.allows(at - k, data.len()) && matches(&p.after, &fwd, 0, &mut inner, &mut |_| true)
+        });
+        let used = u64::from(2 * STEP_BUDGET - budget - inner);
+        *total = total.saturating_sub(used);
+        hit.then_some(Some(&sig.name))
     }
 }
 

@@ -175,3 +175,15 @@ fn garbage_databases_and_messages_never_panic() {
         let _ = db_default.scan_message(line.as_bytes(), &ScanLimits::default());
     }
 }
+
+#[test]
+fn key_inside_anchor_at_buffer_edges() {
+    // The index key is taken from the rarest window ("5a90"), 7 bytes into
+    // the anchor: a match at offset 0 and at the very end must still be found.
+    let mut db = Database::new();
+    db.load(Format::Ndb, "Mid:0:*:0000000000004d5a9000\n").unwrap();
+    let sig = b"\0\0\0\0\0\0\x4d\x5a\x90\0";
+    assert_eq!(db.scan_bytes(sig), Some("Mid"));
+    assert_eq!(db.scan_bytes(&[b"xyz".as_slice(), sig].concat()), Some("Mid"));
+    assert_eq!(db.scan_bytes(&sig[1..]), None);
+}
