@@ -299,4 +299,17 @@ impl SearchKey {
             _ => false,
         }
     }
+
+    /// Whether the key uses MODSEQ (RFC 7162 3.1.5: the response then
+    /// carries the highest MODSEQ of the matches).
+    pub fn uses_modseq(&self) -> bool {
+        use SearchKey::*;
+        match self {
+            ModSeq(_) => true,
+            And(v) => v.iter().any(SearchKey::uses_modseq),
+            Not(k) => k.uses_modseq(),
+            Or(a, b) => a.uses_modseq() || b.uses_modseq(),
+            _ => false,
+        }
+    }
 }

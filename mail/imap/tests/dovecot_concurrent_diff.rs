@@ -112,6 +112,9 @@ fn concurrent_updates_match_dovecot() {
     let mut ours: Vec<Vec<String>> = Vec::new();
     for (who, c) in STEPS {
         ours.push(norm(&common::drive(&mut s[*who], &mut st, c.as_bytes(), usize::MAX).bytes));
+        // As the kernel does after a command that wrote: the other session
+        // looks again (FETCH/STORE/SEARCH only re-list when told).
+        s[1 - *who].mailbox_changed();
     }
     let mut diffs = Vec::new();
     for (i, (t, o)) in theirs.iter().zip(ours.iter()).enumerate() {

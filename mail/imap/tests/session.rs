@@ -611,6 +611,11 @@ fn concurrent_sessions_see_each_others_changes() {
     // New mail appears as EXISTS after the command that noticed it (the
     // command itself works on the snapshot the client knows, as Dovecot).
     st.deliver("INBOX", MSG3);
+    // The kernel tells every session after a delivery; without that,
+    // FETCH/STORE/SEARCH keep working on the snapshot (no re-listing).
+    let out = run(&mut b, &mut st, "6a UID FETCH 1:* FLAGS\r\n");
+    assert!(!out.contains("EXISTS"), "{}", out);
+    b.mailbox_changed();
     let out = run(&mut b, &mut st, "6 UID FETCH 1:* FLAGS\r\n");
     assert!(!out.contains("UID 4") && out.contains("* 3 EXISTS\r\n* 1 RECENT\r\n6 OK"), "{}", out);
     let out = run(&mut b, &mut st, "7 UID FETCH 4 FLAGS\r\n");
@@ -676,6 +681,15 @@ fn condstore_modseq() {
     assert!(out.contains("d OK [MODIFIED 1]"), "{}", out);
     let out = run(&mut s, &mut st, &format!("e FETCH 1:* (FLAGS) (CHANGEDSINCE {})\r\n", ms));
     assert_eq!(out.matches("FETCH (").count(), 1, "{}", out);
+    // RFC 7162 3.1.5: SEARCH MODSEQ answers with the highest MODSEQ of
+    // the matches, in SEARCH and in ESEARCH; none when nothing matched.
+    let m1: u64 = out.split("MODSEQ (").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+    let out = run(&mut s, &mut st, &format!("f SEARCH MODSEQ {}\r\n", ms + 1));
+    assert!(out.contains(&format!("* SEARCH 1 (MODSEQ {})\r\n", m1)), "{}", out);
+    let out = run(&mut s, &mut st, &format!("g UID SEARCH RETURN (ALL) MODSEQ {}\r\n", ms + 1));
+    assert!(out.contains(&format!("* ESEARCH (TAG \"g\") UID ALL 1 MODSEQ {}\r\n", m1)), "{}", out);
+    let out = run(&mut s, &mut st, &format!("h SEARCH MODSEQ {}\r\n", m1 + 1));
+    assert!(out.contains("* SEARCH\r\n"), "{}", out);
 }
 
 #[test]

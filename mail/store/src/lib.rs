@@ -38,6 +38,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod flags;
+pub mod modseq;
 pub mod names;
 
 use alloc::format;
@@ -51,6 +52,7 @@ use mail_imap::store::{FolderStatus, MessageMeta, Store, StoreError, Uid};
 use mail_imap::Flags;
 
 pub use flags::Keywords;
+use modseq::{ModseqLog, MODSEQ_FILE};
 
 const UIDVALIDITY_FILE: &str = "dovecot-uidvalidity";
 const UIDLIST_FILE: &str = "dovecot-uidlist";
@@ -61,13 +63,24 @@ const MAX_SUBSCRIPTIONS: usize = 1000;
 const MAX_UIDLIST: usize = 32 << 20;
 /// Largest `dovecot-keywords` file read (26 short lines in practice).
 const MAX_KEYWORDS_FILE: usize = 8192;
+/// Largest `unimail-modseq` log read (compacted long before this).
+const MAX_MODSEQ_FILE: usize = 32 << 20;
 
 /// One folder's listing, kept for the length of one `process` call so a
-/// FETCH of n messages does not scan the directory n times.
+/// FETCH of n messages does not scan the directory n times (and, through
+/// [`ListingCache`], across calls).
 struct Listing {
     folder: String,
     msgs: Vec<MessageInfo>,
 }
+
+/// A folder listing carried from one [`MaildirStore`] to the next
+/// ([`MaildirStore::into_cache`], [`MaildirStore::with_cache`]) so that a
+/// session's FETCH of one message does not scan the folder each time.
+/// Drop it when the folder may have changed behind the session's back
+/// (`Session::mailbox_changed`); a file renamed meanwhile is found again
+/// by a fresh listing (`MailError::Gone`), `list_messages` always re-lists.
+pub struct ListingCache(Listing);
 
 /// One user's mailboxes for the length of one IMAP command (or one
 /// `process` call): borrows the long-lived filesystem and [`Maildir`].
@@ -78,8 +91,12 @@ pub struct MaildirStore<'a, F: FileSystem> {
     now: u32,
     defer: bool,
     dirty: bool,
+    /// Something was written through this store (see [`Self::wrote`]).
+    wrote: bool,
     listing: Option<Listing>,
     keywords: Option<(String, Keywords)>,
+    /// One folder's RFC 7162 log, read once per call ([`modseq`]).
+    modseqs: Option<(String, ModseqLog)>,
 }
 
 fn map_mail(e: MailError) -> StoreError {
@@ -121,7 +138,18 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     /// `user` as `Maildir` expects it (`<domain>/<local>` or a plain name);
     /// `now`: unix time for new files, UIDVALIDITY and APPEND without date.
     pub fn new(fs: &'a mut F, maildir: &'a mut Maildir, user: &'a str, now: u32) -> Self {
-        MaildirStore { fs, maildir, user, now, defer: false, dirty: false, listing: None, keywords: None }
+        MaildirStore {
+            fs,
+            maildir,
+            user,
+            now,
+            defer: false,
+            dirty: false,
+            wrote: false,
+            listing: None,
+            keywords: None,
+            modseqs: None,
+        }
     }
 
     /// Leaves the last flush of each mutating call to [`Self::sync`]. The
@@ -130,6 +158,17 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     pub fn deferred(mut self) -> Self {
         self.defer = true;
         self
+    }
+
+    /// Starts from a listing kept by the caller (see [`ListingCache`]).
+    pub fn with_cache(mut self, cache: Option<ListingCache>) -> Self {
+        self.listing = cache.map(|c| c.0);
+        self
+    }
+
+    /// The current listing, for [`Self::with_cache`] on the next call.
+    pub fn into_cache(&mut self) -> Option<ListingCache> {
+        self.listing.take().map(ListingCache)
     }
 
     /// Makes every change so far durable (a no-op when nothing is pending).
@@ -164,9 +203,16 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
         self.done()
     }
 
+    /// Whether this store changed anything on disk (the caller then tells
+    /// the user's other sessions to look again).
+    pub fn wrote(&self) -> bool {
+        self.wrote
+    }
+
     /// End of a mutating call: durable now, or at `sync`.
     fn done(&mut self) -> Result<(), StoreError> {
         self.dirty = true;
+        self.wrote = true;
         if self.defer {
             Ok(())
         } else {
@@ -306,6 +352,110 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
 
     fn uidvalidity(&mut self, disk: &str) -> Result<u32, StoreError> {
         Ok(self.maildir.uid_state(self.fs, self.user, disk).map_err(map_mail)?.uidvalidity)
+    }
+
+    /// One attempt at renaming a listed message to carry `d`: its index in
+    /// the listing and its new state, or `None` if it is gone (renamed by
+    /// someone else since the listing, or expunged).
+    fn set_flags_once(
+        &mut self,
+        disk: &str,
+        uid: Uid,
+        d: DiskFlags,
+    ) -> Result<Option<(usize, MessageInfo)>, StoreError> {
+        let l = self.listing(disk)?;
+        let Ok(i) = l.binary_search_by_key(&uid, |m| m.uid) else { return Ok(None) };
+        let mut msg = l[i].clone();
+        match self.maildir.set_flags(self.fs, self.user, disk, &mut msg, d, self.now) {
+            Ok(()) => Ok(Some((i, msg))),
+            Err(MailError::Gone) => Ok(None),
+            Err(e) => Err(map_mail(e)),
+        }
+    }
+
+    /// The folder's mod-sequence log (cached for this call).
+    fn modseq_log(&mut self, disk: &str) -> Result<&mut ModseqLog, StoreError> {
+        if self.modseqs.as_ref().map(|(f, _)| f.as_str()) != Some(disk) {
+            let path = format!("{}/{MODSEQ_FILE}", self.folder_dir(disk)?);
+            let log = match self.fs.read_file(&path, MAX_MODSEQ_FILE) {
+                Ok(raw) => ModseqLog::parse(&raw),
+                Err(FsError::NotFound) => ModseqLog::default(),
+                Err(e) => return Err(map_fs(e)),
+            };
+            self.modseqs = Some((String::from(disk), log));
+        }
+        Ok(&mut self.modseqs.as_mut().unwrap().1)
+    }
+
+    /// Appends records to the folder's log (made durable by the caller's
+    /// `done()`, the same flush as the change itself).
+    fn modseq_append(&mut self, disk: &str, text: &str) -> Result<(), StoreError> {
+        let path = format!("{}/{MODSEQ_FILE}", self.folder_dir(disk)?);
+        let ino = match self.fs.lookup(&path) {
+            Ok(i) => i,
+            Err(FsError::NotFound) => self.fs.create(&path, self.now).map_err(map_fs)?,
+            Err(e) => return Err(map_fs(e)),
+        };
+        self.fs.append(ino, text.as_bytes(), self.now).map_err(map_fs)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// RFC 7162 3.1: MODSEQ of each listed message (in listing order) and
+    /// HIGHESTMODSEQ. Messages changed without a record (deliveries,
+    /// copies, a lost record, another program) are recorded now at a new
+    /// value, durably before any response can show it.
+    fn modseqs(&mut self, disk: &str) -> Result<(Vec<u64>, u64), StoreError> {
+        self.listing(disk)?;
+        let msgs = core::mem::take(&mut self.listing.as_mut().unwrap().msgs);
+        let r = self.modseqs_of(disk, &msgs);
+        self.listing.as_mut().unwrap().msgs = msgs;
+        r
+    }
+
+    fn modseqs_of(&mut self, disk: &str, msgs: &[MessageInfo]) -> Result<(Vec<u64>, u64), StoreError> {
+        let keys: Vec<(u32, &str)> = msgs.iter().map(|m| (m.uid, modseq::letters(&m.name))).collect();
+        let log = self.modseq_log(disk)?;
+        let (mut values, changed) = log.resolve(&keys);
+        if !changed.is_empty() {
+            let pick: Vec<(u32, &str)> = changed.iter().map(|&i| keys[i]).collect();
+            let (ms, text) = log.record_changed(&pick);
+            for &i in &changed {
+                values[i] = ms;
+            }
+            self.modseq_append(disk, &text)?;
+            self.done()?;
+        }
+        let log = self.modseq_log(disk)?;
+        if log.wants_compaction(msgs.len()) {
+            let live: Vec<u32> = msgs.iter().map(|m| m.uid).collect();
+            let text = log.render(&live);
+            let path = format!("{}/{MODSEQ_FILE}", self.folder_dir(disk)?);
+            self.replace(&path, text.as_bytes())?;
+            self.done()?;
+        }
+        let highest = self.modseq_log(disk)?.highest();
+        Ok((values, highest))
+    }
+
+    /// Records flag changes made by this store (same flush as the renames).
+    fn modseq_changed(&mut self, disk: &str, msgs: &[MessageInfo]) -> Result<(), StoreError> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<(u32, &str)> = msgs.iter().map(|m| (m.uid, modseq::letters(&m.name))).collect();
+        let (_, text) = self.modseq_log(disk)?.record_changed(&keys);
+        self.modseq_append(disk, &text)
+    }
+
+    /// Records expunges (HIGHESTMODSEQ grows).
+    fn modseq_expunged(&mut self, disk: &str, msgs: &[MessageInfo]) -> Result<(), StoreError> {
+        if msgs.is_empty() {
+            return Ok(());
+        }
+        let uids: Vec<u32> = msgs.iter().map(|m| m.uid).collect();
+        let text = self.modseq_log(disk)?.record_expunge(&uids);
+        self.modseq_append(disk, &text)
     }
 
     fn meta(&mut self, disk: &str, m: &MessageInfo) -> Result<MessageMeta, StoreError> {
@@ -544,6 +694,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             deleted += u32::from(m.flags.contains(DiskFlags::TRASHED));
             size += vsize_from_name(m.base()).unwrap_or(m.size);
         }
+        let (_, highest_modseq) = self.modseqs(&disk)?;
         // After listing: files that arrived without a UID now have one.
         let st = self.maildir.uid_state(self.fs, self.user, &disk).map_err(map_mail)?;
         Ok(FolderStatus {
@@ -553,7 +704,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             unseen,
             deleted,
             size,
-            highest_modseq: 0,
+            highest_modseq,
         })
     }
 
@@ -571,7 +722,13 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         for m in &msgs {
             out.push(self.meta(&disk, m)?);
         }
-        self.listing.as_mut().unwrap().msgs = msgs;
+        let (values, _) = self.modseqs_of(&disk, &msgs)?;
+        for (o, v) in out.iter_mut().zip(values) {
+            o.modseq = v;
+        }
+        if let Some(l) = self.listing.as_mut() {
+            l.msgs = msgs;
+        }
         let uv = self.uidvalidity(&disk)?;
         Ok((uv, out))
     }
@@ -597,15 +754,19 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         if d == m.flags && !m.in_new {
             return Ok(());
         }
-        let l = self.listing(&disk)?;
-        let i = l.binary_search_by_key(&uid, |m| m.uid).map_err(|_| StoreError::NotFound)?;
-        let mut msg = l[i].clone();
-        let r = self.maildir.set_flags(self.fs, self.user, &disk, &mut msg, d, self.now);
-        if r == Err(MailError::Gone) {
-            self.invalidate();
-            return Err(StoreError::NotFound);
-        }
-        r.map_err(map_mail)?;
+        // Renamed meanwhile (another session, a cached listing): list
+        // again and retry once.
+        let (i, msg) = match self.set_flags_once(&disk, uid, d)? {
+            Some(r) => r,
+            None => {
+                self.invalidate();
+                self.set_flags_once(&disk, uid, d)?.ok_or_else(|| {
+                    self.invalidate();
+                    StoreError::NotFound
+                })?
+            }
+        };
+        self.modseq_changed(&disk, core::slice::from_ref(&msg))?;
         if let Some(l) = self.listing.as_mut() {
             l.msgs[i] = msg;
         }
@@ -695,6 +856,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             out[*i] = uid;
         }
         self.drop_from_uidlist(&src, &plain_msgs)?;
+        self.modseq_expunged(&src, &plain_msgs)?;
         if !clash.is_empty() {
             // copy_files re-maps flags itself: hand it the source letters.
             let orig = self.pick(&src, &clash.iter().map(|(_, m)| m.uid).collect::<Vec<_>>())?;
@@ -709,6 +871,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
                 }
             }
             self.drop_from_uidlist(&src, &orig)?;
+            self.modseq_expunged(&src, &orig)?;
             self.invalidate();
         }
         self.done()?;
@@ -729,6 +892,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         }
         self.invalidate();
         self.drop_from_uidlist(&disk, &msgs)?;
+        self.modseq_expunged(&disk, &msgs)?;
         self.done()
     }
 

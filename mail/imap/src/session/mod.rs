@@ -430,7 +430,11 @@ impl Session {
                     match self.fetch(store, &mut job) {
                         Some(done) => {
                             let (tag, uid) = (job.tag.clone(), job.uid);
-                            self.complete(store, &tag, done, uid, "FETCH");
+                            if self.changed {
+                                self.complete(store, &tag, done, uid, "FETCH");
+                            } else {
+                                self.tagged_done(&tag, done, "FETCH");
+                            }
                         }
                         None => self.mode = Mode::Fetching(job),
                     }
@@ -593,13 +597,22 @@ impl Session {
             CommandBody::Search(s) => s.uid,
             _ => true,
         };
+        // FETCH, STORE and SEARCH keep the session's snapshot up to date
+        // themselves; the folder is listed again after them only when
+        // [`Session::mailbox_changed`] said someone else changed it (a
+        // listing costs a directory scan: it dominated these commands).
+        let own_view = matches!(cmd.body, CommandBody::Fetch { .. } | CommandBody::Store(_) | CommandBody::Search(_));
         // Changes by others are reported after the command, from a fresh
         // listing (as Dovecot does): a command works on the snapshot the
         // client knows, so sequence numbers mean what the client thinks.
         let result = self.execute(store, &tag, cmd.body);
         match result {
             Exec::Done(d) => {
-                self.complete(store, &tag, d, allow_expunge, name);
+                if own_view && !self.changed {
+                    self.tagged_done(&tag, d, name);
+                } else {
+                    self.complete(store, &tag, d, allow_expunge, name);
+                }
                 None
             }
             Exec::Pending => None,
@@ -613,6 +626,10 @@ impl Session {
         if matches!(self.state, State::Selected(_)) && d.status != "BAD" {
             self.sync(store, allow_expunge);
         }
+        self.tagged_done(tag, d, name);
+    }
+
+    fn tagged_done(&mut self, tag: &str, d: Done, name: &str) {
         let d = if d.status == "OK" && d.text.is_empty() { ok(format!("{} completed", name)) } else { d };
         self.tagged(tag, &d);
     }

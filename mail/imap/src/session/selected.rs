@@ -10,6 +10,7 @@ impl Session {
     /// store and emits the untagged responses (RFC 3501 5.2, 7.3.1, 7.4.1).
     pub(super) fn sync(&mut self, store: &mut dyn Store, allow_expunge: bool) {
         let State::Selected(sel) = &mut self.state else { return };
+        self.changed = false;
         let Ok((validity, list)) = store.list_messages(&sel.name) else {
             // The mailbox vanished under us (deleted by another session).
             self.out.extend_from_slice(b"* BYE Selected mailbox was deleted\r\n");
@@ -56,6 +57,8 @@ impl Session {
                 }
             }
         }
+        // Expunges held back (RFC 3501 7.4.1) are announced by a later sync.
+        self.changed = kept.iter().any(|s| s.gone);
         let before = kept.len();
         kept.extend(new_iter.map(|meta| Slot { meta, gone: false }));
         let arrived = kept.len() > before;
@@ -196,6 +199,8 @@ impl Session {
         let max_uid = sel.max_uid();
         let name = sel.name.clone();
         let mut hits: Vec<(u32, Uid)> = Vec::new();
+        // RFC 7162 3.1.5: the highest MODSEQ among the matches.
+        let mut top_modseq = 0u64;
         for (i, slot) in sel.slots.iter().enumerate() {
             if slot.gone {
                 continue;
@@ -214,9 +219,11 @@ impl Session {
             };
             if search::matches(&s.key, &ctx) {
                 hits.push((i as u32 + 1, slot.meta.uid));
+                top_modseq = top_modseq.max(slot.meta.modseq);
             }
         }
         let nums: Vec<u32> = hits.iter().map(|&(q, u)| if s.uid { u } else { q }).collect();
+        let modseq = if s.key.uses_modseq() && !hits.is_empty() { Some(top_modseq) } else { None };
         let ret = match (&s.ret, self.rev2) {
             (Some(r), _) => Some(r.clone()),
             // RFC 9051 6.4.4: IMAP4rev2 answers SEARCH with ESEARCH.
@@ -229,6 +236,9 @@ impl Session {
                 o.s("* SEARCH");
                 for n in &nums {
                     o.s(" ").num(n);
+                }
+                if let Some(m) = modseq {
+                    o.s(" (MODSEQ ").num(m).s(")");
                 }
                 o.s("\r\n");
             }
@@ -269,6 +279,10 @@ impl Session {
                     }
                     if r.count {
                         o.s(" COUNT ").num(nums.len());
+                    }
+                    // RFC 7162 3.1.5 / RFC 4731: MODSEQ in ESEARCH too.
+                    if let Some(m) = modseq {
+                        o.s(" MODSEQ ").num(m);
                     }
                     o.s("\r\n");
                 }
