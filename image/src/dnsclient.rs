@@ -35,7 +35,8 @@ impl Client {
         } else {
             server.parse().map_err(|_| format!("`{server}` is not IP[:PORT]"))?
         };
-        let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
+        let seed =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(1);
         Ok(Client { server: addr, timeout: Duration::from_secs(2), next_id: (seed ^ std::process::id()) as u16 })
     }
 

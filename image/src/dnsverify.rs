@@ -128,7 +128,13 @@ fn canon_received(d: &RData) -> Option<(String, String)> {
             (v.clone(), v)
         }
         RData::TLSA(t) => {
-            let v = format!("{} {} {} {}", u8::from(t.cert_usage), u8::from(t.selector), u8::from(t.matching), hexs(&t.cert_data));
+            let v = format!(
+                "{} {} {} {}",
+                u8::from(t.cert_usage),
+                u8::from(t.selector),
+                u8::from(t.matching),
+                hexs(&t.cert_data)
+            );
             (v.clone(), v)
         }
         RData::TXT(t) => {

@@ -14,6 +14,7 @@
 mod authn_cmds;
 mod config_cmds;
 mod disk;
+mod dmarc_cmds;
 mod dnsclient;
 mod dnsverify;
 mod rotate;
@@ -28,8 +29,10 @@ fn usage() -> ExitCode {
   unimail config-disk --dir DIR --out IMG [--size-mib 16]
   unimail mail-disk --out IMG [--size-mib 1024] [--block-size 4096]
 {}
+{}
 {}",
         config_cmds::USAGE,
+        dmarc_cmds::USAGE,
         authn_cmds::USAGE
     );
     ExitCode::from(2)
@@ -76,6 +79,9 @@ fn main() -> ExitCode {
     let Some(cmd) = argv.first() else { return usage() };
     if config_cmds::COMMANDS.contains(&cmd.as_str()) {
         return config_cmds::main(cmd, &argv[1..]); // these take a positional DIR
+    }
+    if dmarc_cmds::COMMANDS.contains(&cmd.as_str()) {
+        return dmarc_cmds::main(cmd, &argv[1..]);
     }
     if authn_cmds::COMMANDS.contains(&cmd.as_str()) {
         return authn_cmds::main(cmd, &argv[1..]); // these take a positional MESSAGE

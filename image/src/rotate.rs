@@ -200,7 +200,8 @@ fn retire_selectors(l: &Loaded, retire: &[&str]) -> Result<(), String> {
             return Err(format!("no [dkim] section has selector {sel}"));
         }
         for k in &keys {
-            let left = l.cfg.dkim.iter().filter(|o| o.domain == k.domain && !retire.contains(&o.selector.as_str())).count();
+            let left =
+                l.cfg.dkim.iter().filter(|o| o.domain == k.domain && !retire.contains(&o.selector.as_str())).count();
             if left == 0 {
                 return Err(format!(
                     "retiring {} would leave {} without a DKIM key: run `unimail dkim rotate` first",

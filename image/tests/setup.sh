@@ -14,3 +14,6 @@ python3 -c 'import dkim, nacl' 2>/dev/null || pip install dkimpy pynacl || {
     apt-get install -y python3-dkim python3-nacl || { apt-get update && apt-get install -y python3-dkim python3-nacl; }
 }
 command -v openssl >/dev/null || apt-get install -y openssl || { apt-get update && apt-get install -y openssl; }
+# tests/ops_cmds.rs: dnsmasq serves the records `dns --verify` checks and
+# the PTR names `dmarc-report --resolver` looks up.
+command -v dnsmasq >/dev/null || apt-get install -y dnsmasq-base || { apt-get update && apt-get install -y dnsmasq-base; }
