@@ -199,7 +199,10 @@ impl App {
         loop {
             let now = crate::time::now_ms();
             // Memory is bounded, not unlimited: say how close we came.
-            if now.saturating_sub(last_heap_log) >= 60_000 {
+            // Every minute if it moved, and at once when the high-water mark
+            // grew by a MiB (hostile-client tests read the last figure).
+            let (_, high_now, _) = crate::mem::heap_stats();
+            if now.saturating_sub(last_heap_log) >= 60_000 || high_now >= last_high + (1 << 20) {
                 let (used, high, size) = crate::mem::heap_stats();
                 if high != last_high {
                     log::info!("heap: {} KiB in use, high-water {} KiB of {} KiB", used >> 10, high >> 10, size >> 10);

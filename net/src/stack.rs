@@ -46,6 +46,10 @@ pub struct StackConfig {
     /// All TCP sockets together (listening backlog + connections): the
     /// hard bound on concurrent connections.
     pub max_tcp_sockets: usize,
+    /// Inbound connections one client address may hold at once, lingering
+    /// closes included; more are reset as soon as they are established, so
+    /// that one host cannot fill the socket table (`max_tcp_sockets`).
+    pub max_tcp_per_peer: usize,
     /// TCP user timeout: a connection whose data stays unacknowledged this
     /// long is aborted (RFC 5482 / RFC 793 "USER TIMEOUT").
     pub tcp_timeout_ms: u64,
@@ -78,6 +82,7 @@ impl StackConfig {
             tcp_rx_buffer: 16 * 1024,
             tcp_tx_buffer: 16 * 1024,
             max_tcp_sockets: 256,
+            max_tcp_per_peer: 32,
             tcp_timeout_ms: 120_000,
             tcp_keepalive_ms: Some(75_000),
             close_linger_ms: 60_000,
@@ -127,6 +132,8 @@ struct Conn {
     closed_at_ms: Option<u64>,
     /// Unread input may be dropped when freeing the socket.
     released: bool,
+    /// The client's address, for inbound connections (per-peer limit).
+    peer: Option<IpAddress>,
 }
 
 /// The network stack over device `D`. See the crate docs for the main loop.
@@ -140,6 +147,8 @@ pub struct Stack<D: Device> {
     udps: BTreeMap<SocketHandle, u32>,
     tcp_count: usize,
     next_gen: u32,
+    /// Connections reset by the per-peer limit since boot.
+    refused_per_peer: u64,
     rng: u64,
     now_ms: u64,
 }
@@ -187,6 +196,7 @@ impl<D: Device> Stack<D> {
             udps: BTreeMap::new(),
             tcp_count: 0,
             next_gen: 1,
+            refused_per_peer: 0,
             rng,
             now_ms,
         })
@@ -195,6 +205,12 @@ impl<D: Device> Stack<D> {
     /// The configuration the stack was built with.
     pub fn config(&self) -> &StackConfig {
         &self.cfg
+    }
+
+    /// Inbound connections reset since boot because their client address
+    /// already held `max_tcp_per_peer` (for statistics).
+    pub fn refused_per_peer(&self) -> u64 {
+        self.refused_per_peer
     }
 
     /// The time passed to the last `poll`.
@@ -334,6 +350,9 @@ impl<D: Device> Stack<D> {
                 let s = self.sockets.get_mut::<tcp::Socket>(h);
                 match s.state() {
                     tcp::State::Listen | tcp::State::SynReceived => i += 1,
+                    // Aborted by the per-peer limit: smoltcp sends the RST
+                    // and forgets the peer at the next egress; then re-listen.
+                    tcp::State::Closed if s.remote_endpoint().is_some() => i += 1,
                     tcp::State::Closed | tcp::State::TimeWait => {
                         // Should not happen (RST in SYN-RECEIVED returns to
                         // LISTEN), but re-listen rather than leak the slot.
@@ -342,6 +361,16 @@ impl<D: Device> Stack<D> {
                         i += 1;
                     }
                     _ => {
+                        let peer = s.remote_endpoint().map(|e| e.addr);
+                        let held = self.conns.values().filter(|c| c.peer.is_some() && c.peer == peer).count();
+                        if held >= self.cfg.max_tcp_per_peer {
+                            // Reset it; the next pass re-listens on the
+                            // socket once the RST is out (arm above).
+                            s.abort();
+                            self.refused_per_peer += 1;
+                            i += 1;
+                            continue;
+                        }
                         l.listening.swap_remove(i);
                         let gen = self.next_gen;
                         self.next_gen = self.next_gen.wrapping_add(1).max(1);
@@ -354,6 +383,7 @@ impl<D: Device> Stack<D> {
                                 established: true,
                                 closed_at_ms: None,
                                 released: false,
+                                peer,
                             },
                         );
                         l.ready.push_back(ConnId { handle: h, gen });
@@ -369,8 +399,31 @@ impl<D: Device> Stack<D> {
                 let idle = l
                     .listening
                     .iter()
-                    .filter(|h| self.sockets.get::<tcp::Socket>(**h).state() == tcp::State::Listen)
+                    .filter(|h| {
+                        // A socket reset by the per-peer limit listens again
+                        // once its RST is out: count it as idle already.
+                        let s = self.sockets.get::<tcp::Socket>(**h);
+                        s.state() == tcp::State::Listen || s.state() == tcp::State::Closed
+                    })
                     .count();
+                if idle > l.backlog {
+                    // A burst grew the set: give back one surplus LISTEN
+                    // socket (its buffers) per round.
+                    let surplus = l
+                        .listening
+                        .iter()
+                        .position(|h| self.sockets.get::<tcp::Socket>(*h).state() == tcp::State::Listen);
+                    match surplus {
+                        Some(i) => {
+                            let h = self.listeners[li].as_mut().map(|l| l.listening.swap_remove(i));
+                            if let Some(h) = h {
+                                self.remove_tcp(h);
+                            }
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
                 if idle >= l.backlog {
                     break;
                 }
@@ -454,6 +507,7 @@ impl<D: Device> Stack<D> {
                 established: false,
                 closed_at_ms: None,
                 released: false,
+                peer: None,
             },
         );
         Ok(ConnId { handle: h, gen })

@@ -4,7 +4,7 @@ use net::smoltcp::wire::{IpAddress, IpEndpoint};
 use net::{ConnId, NetError};
 
 fn echo_many(remote: IpAddress, n: usize) {
-    let mut p = Pair::new();
+    let mut p = Pair::with(|a| a.max_tcp_per_peer = n, |_| {});
     let l = p.a.listen(2525, 8).unwrap();
     let mut clients: Vec<(ConnId, Vec<u8>, Vec<u8>)> = Vec::new();
     for i in 0..n {
@@ -158,4 +158,25 @@ fn socket_limit_bounds_connections() {
     assert!((2..=4).contains(&accepted), "accepted {accepted}");
     assert!(p.a.tcp_sockets() <= 4);
     let _ = cs;
+}
+
+#[test]
+fn per_peer_limit_resets_the_excess_and_frees_their_sockets() {
+    let mut p = Pair::with(|a| a.max_tcp_per_peer = 3, |_| {});
+    let l = p.a.listen(25, 2).unwrap();
+    let cs: Vec<_> = (0..6).map(|_| p.b.connect(IpEndpoint::new(IpAddress::Ipv4(A4), 25)).unwrap()).collect();
+    for _ in 0..3000 {
+        p.step(1);
+    }
+    let mut accepted = 0;
+    while p.a.accept(l).is_some() {
+        accepted += 1;
+    }
+    assert_eq!(accepted, 3);
+    assert_eq!(p.a.refused_per_peer(), 3);
+    // The three refused clients saw a reset; the socket table holds only
+    // the accepted three plus the listening backlog.
+    let reset = cs.iter().filter(|c| p.b.recv(**c, &mut [0u8; 1]) != Err(NetError::WouldBlock)).count();
+    assert_eq!(reset, 3, "reset clients");
+    assert!(p.a.tcp_sockets() <= 3 + 2 + 1, "{}", p.a.tcp_sockets());
 }
