@@ -24,7 +24,8 @@ pub const COMMANDS: &[&str] = &["check", "init", "dns", "dkim"];
 /// Usage lines for `unimail --help`.
 pub const USAGE: &str = "  unimail check DIR
   unimail dkim rotate DIR [--retire SELECTOR]...   (add a new selector pair; or retire old selectors)
-  unimail init --domain D --hostname H --out DIR [--user NAME] [--scheme sha512-crypt|argon2id]   (password on stdin)
+  unimail init --domain D --hostname H --out DIR [--user NAME] [--scheme sha512-crypt|argon2id]
+               [--cert CHAIN.pem --key KEY.pem]   (password on stdin; without --cert a self-signed one)
   unimail dns DIR [--ip4 A]... [--ip6 A]... [--ttl SECONDS] [--verify --server IP[:PORT]]
     (--verify asks that DNS server for every record and lists each as ok, missing, different or stale)";
 
@@ -32,7 +33,7 @@ pub const USAGE: &str = "  unimail check DIR
 pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
     let r = Opts::parse(argv).and_then(|o| match cmd {
         "check" => o.known(&[]).and_then(|_| check_cmd(&o)),
-        "init" => o.known(&["domain", "hostname", "out", "user", "scheme"]).and_then(|_| init_cmd(&o)),
+        "init" => o.known(&["domain", "hostname", "out", "user", "scheme", "cert", "key"]).and_then(|_| init_cmd(&o)),
         "dns" => o.known(&["ip4", "ip6", "ttl", "verify", "server"]).and_then(|_| dns_cmd(&o)),
         "dkim" => match o.pos.first().map(String::as_str) {
             Some("rotate") => {
@@ -535,13 +536,30 @@ fn init_cmd(o: &Opts) -> Result<(), String> {
         return Err(format!("--scheme: `{scheme}` is not sha512-crypt or argon2id"));
     }
 
+    // A provided certificate chain (leaf first) and key, copied in as is;
+    // `check` below validates them as the image will.
+    let provided = match (o.get("cert"), o.get("key")) {
+        (None, None) => None,
+        (Some(c), Some(k)) => {
+            let read = |p: &str, what: &str| -> Result<String, String> {
+                let b = fs::read(p).map_err(|e| format!("--{what} {p}: {e}"))?;
+                if b.len() > 1 << 20 {
+                    return Err(format!("--{what} {p}: larger than 1 MiB"));
+                }
+                String::from_utf8(b).map_err(|_| format!("--{what} {p}: not PEM text"))
+            };
+            Some((read(c, "cert")?, read(k, "key")?))
+        }
+        _ => return Err("--cert and --key go together".into()),
+    };
     let now = time::OffsetDateTime::now_utc();
-    let files = init_files(&domain, &hostname, &user.to_string(), scheme, now)?;
+    let files = init_files(&domain, &hostname, &user.to_string(), scheme, now, provided)?;
     let existing: Vec<_> = files.iter().filter(|f| out.join(&f.path).exists()).map(|f| f.path.as_str()).collect();
     if !existing.is_empty() {
         return Err(format!("{} already holds {}: not overwriting", out.display(), existing.join(", ")));
     }
     // The password last: nothing is asked before the arguments are good.
+    let provided_tls = o.get("cert").is_some();
     let password = read_password()?;
     let files = set_password(files, &password, scheme)?;
     for f in &files {
@@ -557,6 +575,19 @@ fn init_cmd(o: &Opts) -> Result<(), String> {
         let mut h = opts.open(&p).map_err(|e| format!("{}: {e}", p.display()))?;
         h.write_all(f.body.as_bytes()).map_err(|e| format!("{}: {e}", p.display()))?;
         println!("wrote {}", p.display());
+    }
+    // The same checks as `unimail check`: a provided certificate must
+    // match its key and name the host.
+    let problems = match load(&out) {
+        Ok(l) => check_files(&l),
+        Err(p) => p,
+    };
+    let errors = problems.iter().filter(|p| !p.warning).count();
+    for p in problems.iter().filter(|p| !p.warning || provided_tls) {
+        println!("{p}");
+    }
+    if errors > 0 {
+        return Err(format!("wrote {}, but `unimail check` finds {errors} error(s) (above)", out.display()));
     }
     let d = out.display();
     println!("next: unimail check {d}");
@@ -581,6 +612,7 @@ fn init_files(
     user: &str,
     scheme: &str,
     now: time::OffsetDateTime,
+    provided_tls: Option<(String, String)>,
 ) -> Result<Vec<NewFile>, String> {
     use rand_core::{OsRng, RngCore};
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
@@ -594,13 +626,33 @@ fn init_files(
     let mut secret = [0u8; 32];
     OsRng.fill_bytes(&mut secret);
     let srs = format!("{}\n", <base64ct::Base64 as base64ct::Encoding>::encode_string(&secret));
-    // Self-signed certificate for the hostname (ECDSA P-256), two years.
-    let kp = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
-    let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).map_err(|e| e.to_string())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, host);
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(730);
-    let cert = params.self_signed(&kp).map_err(|e| e.to_string())?;
+    // Self-signed certificate for the hostname (ECDSA P-256), two years,
+    // unless a chain was provided.
+    let self_signed = provided_tls.is_none();
+    let (cert_pem, key_pem) = match provided_tls {
+        Some(pair) => pair,
+        None => {
+            let kp = rcgen::KeyPair::generate().map_err(|e| e.to_string())?;
+            let mut params = rcgen::CertificateParams::new(vec![host.to_string()]).map_err(|e| e.to_string())?;
+            params.distinguished_name.push(rcgen::DnType::CommonName, host);
+            params.not_before = now - time::Duration::days(1);
+            params.not_after = now + time::Duration::days(730);
+            let cert = params.self_signed(&kp).map_err(|e| e.to_string())?;
+            (cert.pem(), kp.serialize_pem())
+        }
+    };
+    let tls_note = if self_signed {
+        format!(
+            "# Self-signed by `unimail init` for {host}: enough for server-to-server
+# STARTTLS and DANE (the TLSA record from `unimail dns`). For MTA-STS and
+# for mail clients, put a CA-issued chain (leaf first) and its key here."
+        )
+    } else {
+        format!(
+            "# The certificate chain (leaf first) and key given to `unimail init` for {host}.
+# On renewal replace both files; publish the new TLSA record first if the key changes."
+        )
+    };
 
     let (dkim_r, dkim_e) = (format!("dkim/{domain}.{sel_r}.pem"), format!("dkim/{domain}.{sel_e}.pem"));
     let (crt, key) = (format!("tls/{host}.crt"), format!("tls/{host}.key"));
@@ -648,9 +700,7 @@ algorithm = ed25519-sha256
 key = {dkim_e}
 
 [tls]
-# Self-signed by `unimail init` for {host}: enough for server-to-server
-# STARTTLS and DANE (the TLSA record from `unimail dns`). For MTA-STS and
-# for mail clients, put a CA-issued chain (leaf first) and its key here.
+{tls_note}
 cert = {crt}
 key = {key}
 
@@ -669,8 +719,8 @@ secret = srs/secret
         f(CONFIG_FILE.into(), conf, true),
         f(dkim_r, rsa_pem, true),
         f(dkim_e, ed_pem, true),
-        f(crt, cert.pem(), false),
-        f(key, kp.serialize_pem(), true),
+        f(crt, cert_pem, false),
+        f(key, key_pem, true),
         f("sieve/before.sieve".into(), mail_config::DEFAULT_SYSTEM_SIEVE.into(), false),
         f("srs/secret".into(), srs, true),
     ])

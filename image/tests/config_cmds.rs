@@ -420,3 +420,56 @@ fn check_broken_config_corpus() {
     }
     assert!(cases >= 7, "corpus has {cases} cases");
 }
+
+/// A CA and a leaf it signed for `names`: (chain PEM leaf first, leaf key PEM).
+fn ca_chain(names: &[&str]) -> (String, String) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Test CA");
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut leaf = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    leaf.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+    let leaf = leaf.signed_by(&key, &ca_cert, &ca_key).unwrap();
+    (format!("{}{}", leaf.pem(), ca_cert.pem()), key.serialize_pem())
+}
+
+#[test]
+fn init_with_a_provided_chain() {
+    let t = tempdir("chain");
+    let (chain, key) = ca_chain(&["mx.example.org"]);
+    write(&t, "in/chain.pem", chain.as_bytes());
+    write(&t, "in/key.pem", key.as_bytes());
+    let (c, k) = (t.join("in/chain.pem"), t.join("in/key.pem"));
+    let d = init("chain-ok", &["--cert", c.to_str().unwrap(), "--key", k.to_str().unwrap()], "pw\n");
+    assert_eq!(std::fs::read_to_string(d.join("tls/mx.example.org.crt")).unwrap(), chain);
+    let o = unimail(&["check", d.to_str().unwrap()], None);
+    let s = out(&o);
+    assert!(o.status.success(), "{s}");
+    // CA-issued: no self-signed warning, and MTA-STS can enforce.
+    assert!(!s.contains("warning"), "{s}");
+    let o = unimail(&["dns", d.to_str().unwrap(), "--ip4", "192.0.2.10"], None);
+    assert!(String::from_utf8_lossy(&o.stdout).contains(";   mode: enforce"), "{}", out(&o));
+
+    // A chain for another name: written, but init fails with check's message.
+    let (chain, key) = ca_chain(&["other.example.org"]);
+    write(&t, "in/other.pem", chain.as_bytes());
+    write(&t, "in/other.key", key.as_bytes());
+    let e = tempdir("chain-bad").join("conf");
+    let args = ["init", "--domain", "example.org", "--hostname", "mx.example.org", "--out", e.to_str().unwrap()];
+    let mut a = args.to_vec();
+    let (oc, ok) = (t.join("in/other.pem"), t.join("in/other.key"));
+    a.extend(["--cert", oc.to_str().unwrap(), "--key", ok.to_str().unwrap()]);
+    let o = unimail(&a, Some("pw\n"));
+    let s = out(&o);
+    assert_eq!(o.status.code(), Some(1), "{s}");
+    assert!(
+        s.contains("certificate 'tls/mx.example.org.crt' does not name mx.example.org (it names: other.example.org)"),
+        "{s}"
+    );
+    let mut a = args.to_vec();
+    a.extend(["--cert", oc.to_str().unwrap()]);
+    let o = unimail(&a, Some("pw\n"));
+    assert!(out(&o).contains("--cert and --key go together"), "{}", out(&o));
+}
