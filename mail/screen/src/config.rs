@@ -7,7 +7,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use mail_config::{Access, Dnsbl};
+use mail_config::{Access, Config, Dnsbl, ScreenAction};
 
 use crate::reply::{Action, Test};
 
@@ -65,14 +65,18 @@ pub struct ScreenConfig {
     pub banner: String,
     /// `postscreen_greet_wait` = 6s, in milliseconds: how long the
     /// `220-` continuation line stands before the final `220 ` line.
+    /// Zero turns the pre-greet test off.
     pub greet_wait_ms: u64,
     /// `postscreen_greet_action` = ignore.
     pub pregreet_action: Action,
     /// `postscreen_dnsbl_action` = ignore.
     pub dnsbl_action: Action,
-    /// `postscreen_dnsbl_timeout` = 10s, in milliseconds: the DNSBL budget
-    /// when the pre-greet test is skipped (cached); otherwise the greet
-    /// wait is the budget.
+    /// How long DNSBL answers are awaited, in milliseconds from connect,
+    /// when the pre-greet wait is shorter (or not run): the final greeting
+    /// waits for the end of the pre-greet window and then for all answers
+    /// or this deadline, whichever is first. The default equals the greet
+    /// wait, which is postscreen's behaviour (its greet wait is the DNSBL
+    /// budget).
     pub dnsbl_timeout_ms: u64,
     /// `postscreen_pipelining_enable` = no, `_action` = enforce.
     pub pipelining: DeepTest,
@@ -106,7 +110,7 @@ impl Default for ScreenConfig {
             greet_wait_ms: 6000,
             pregreet_action: Action::Ignore,
             dnsbl_action: Action::Ignore,
-            dnsbl_timeout_ms: 10_000,
+            dnsbl_timeout_ms: 6000,
             pipelining: DeepTest { enabled: false, action: Action::Enforce },
             non_smtp: DeepTest { enabled: false, action: Action::Drop },
             bare_newline: DeepTest { enabled: false, action: Action::Ignore },
@@ -131,8 +135,8 @@ impl ScreenConfig {
     }
 }
 
-/// Everything a [`crate::Screen`] consults: built once from the config,
-/// shared by every connection.
+/// Everything a [`crate::Screen`] consults: built once from the config
+/// ([`Policy::from_config`]), shared by every connection.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Policy {
     /// The knobs above.
@@ -141,4 +145,42 @@ pub struct Policy {
     pub dnsbl: Dnsbl,
     /// `[access]`: permanent allow/deny lists.
     pub access: Access,
+}
+
+impl From<ScreenAction> for Action {
+    fn from(a: ScreenAction) -> Action {
+        match a {
+            ScreenAction::Ignore => Action::Ignore,
+            ScreenAction::Enforce => Action::Enforce,
+            ScreenAction::Drop => Action::Drop,
+        }
+    }
+}
+
+fn millis(d: core::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Policy {
+    /// The policy the config file describes: `[screen]` (waits, actions,
+    /// TTLs; the after-220 tests run with their configured actions),
+    /// `[dnsbl]` and `[access]`; other knobs keep postscreen's defaults.
+    /// Whether to screen at all (`[screen] enabled`) is the caller's check.
+    pub fn from_config(cfg: &Config) -> Policy {
+        let sc = &cfg.screen;
+        let deep = |action: ScreenAction| DeepTest { enabled: true, action: action.into() };
+        let screen = ScreenConfig {
+            hostname: cfg.hostname.clone(),
+            greet_wait_ms: millis(sc.pregreet_wait),
+            pregreet_action: sc.pregreet_action.into(),
+            dnsbl_action: sc.dnsbl_action.into(),
+            dnsbl_timeout_ms: millis(sc.dnsbl_wait),
+            pipelining: deep(sc.pipelining_action),
+            non_smtp: deep(sc.non_smtp_action),
+            bare_newline: deep(sc.bare_newline_action),
+            ttl: Ttls { pregreet: sc.pass_ttl.as_secs(), dnsbl: sc.dnsbl_ttl.as_secs(), ..Ttls::default() },
+            ..ScreenConfig::default()
+        };
+        Policy { screen, dnsbl: cfg.dnsbl.clone(), access: cfg.access.clone() }
+    }
 }

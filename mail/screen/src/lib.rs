@@ -10,8 +10,13 @@
 //! # Call sequence (port 25 listener)
 //!
 //! ```text
-//! accept(ip):
-//!   let mut s = Screen::connect(&policy, &cache, ip, now_ms, Load { from_client, total });
+//! boot: policy = Policy::from_config(&cfg) (skip the screen if !cfg.screen.enabled);
+//!   cache = PassCache::load(bytes of screen/cache, now_s, PassCache::DEFAULT_CAPACITY);
+//!   greylist = Greylist::load(cfg.greylist, bytes of screen/greylist, now_s,
+//!     Greylist::DEFAULT_TRIPLETS, Greylist::DEFAULT_CLIENTS) (LoadError: log, start empty)
+//! accept(ip) on port 25:
+//!   let mut s = Screen::connect(&policy, &cache, ip, now_ms, Load::default())
+//!     (or Load { from_client, total } to let the screen answer 421 for limits);
 //!   send s.take_output()                       // "220-host ESMTP\r\n", or a full greeting, or 421/521
 //!   for q in s.queries(): send A query q.name  // all at once
 //!   loop until s.verdict().is_some():
@@ -61,6 +66,10 @@
 //!   tie), instead of a first-match ordered `postscreen_access_list`.
 //! - A DNSWL-allowlisted client (score at or below the allowlist threshold)
 //!   ends the pre-greet wait only once every list answered.
+//! - The DNSBL budget is the longer of the greet wait and
+//!   `dnsbl_timeout_ms` (`[screen] dnsbl_wait`); postscreen's is its greet
+//!   wait (the default here). A zero greet wait turns the pre-greet test
+//!   off, as `[screen] pregreet_wait = 0` documents.
 //! - Protocol-test refusals are `550`/`521 5.7.1` naming the test, not
 //!   postscreen's bare `5.5.1 Protocol error`.
 //! - The optional connection limits ([`Load`]) are checked before the

@@ -85,7 +85,10 @@ pub fn check_access(access: &Access, ip: IpAddr) -> Option<AccessHit> {
 pub struct Screen {
     ip: IpAddr,
     started_ms: u64,
-    deadline_ms: u64,
+    /// End of the pre-greet window (while the test is pending).
+    pregreet_end_ms: u64,
+    /// Latest time to wait for DNSBL answers.
+    dnsbl_deadline_ms: u64,
     concluded_ms: Option<u64>,
     out: Vec<u8>,
     queries: Vec<DnsQuery>,
@@ -111,7 +114,8 @@ impl Screen {
         let mut s = Screen {
             ip,
             started_ms: now_ms,
-            deadline_ms: now_ms,
+            pregreet_end_ms: now_ms,
+            dnsbl_deadline_ms: now_ms,
             concluded_ms: None,
             out: Vec::new(),
             queries: Vec::new(),
@@ -160,7 +164,8 @@ impl Screen {
             s.finish(now_ms, Verdict::Pass);
             return s;
         }
-        let pregreet_cached = cache.passed(ip, Test::Pregreet, now_s);
+        // A zero wait turns the pre-greet test off.
+        let pregreet_cached = cfg.greet_wait_ms == 0 || cache.passed(ip, Test::Pregreet, now_s);
         let dnsbl_cached = policy.dnsbl.sites.is_empty() || cache.passed(ip, Test::Dnsbl, now_s);
         if pregreet_cached && dnsbl_cached {
             s.cache_hit = true;
@@ -173,17 +178,16 @@ impl Screen {
             s.answers = alloc::vec![None; s.queries.len()];
             s.dnsbl = TestState::Pending;
         }
+        let mut dnsbl_budget = cfg.dnsbl_timeout_ms;
         if !pregreet_cached {
             // RFC 5321 4.2.1: the first line of a multi-line reply.
             s.out.extend_from_slice(format!("220-{} {}\r\n", cfg.hostname, cfg.banner).as_bytes());
             s.pregreet = TestState::Pending;
-            s.deadline_ms = now_ms.saturating_add(cfg.greet_wait_ms);
-        } else {
-            s.deadline_ms = now_ms.saturating_add(cfg.dnsbl_timeout_ms);
+            s.pregreet_end_ms = now_ms.saturating_add(cfg.greet_wait_ms);
+            dnsbl_budget = dnsbl_budget.max(cfg.greet_wait_ms);
         }
-        if s.queries.is_empty() && s.pregreet != TestState::Pending {
-            s.conclude(policy, now_ms);
-        }
+        s.dnsbl_deadline_ms = now_ms.saturating_add(dnsbl_budget);
+        s.try_conclude(policy, now_ms);
         s
     }
 
@@ -202,9 +206,13 @@ impl Screen {
         &self.queries
     }
 
-    /// When to call [`Screen::tick`] next (UNIX ms); `None` once decided.
+    /// When to call [`Screen::tick`] next (UNIX ms): the end of the
+    /// pre-greet window, then the DNSBL deadline; `None` once decided.
     pub fn deadline_ms(&self) -> Option<u64> {
-        self.verdict.is_none().then_some(self.deadline_ms)
+        self.verdict.as_ref().map_or(
+            Some(if self.pregreet == TestState::Pending { self.pregreet_end_ms } else { self.dnsbl_deadline_ms }),
+            |_| None,
+        )
     }
 
     /// The decision, once made.
@@ -231,7 +239,8 @@ impl Screen {
             return true;
         }
         let cfg = &policy.screen;
-        if self.pregreet == TestState::Pending {
+        let talked_first = self.pregreet == TestState::Pending;
+        if talked_first {
             let action = cfg.pregreet_action;
             self.pregreet = TestState::Failed(action);
             if action == Action::Drop {
@@ -246,6 +255,11 @@ impl Screen {
             return true;
         }
         self.early.extend_from_slice(input);
+        if talked_first {
+            // postscreen: the test is over, and so is the wait once the
+            // lists have answered.
+            self.try_conclude(policy, now_ms);
+        }
         true
     }
 
@@ -267,20 +281,34 @@ impl Screen {
         }
         if self.answers.iter().all(Option::is_some) {
             self.rescore(policy);
-            let allowlisted = policy.dnsbl.allowlist_threshold.is_some_and(|a| self.score.total <= a);
             // postscreen_dnsbl_allowlist_threshold: an allowlisted client
-            // skips the rest of the pre-greet wait. Without the pre-greet
-            // test running, all answers in means done.
-            if self.pregreet != TestState::Pending || allowlisted {
+            // skips the rest of the pre-greet wait.
+            if policy.dnsbl.allowlist_threshold.is_some_and(|a| self.score.total <= a) {
                 self.conclude(policy, now_ms);
+                return;
             }
         }
+        self.try_conclude(policy, now_ms);
     }
 
-    /// Timer: at the deadline the wait is over; pending DNSBL answers count
-    /// as not listed (postscreen does the same when its budget runs out).
+    /// Timer: the pre-greet window ends (a quiet client passed it), then
+    /// the DNSBL deadline; answers still pending then count as not listed
+    /// (postscreen does the same when its budget runs out).
     pub fn tick(&mut self, policy: &Policy, now_ms: u64) {
-        if self.verdict.is_none() && now_ms >= self.deadline_ms {
+        if self.verdict.is_some() {
+            return;
+        }
+        if self.pregreet == TestState::Pending && now_ms >= self.pregreet_end_ms {
+            self.pregreet = TestState::Passed;
+        }
+        self.try_conclude(policy, now_ms);
+    }
+
+    /// Decide once the pre-greet test is over and the lists have answered
+    /// or run out of time.
+    fn try_conclude(&mut self, policy: &Policy, now_ms: u64) {
+        let dns_done = self.answers.iter().all(Option::is_some) || now_ms >= self.dnsbl_deadline_ms;
+        if self.verdict.is_none() && self.pregreet != TestState::Pending && dns_done {
             self.conclude(policy, now_ms);
         }
     }

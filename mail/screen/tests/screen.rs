@@ -47,7 +47,7 @@ fn quiet_client_passes_after_the_wait() {
     assert!(later.verdict().is_none());
     assert_eq!(out(&mut later), "");
     assert_eq!(later.pregreet(), TestState::Skipped);
-    assert_eq!(later.deadline_ms(), Some(T0 + 3_700_000 + 10_000));
+    assert_eq!(later.deadline_ms(), Some(T0 + 3_700_000 + 6_000));
     answer_all(&mut later, &p, &[], T0 + 3_700_050);
     assert_eq!(later.verdict(), Some(&Verdict::Pass));
     assert_eq!(out(&mut later), "220 mx.example.org ESMTP\r\n");
@@ -397,4 +397,94 @@ fn random_event_sequences() {
         let mut c = cache.clone();
         s.record_passes(&p, &mut c);
     }
+}
+
+#[test]
+fn zero_greet_wait_turns_the_pregreet_test_off() {
+    let mut p = seed_policy();
+    p.screen.greet_wait_ms = 0;
+    p.screen.dnsbl_timeout_ms = 3000;
+    let cache = PassCache::default();
+    let mut s = Screen::connect(&p, &cache, ip("192.0.2.60"), T0, Load::default());
+    assert_eq!(out(&mut s), "", "no teaser line");
+    assert_eq!(s.pregreet(), TestState::Skipped);
+    assert_eq!(s.deadline_ms(), Some(T0 + 3000));
+    // Talking now is not a failure (there was nothing to wait for).
+    assert!(s.feed(&p, b"EHLO x\r\n", T0 + 1));
+    assert!(s.verdict().is_none());
+    answer_all(&mut s, &p, &[], T0 + 20);
+    assert_eq!(s.verdict(), Some(&Verdict::Pass));
+    assert_eq!(out(&mut s), "220 mx.example.org ESMTP\r\n");
+    assert_eq!(s.take_early_input(), b"EHLO x\r\n");
+    // No lists at all: greeted at once.
+    p.dnsbl.sites.clear();
+    let s = Screen::connect(&p, &cache, ip("192.0.2.61"), T0, Load::default());
+    assert_eq!(s.verdict(), Some(&Verdict::Pass));
+}
+
+#[test]
+fn dnsbl_wait_longer_than_the_pregreet_window() {
+    let mut p = seed_policy();
+    p.screen.greet_wait_ms = 2000;
+    p.screen.dnsbl_timeout_ms = 5000;
+    let cache = PassCache::default();
+    // Answers arrive after the window: the greeting waits for them.
+    let mut s = Screen::connect(&p, &cache, ip("192.0.2.62"), T0, Load::default());
+    assert_eq!(s.deadline_ms(), Some(T0 + 2000));
+    s.tick(&p, T0 + 2000);
+    assert!(s.verdict().is_none());
+    assert_eq!(s.pregreet(), TestState::Passed);
+    assert_eq!(s.deadline_ms(), Some(T0 + 5000));
+    answer_all(&mut s, &p, &[("zen.spamhaus.org", &["127.0.0.2"])], T0 + 3000);
+    assert!(matches!(s.verdict(), Some(Verdict::Drop(_))));
+    assert_eq!(s.elapsed_ms(), Some(3000));
+    // They never arrive: the deadline decides.
+    let mut s = Screen::connect(&p, &cache, ip("192.0.2.63"), T0, Load::default());
+    s.tick(&p, T0 + 2000);
+    s.tick(&p, T0 + 4999);
+    assert!(s.verdict().is_none());
+    s.tick(&p, T0 + 5000);
+    assert_eq!(s.verdict(), Some(&Verdict::Pass));
+}
+
+#[test]
+fn early_talker_ends_the_wait_once_the_lists_answered() {
+    let mut p = seed_policy();
+    p.screen.pregreet_action = Action::Enforce;
+    let cache = PassCache::default();
+    let mut s = Screen::connect(&p, &cache, ip("198.51.100.64"), T0, Load::default());
+    answer_all(&mut s, &p, &[], T0 + 10);
+    assert!(s.verdict().is_none(), "a quiet client still waits");
+    s.feed(&p, b"EHLO rude\r\n", T0 + 20);
+    assert!(matches!(s.verdict(), Some(Verdict::Enforce(_))), "postscreen stops waiting: the test is over");
+    assert_eq!(s.take_early_input(), b"EHLO rude\r\n");
+}
+
+#[test]
+fn policy_from_the_config_file() {
+    let text = "[server]\nhostname = mx.example.org\ndomains = example.org\n\
+                [screen]\npregreet_wait = 4s\ndnsbl_wait = 8s\npregreet_action = drop\ndnsbl_action = ignore\n\
+                bare_newline_action = enforce\npass_ttl = 2d\ndnsbl_ttl = 30m\n\
+                [dnsbl]\nsites = zen.spamhaus.org*3, bl.spamcop.net*2\nthreshold = 3\n\
+                [access]\nallow = 17.0.0.0/8\n";
+    let cfg = match mail_config::parse(text, &|_: &str| false) {
+        Ok(c) => c,
+        Err(e) => panic!("{e:?}"),
+    };
+    let p = mail_screen::Policy::from_config(&cfg);
+    assert_eq!(p.screen.hostname, "mx.example.org");
+    assert_eq!(p.screen.greet_wait_ms, 4000);
+    assert_eq!(p.screen.dnsbl_timeout_ms, 8000);
+    assert_eq!(p.screen.pregreet_action, Action::Drop);
+    assert_eq!(p.screen.dnsbl_action, Action::Ignore);
+    assert_eq!(p.screen.bare_newline.action, Action::Enforce);
+    assert!(p.screen.pipelining.enabled && p.screen.non_smtp.enabled && p.screen.bare_newline.enabled);
+    assert_eq!(p.screen.ttl.pregreet, 2 * 86400);
+    assert_eq!(p.screen.ttl.dnsbl, 1800);
+    assert_eq!(p.dnsbl.sites.len(), 2);
+    assert_eq!(p.dnsbl.threshold, 3);
+    assert!(check_access(&p.access, ip("17.1.2.3")).is_some());
+    // The embedded default config gives a usable policy too.
+    let d = mail_screen::Policy::from_config(&mail_config::default_config());
+    assert!(d.screen.greet_wait_ms > 0);
 }
