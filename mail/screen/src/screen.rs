@@ -9,7 +9,9 @@
 //! greeting), a spambot that talks first gives itself away.
 
 use alloc::format;
+use alloc::string::String;
 use alloc::vec::Vec;
+use core::fmt::Write;
 use core::net::IpAddr;
 
 use mail_config::{Access, Cidr};
@@ -45,6 +47,17 @@ pub enum TestState {
     Passed,
     /// Failed; the configured action was taken.
     Failed(Action),
+}
+
+impl core::fmt::Display for TestState {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TestState::Skipped => f.write_str("skipped"),
+            TestState::Pending => f.write_str("pending"),
+            TestState::Passed => f.write_str("passed"),
+            TestState::Failed(a) => write!(f, "failed/{a}"),
+        }
+    }
 }
 
 /// Why the access list decided (for logs and statistics).
@@ -434,6 +447,40 @@ impl Screen {
     /// The combined DNSBL score (as of the last answer or the verdict).
     pub fn score(&self) -> &Score {
         &self.score
+    }
+
+    /// One log line in the spirit of postscreen's (`PASS NEW`, `PASS OLD`,
+    /// `ALLOWLISTED`, `DENYLISTED`, `PREGREET`, `DNSBL rank`), with every
+    /// test's state; empty until the verdict is in.
+    pub fn log_line(&self) -> String {
+        let Some(v) = &self.verdict else { return String::new() };
+        let ip = self.ip;
+        let head = match (v, self.access) {
+            (_, Some(AccessHit::Allow(c))) => format!("ALLOWLISTED [{ip}] by {c}"),
+            (_, Some(AccessHit::Deny(c))) => format!("DENYLISTED [{ip}] by {c}"),
+            (Verdict::TempFail(r), _) => format!("TEMPFAIL [{ip}] {}", r.text),
+            (_, _) if self.cache_hit => format!("PASS OLD [{ip}]"),
+            (Verdict::Pass, _) => format!("PASS NEW [{ip}]"),
+            (Verdict::Enforce(_), _) => format!("ENFORCE [{ip}]"),
+            (Verdict::Drop(_), _) => format!("DROP [{ip}]"),
+        };
+        let mut line = format!("{head} pregreet={} dnsbl={}", self.pregreet, self.dnsbl);
+        if self.dnsbl != TestState::Skipped {
+            let _ = write!(line, " rank={}", self.score.total);
+            if let Some(site) = &self.score.top_site {
+                let _ = write!(line, " listed_by={site}");
+            }
+        }
+        if self.dnswl {
+            line.push_str(" dnswl");
+        }
+        if !self.early.is_empty() {
+            let _ = write!(line, " early_bytes={}", self.early.len());
+        }
+        if let Some(ms) = self.elapsed_ms() {
+            let _ = write!(line, " after {ms} ms");
+        }
+        line
     }
 
     /// Milliseconds from connect to verdict (for logs), once decided.

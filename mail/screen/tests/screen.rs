@@ -488,3 +488,25 @@ fn policy_from_the_config_file() {
     let d = mail_screen::Policy::from_config(&mail_config::default_config());
     assert!(d.screen.greet_wait_ms > 0);
 }
+
+#[test]
+fn log_lines() {
+    let p = seed_policy();
+    let mut cache = PassCache::default();
+    let mut s = Screen::connect(&p, &cache, ip("192.0.2.70"), T0, Load::default());
+    assert_eq!(s.log_line(), "");
+    answer_all(&mut s, &p, &[("bl.spamcop.net", &["127.0.0.2"])], T0 + 5);
+    s.tick(&p, T0 + 6000);
+    assert_eq!(
+        s.log_line(),
+        "PASS NEW [192.0.2.70] pregreet=passed dnsbl=passed rank=2 listed_by=bl.spamcop.net after 6000 ms"
+    );
+    s.record_passes(&p, &mut cache);
+    let s = Screen::connect(&p, &cache, ip("192.0.2.70"), T0 + 9000, Load::default());
+    assert_eq!(s.log_line(), "PASS OLD [192.0.2.70] pregreet=skipped dnsbl=skipped after 0 ms");
+    let s = Screen::connect(&p, &cache, ip("17.2.3.4"), T0, Load::default());
+    assert_eq!(s.log_line(), "ALLOWLISTED [17.2.3.4] by 17.0.0.0/8 pregreet=skipped dnsbl=skipped after 0 ms");
+    let mut s = Screen::connect(&p, &cache, ip("198.51.100.71"), T0, Load::default());
+    s.feed(&p, b"E", T0 + 3);
+    assert_eq!(s.log_line(), "DROP [198.51.100.71] pregreet=failed/drop dnsbl=pending rank=0 after 3 ms");
+}
