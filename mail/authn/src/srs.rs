@@ -71,7 +71,10 @@ fn split_addr(a: &str) -> Result<(&str, &str), SrsError> {
 /// "SRS0" or "SRS1" (any case) followed by one of the separators - + =.
 fn tagged<'a>(local: &'a str, tag: &str) -> Option<&'a str> {
     let b = local.as_bytes();
-    if b.len() > 4 && local[..4].eq_ignore_ascii_case(tag) && matches!(b[4], b'=' | b'-' | b'+') {
+    // Compare bytes: `local[..4]` would panic inside a UTF-8 character
+    // (an SMTPUTF8 local part such as "€€@x", found by fuzzing). When the
+    // bytes match, index 4 follows ASCII and is a character boundary.
+    if b.len() > 4 && b[..4].eq_ignore_ascii_case(tag.as_bytes()) && matches!(b[4], b'=' | b'-' | b'+') {
         Some(&local[4..])
     } else {
         None
