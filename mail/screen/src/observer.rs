@@ -63,6 +63,7 @@ pub struct ProtocolObserver {
     line_len: usize,
     last_byte: Option<u8>,
     ehlo_seen: bool,
+    pipelining_offered: bool,
 }
 
 impl ProtocolObserver {
@@ -83,7 +84,16 @@ impl ProtocolObserver {
             line_len: 0,
             last_byte: None,
             ehlo_seen: false,
+            pipelining_offered: true,
         }
+    }
+
+    /// For a server that does not offer PIPELINING (postscreen's own
+    /// engine does not): then [`ProtocolObserver::feed`] counts any
+    /// command with bytes behind it as pipelined.
+    pub fn without_pipelining(mut self) -> Self {
+        self.pipelining_offered = false;
+        self
     }
 
     /// Bytes as read from the client, one read at a time (including the
@@ -152,7 +162,7 @@ impl ProtocolObserver {
                 self.phase = Phase::Command;
                 let mut line = head;
                 line.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
-                let pipelining = self.ehlo_seen;
+                let pipelining = self.ehlo_seen && self.pipelining_offered;
                 if let Some(v) = self.observe(&line, more, pipelining) {
                     found.push(v);
                 }
@@ -223,6 +233,10 @@ impl ProtocolObserver {
         // Postfix 3.9 `/^[^A-Z]/ Bogus`: SMTP verbs are letters; a TLS
         // ClientHello or binary junk is not.
         if !verb.first().is_some_and(|b| b.is_ascii_alphabetic()) {
+            return true;
+        }
+        // postscreen: a command word that is not UTF-8 is not SMTP.
+        if core::str::from_utf8(verb).is_err() {
             return true;
         }
         // HTTP header lines (`Host:`, `User-Agent:`) after a proxied request.

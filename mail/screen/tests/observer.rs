@@ -67,6 +67,7 @@ fn non_smtp_commands_dropped() {
         b"Host: mx.example.org\r\n",
         b"User-Agent: curl/8.0\r\n",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n",
+        b"E\xffHLO x\r\n",
         b"1234\r\n",
     ] {
         let mut o = observer(&p);
@@ -234,4 +235,17 @@ fn stream_skips_bdat_chunks_and_sasl_responses() {
     // A DATA content end with a bare LF dot line also returns to commands.
     let (_, found) = stream(&p, &[b"EHLO x\r\n", b"DATA\r\n", b"x\n.\n", b"GET /\r\n"]);
     assert_eq!(found, [(Test::NonSmtp, Action::Drop)]);
+}
+
+#[test]
+fn stream_without_pipelining_offered() {
+    let p = policy();
+    let mut o = observer(&p).without_pipelining();
+    assert_eq!(o.feed(b"EHLO x\r\n"), []);
+    let v = o.feed(b"MAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\n");
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].test, Test::Pipelining);
+    // BDAT still carries its chunk.
+    let mut o = observer(&p).without_pipelining();
+    assert_eq!(o.feed(b"BDAT 2 LAST\r\nhi"), []);
 }

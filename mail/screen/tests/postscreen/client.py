@@ -1,7 +1,9 @@
 """Connect to postscreen on port 2525 from each client address (in small
-parallel batches) and
-report what it said: PASS (a final 220 line) or the refusal line.
-A "pregreet" client speaks as soon as the 220- teaser arrives."""
+parallel batches) and report what it said: PASS (a final 220 line) or the
+refusal line. A "pregreet" client speaks as soon as the 220- teaser
+arrives. A "deep" client then plays a script (hex chunks, comma-separated:
+each chunk is sent at once, then every reply to its lines is awaited) and
+reports the reply codes after the greeting, joined by "/"."""
 import socket
 import sys
 import threading
@@ -10,7 +12,36 @@ import time
 clients = [l.split() for l in open(sys.argv[1]) if l.strip()]
 results = {}
 
-def run(addr, mode):
+
+def replies(s, buf, n):
+    """Read n complete replies; return (codes, rest of buffer)."""
+    codes = []
+    while len(codes) < n:
+        while b'\r\n' not in buf:
+            data = s.recv(4096)
+            if not data:
+                codes.append('EOF')
+                return codes, buf
+            buf += data
+        line, buf = buf.split(b'\r\n', 1)
+        if line[3:4] != b'-':
+            codes.append(line[:3].decode(errors='replace'))
+    return codes, buf
+
+
+def deep(s, buf, script):
+    codes = []
+    for chunk in script.split(','):
+        data = bytes.fromhex(chunk)
+        s.sendall(data)
+        got, buf = replies(s, buf, data.count(b'\n'))
+        codes += got
+        if 'EOF' in got or '521' in got:
+            break
+    return '/'.join(codes)
+
+
+def run(addr, mode, script=None):
     fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
     server = '::1' if fam == socket.AF_INET6 else '127.0.0.1'
     # Wait for postscreen to listen (startup).
@@ -45,6 +76,9 @@ def run(addr, mode):
             if done:
                 last = done[0].decode(errors='replace')
                 outcome = 'PASS' if last.startswith('220 ') else last
+                if mode == 'deep' and outcome == 'PASS':
+                    rest = buf.split(done[0] + b'\r\n', 1)[1]
+                    outcome = deep(s, rest, script)
                 break
     except socket.timeout:
         pass
@@ -59,11 +93,11 @@ def run(addr, mode):
 # queue, and postscreen would skip those lookups.
 BATCH = 8
 for i in range(0, len(clients), BATCH):
-    threads = [threading.Thread(target=run, args=(a, m)) for a, m in clients[i:i + BATCH]]
+    threads = [threading.Thread(target=run, args=tuple(c)) for c in clients[i:i + BATCH]]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
 with open(sys.argv[2], 'w') as f:
-    for a, _ in clients:
-        f.write('%s %s\n' % (a, results.get(a, 'MISSING')))
+    for c in clients:
+        f.write('%s %s\n' % (c[0], results.get(c[0], 'MISSING')))
