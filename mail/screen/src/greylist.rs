@@ -223,8 +223,11 @@ fn bound(mut s: String) -> String {
 }
 
 impl Greylist {
-    /// Default bounds: triplets and client networks remembered.
-    pub const DEFAULT_TRIPLETS: usize = 50_000;
+    /// Default bounds: triplets and client networks remembered (a triplet
+    /// costs about 200 bytes of heap with typical addresses, so the
+    /// defaults stay near 5 MB; unpassed triplets leave after the retry
+    /// window, so bots that never retry do not pile up for long).
+    pub const DEFAULT_TRIPLETS: usize = 20_000;
     /// See [`Greylist::DEFAULT_TRIPLETS`].
     pub const DEFAULT_CLIENTS: usize = 10_000;
 

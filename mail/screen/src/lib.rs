@@ -70,6 +70,11 @@
 //!   `dnsbl_timeout_ms` (`[screen] dnsbl_wait`); postscreen's is its greet
 //!   wait (the default here). A zero greet wait turns the pre-greet test
 //!   off, as `[screen] pregreet_wait = 0` documents.
+//! - After EHLO our SMTP server offers PIPELINING, so the observer flags
+//!   only what RFC 2920 3.1 forbids even then (a command that must end a
+//!   group, such as EHLO or DATA, with more bytes behind it); postscreen's
+//!   engine offers no PIPELINING and flags any command with bytes behind
+//!   it, which [`ProtocolObserver::without_pipelining`] reproduces.
 //! - Protocol-test refusals are `550`/`521 5.7.1` naming the test, not
 //!   postscreen's bare `5.5.1 Protocol error`.
 //! - The optional connection limits ([`Load`]) are checked before the
