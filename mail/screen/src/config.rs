@@ -98,7 +98,8 @@ pub struct ScreenConfig {
     /// `postscreen_client_connection_count_limit` = 50 (0 = off); clients
     /// on the allow list are exempt.
     pub client_connection_limit: u32,
-    /// `postscreen_pre_queue_limit` = 100 (0 = off).
+    /// `postscreen_pre_queue_limit` = 100 (0 = off); clients on the allow
+    /// list are exempt.
     pub total_connection_limit: u32,
 }
 

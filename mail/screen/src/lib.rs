@@ -77,9 +77,8 @@
 //!   it, which [`ProtocolObserver::without_pipelining`] reproduces.
 //! - Protocol-test refusals are `550`/`521 5.7.1` naming the test, not
 //!   postscreen's bare `5.5.1 Protocol error`.
-//! - The optional connection limits ([`Load`]) are checked before the
-//!   access list for the total and after it for the per-client count
-//!   (allow-listed clients are exempt from the latter only).
+//! - The optional connection limits ([`Load`]) are checked after the
+//!   access lists: allow-listed clients are exempt from both.
 
 #![no_std]
 #![forbid(unsafe_code)]

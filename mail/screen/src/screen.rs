@@ -1,7 +1,7 @@
 //! The per-connection screen: postscreen's before-220 tests.
 //!
 //! Order of checks on connect (postscreen(8) "THE TRIAGE PROCESS"):
-//! connection limits, permanent access list, temporary allowlist (the pass
+//! permanent access list, connection limits, temporary allowlist (the pass
 //! cache), then the pre-greet test and the DNSBL queries in parallel. The
 //! pre-greet test sends the first line of a multi-line greeting
 //! (`220-host ESMTP`, RFC 5321 4.2.1) and waits: a real MTA waits for the
@@ -143,10 +143,8 @@ impl Screen {
             deep: [false; 3],
             verdict: None,
         };
-        if cfg.total_connection_limit > 0 && load.total > cfg.total_connection_limit {
-            s.finish(now_ms, Verdict::TempFail(reply::all_ports_busy()));
-            return s;
-        }
+        // The access lists come first: a denied client is refused and an
+        // allowed one let in whatever else holds.
         s.access = check_access(&policy.access, ip);
         match s.access {
             Some(AccessHit::Deny(_)) => {
@@ -160,6 +158,10 @@ impl Screen {
                 return s;
             }
             None => {}
+        }
+        if cfg.total_connection_limit > 0 && load.total > cfg.total_connection_limit {
+            s.finish(now_ms, Verdict::TempFail(reply::all_ports_busy()));
+            return s;
         }
         if cfg.client_connection_limit > 0 && load.from_client > cfg.client_connection_limit {
             s.finish(now_ms, Verdict::TempFail(reply::too_many_from_client(ip)));
