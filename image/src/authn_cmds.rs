@@ -49,13 +49,7 @@ pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
         "dmarc" => o.known(&["zone", "ip", "mail-from", "helo", "receiver"], 1).and_then(|_| dmarc_cmd(&o)),
         _ => Err(format!("unknown command `{cmd}`")),
     });
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("unimail {cmd}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit_status(cmd, r)
 }
 
 // ------------------------------------------------------------- arguments

@@ -44,13 +44,7 @@ pub fn main(cmd: &str, argv: &[String]) -> ExitCode {
         },
         _ => Err(format!("unknown command `{cmd}`")),
     });
-    match r {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("unimail {cmd}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    crate::exit_status(cmd, r)
 }
 
 // ------------------------------------------------------------- arguments

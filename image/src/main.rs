@@ -104,6 +104,11 @@ fn main() -> ExitCode {
             return usage();
         }
     };
+    exit_status(cmd, r)
+}
+
+/// Exit 0, or print `unimail CMD: error` and exit 1.
+pub fn exit_status(cmd: &str, r: Result<(), String>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
