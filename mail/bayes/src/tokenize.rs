@@ -67,8 +67,7 @@ impl Collector<'_> {
         let text = truncate(text, room);
         self.text_bytes += text.len();
         let mut window: [Option<u64>; WINDOW - 1] = [None; WINDOW - 1];
-        for word in split_words(text, self.limits.max_word_chars) {
-            let w = TokenHasher::default().write(word.as_bytes()).finish();
+        for w in text.split(|c: char| !c.is_alphanumeric()).filter_map(|w| word_hash(w, self.limits.max_word_chars)) {
             // Unigram.
             self.push(TokenHasher::default().write(ns).write(&[0]).write(&w.to_le_bytes()).finish());
             // OSB pairs: (previous word at distance d, this word, d).
@@ -149,6 +148,43 @@ pub fn split_words(text: &str, max_chars: usize) -> impl Iterator<Item = String>
         }
         Some(w.chars().flat_map(char::to_lowercase).collect())
     })
+}
+
+/// The hash of a word as [`split_words`] would spell it, without building
+/// the string (the tokeniser's hot path).
+pub fn word_hash(w: &str, max_chars: usize) -> Option<u64> {
+    if w.is_ascii() {
+        let n = w.len();
+        if n < 2 {
+            return None;
+        }
+        if n <= max_chars {
+            let mut h = TokenHasher::default();
+            let mut buf = [0u8; 64];
+            for chunk in w.as_bytes().chunks(64) {
+                let out = &mut buf[..chunk.len()];
+                out.copy_from_slice(chunk);
+                out.make_ascii_lowercase();
+                h.write(out);
+            }
+            return Some(h.finish());
+        }
+    }
+    let n = w.chars().count();
+    if n < 2 {
+        return None;
+    }
+    if n > max_chars {
+        let first = w.chars().next().unwrap_or('?');
+        let long = alloc::format!("\u{1}long:{}:{}", first.to_lowercase(), n / 8);
+        return Some(TokenHasher::default().write(long.as_bytes()).finish());
+    }
+    let mut h = TokenHasher::default();
+    let mut buf = [0u8; 4];
+    for c in w.chars().flat_map(char::to_lowercase) {
+        h.write(c.encode_utf8(&mut buf).as_bytes());
+    }
+    Some(h.finish())
 }
 
 /// Hosts of `http://` and `https://` URLs in a text (lower-cased, port and
@@ -249,6 +285,19 @@ mod tests {
         assert_eq!(w, ["hello", "world", "été", "x2", "don"]);
         let w: Vec<String> = split_words("abcdefghijklmnopqrstuvwxyz0123456789", 32).collect();
         assert_eq!(w, ["\u{1}long:a:4"]);
+    }
+
+    #[test]
+    fn word_hash_matches_split_words() {
+        let text =
+            "Hello, WORLD! a ÉTÉ x2 don't ÀÉÎÕÜàéîõü-ΣΑΣ abcdefghijklmnopqrstuvwxyz0123456789 Ünïcödé-lönger-than-8";
+        for max in [8, 32] {
+            let via_strings: Vec<u64> =
+                split_words(text, max).map(|w| TokenHasher::default().write(w.as_bytes()).finish()).collect();
+            let direct: Vec<u64> =
+                text.split(|c: char| !c.is_alphanumeric()).filter_map(|w| word_hash(w, max)).collect();
+            assert_eq!(via_strings, direct);
+        }
     }
 
     #[test]
