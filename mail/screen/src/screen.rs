@@ -299,6 +299,10 @@ impl Screen {
             // postscreen_dnsbl_allowlist_threshold: an allowlisted client
             // skips the rest of the pre-greet wait.
             if policy.dnsbl.allowlist_threshold.is_some_and(|a| self.score.total <= a) {
+                if self.pregreet == TestState::Pending {
+                    // Cut short, so not a pass to remember.
+                    self.pregreet = TestState::Skipped;
+                }
                 self.conclude(policy, now_ms);
                 return;
             }

@@ -218,6 +218,7 @@ fn dnswl_allowlisted_client_skips_the_wait_and_greylisting() {
     answer_all(&mut s, &p, &[("list.dnswl.org", &["127.0.5.1"])], T0 + 80);
     assert_eq!(s.verdict(), Some(&Verdict::Pass), "allowlisted: no need to wait 6 s");
     assert!(s.allowlisted());
+    assert_eq!(s.pregreet(), TestState::Skipped, "the wait was cut short: not a pass");
     assert!(s.observer(&p).is_none(), "allowlisted clients skip the after-220 tests");
     assert_eq!(out(&mut s), "220-mx.example.org ESMTP\r\n220 mx.example.org ESMTP\r\n");
     s.record_passes(&p, &mut cache);
