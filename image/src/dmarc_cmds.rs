@@ -51,7 +51,7 @@ pub fn main(_cmd: &str, argv: &[String]) -> ExitCode {
 type Read1 = (String, Result<Vec<Report>, String>);
 
 fn run(o: &Opts) -> Result<bool, String> {
-    let limits = Limits::default();
+    let limits = Limits::host();
     let mut inputs: Vec<Read1> = Vec::new();
     let mut skipped = 0usize;
     match (o.get("maildir"), o.pos.is_empty()) {

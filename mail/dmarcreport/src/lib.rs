@@ -48,9 +48,19 @@ pub struct Limits {
     pub max_attachments: usize,
 }
 
+/// Sized for the image's fixed heap: the element tree costs roughly 100
+/// bytes per element plus the text, so these bound one report to a few
+/// MiB. A small domain's daily report is a few KiB.
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_xml: 32 << 20, xml: XmlLimits::default(), max_attachments: 8 }
+        Limits { max_xml: 2 << 20, xml: XmlLimits { max_depth: 32, max_elements: 50_000 }, max_attachments: 4 }
+    }
+}
+
+impl Limits {
+    /// For the host tool, which may read a large provider's reports.
+    pub fn host() -> Limits {
+        Limits { max_xml: 64 << 20, xml: XmlLimits { max_depth: 32, max_elements: 4_000_000 }, max_attachments: 16 }
     }
 }
 
@@ -144,5 +154,9 @@ pub fn reports_in_message(raw: &[u8], limits: &Limits) -> Result<Vec<Report>, Er
 /// The image's entry point (issue 9 item 6): the summary of the reports
 /// in one message, with default limits.
 pub fn summarise_message(raw: &[u8]) -> Result<Summary, Error> {
-    reports_in_message(raw, &Limits::default()).map(|r| Summary::from_reports(&r))
+    summarise_message_with(raw, &Limits::default())
+}
+
+pub fn summarise_message_with(raw: &[u8], limits: &Limits) -> Result<Summary, Error> {
+    reports_in_message(raw, limits).map(|r| Summary::from_reports(&r))
 }

@@ -24,7 +24,7 @@ pub struct XmlLimits {
 
 impl Default for XmlLimits {
     fn default() -> Self {
-        XmlLimits { max_depth: 32, max_elements: 1_000_000 }
+        XmlLimits { max_depth: 32, max_elements: 50_000 }
     }
 }
 

@@ -190,3 +190,47 @@ fn report_from_a_message() {
     let e = summarise_message(b"From: a@b\r\nSubject: hi\r\n\r\nno report here\r\n").unwrap_err();
     assert_eq!(e, Error::NoReport);
 }
+
+/// Deterministic mutations (xorshift) of every sample, plain, gzipped,
+/// zipped and as a message: errors are fine, panics and hangs are not.
+#[test]
+fn mutated_inputs_never_panic() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut inputs = Vec::new();
+    for n in ["rfc7489-example.xml", "google.xml", "yahoo.xml", "outlook.xml"] {
+        let x = sample(n);
+        inputs.push(gzip(&x));
+        inputs.push(message("application/gzip", "r.xml.gz", &gzip(&x)));
+        inputs.push(x);
+    }
+    let mut ok = 0;
+    for input in &inputs {
+        for _ in 0..300 {
+            let mut m = input.clone();
+            for _ in 0..1 + rnd() % 4 {
+                let i = (rnd() as usize) % m.len();
+                match rnd() % 3 {
+                    0 => m[i] = rnd() as u8,
+                    1 => {
+                        m.remove(i);
+                    }
+                    _ => m.insert(i, b"<>&;/\"'\0]"[(rnd() % 9) as usize]),
+                }
+            }
+            let r = if m.starts_with(b"From:") {
+                summarise_message(&m).map(|_| ())
+            } else {
+                parse_report(&m, &Limits::default()).map(|_| ())
+            };
+            ok += r.is_ok() as usize;
+        }
+    }
+    // Some mutations land in text and still parse.
+    assert!(ok > 0);
+}
