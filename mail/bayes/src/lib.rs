@@ -40,13 +40,34 @@ pub use tokenize::{tokenize, TokenLimits, Tokens};
 /// Path of the token store on the mail disk (relative to its root).
 pub const TOKENS_PATH: &str = "bayes/tokens";
 
-/// Key for the learn cache: the Message-ID when there is one (stable when
-/// IMAP moves the message to Junk and back), else a hash of the whole
-/// message.
+/// Key for the learn cache: the Message-ID when there is one, else a hash
+/// of the Subject and the body. Both survive what happens between the
+/// filter's auto-learn and a later IMAP move (prepended X-Spam and trace
+/// headers), so a move learns the same message instead of a second one.
 pub fn message_key(raw: &[u8]) -> u64 {
     let m = mail_mime::Message::parse(raw);
     match m.header().get("message-id").map(|f| f.unfolded()) {
         Some(id) if !id.is_empty() => hash::TokenHasher::default().write(b"mid").write(&id).finish(),
-        _ => hash::hash(raw),
+        _ => {
+            let subject = m.header().get("subject").map(|f| f.unfolded()).unwrap_or_default();
+            hash::TokenHasher::default().write(b"body").write(&subject).write(&[0]).write(m.body_raw(0)).finish()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_key_survives_added_headers() {
+        let m = b"Subject: hi\r\nFrom: a@b\r\n\r\nbody\r\n";
+        let delivered =
+            b"X-Spam: Yes\r\nX-Spam-Score: 9.00\r\nReturn-Path: <a@b>\r\nSubject: hi\r\nFrom: a@b\r\n\r\nbody\r\n";
+        assert_eq!(message_key(m), message_key(delivered));
+        assert_ne!(message_key(m), message_key(b"Subject: ho\r\nFrom: a@b\r\n\r\nbody\r\n"));
+        assert_ne!(message_key(m), message_key(b"Subject: hi\r\nFrom: a@b\r\n\r\nbody!\r\n"));
+        let with_id = b"Message-ID: <x@y>\r\nSubject: hi\r\n\r\nbody\r\n";
+        assert_eq!(message_key(with_id), message_key(b"X-Spam: Yes\r\nMessage-ID:  <x@y>\r\n\r\nother\r\n"));
     }
 }

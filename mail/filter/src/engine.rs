@@ -234,6 +234,14 @@ mod tests {
         assert_eq!(c.verdict.action, Action::Reject);
         assert_eq!(c.learned, Some((Learn::Spam, LearnOutcome::Learned)));
         assert_eq!(e.stats.autolearn_spam, 1);
+        // The user moves the delivered copy (our headers prepended, no
+        // Message-ID) out of Junk: the auto-learned message is moved to ham,
+        // not counted twice.
+        let raw = b"Subject: a\r\n\r\nbuy things\r\n";
+        let c = e.check(raw, Auth::default(), 0, vec![Symbol::new("TEST_SPAM", 2000)], &t);
+        let delivered = c.verdict.apply_to(raw, &t);
+        assert_eq!(e.learn(&delivered, Learn::Ham), Some(LearnOutcome::Relearned));
+        assert_eq!(e.bayes.learned(), (1, 1));
         assert!(e.take_bayes_snapshot().is_some());
         // Good authentication and a DNSWL bonus: learned as ham.
         let auth = Auth { spf: SpfResult::Pass, dkim: DkimResult::Pass, dmarc: DmarcResult::Pass };
