@@ -218,3 +218,64 @@ def test_mbsync_both_ways_and_uids_survive_reboot():
         arch = messages(img, MAILDIR + "/.Archive/cur")
         assert len(arch) == 1 and list(arch)[0].endswith(":2,S")
         fsck_clean(img)
+
+
+def test_condstore_modseqs_survive_a_kill():
+    """RFC 7162 over imaplib: HIGHESTMODSEQ, MODSEQ per message, CHANGEDSINCE,
+    UNCHANGEDSINCE, another session told of the change with its MODSEQ; the
+    VM is then killed (every OK was flushed) and the values are the same
+    after the reboot."""
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+
+        def modseqs(m):
+            typ, data = m.fetch("1:*", "(MODSEQ)")
+            return {int(x.split()[0]): int(re.search(rb"MODSEQ \((\d+)\)", x).group(1)) for x in data}
+
+        for attempt in range(2):
+            ports = {25: free_port(), 993: free_port()}
+            fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in ports.items())
+            with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net="user," + fwd, disks=[(img, "mail", False)]) as vm:
+                vm.wait_ready()
+                m = imaplib.IMAP4_SSL("127.0.0.1", ports[993], ssl_context=ctx(), timeout=60)
+                m.login("demo@example.test", "demo")
+                typ, caps = m.capability()
+                assert b"CONDSTORE" in caps[0], caps
+                m.enable("CONDSTORE")
+                if attempt == 0:
+                    send(ports[25], "one")
+                    send(ports[25], "two")
+                    vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){2}")
+                    typ, data = m.select("INBOX")
+                    h0 = int(m.response("HIGHESTMODSEQ")[1][0])
+                    assert data[0] == b"2" and h0 >= 1
+                    other = imaplib.IMAP4_SSL("127.0.0.1", ports[993], ssl_context=ctx(), timeout=60)
+                    other.login("demo@example.test", "demo")
+                    other.enable("CONDSTORE")
+                    other.select("INBOX")
+                    typ, data = m.store("2", "+FLAGS", "(\\Flagged)")
+                    m2 = int(re.search(rb"MODSEQ \((\d+)\)", data[0]).group(1))
+                    assert m2 > h0, data
+                    # The other session hears of it, with the MODSEQ.
+                    typ, data = other.noop()
+                    fetches = other.response("FETCH")[1]
+                    assert any(b"\\Flagged" in f and b"MODSEQ (%d)" % m2 in f for f in fetches if f), fetches
+                    other.logout()
+                    typ, data = m.fetch("1:*", f"(FLAGS) (CHANGEDSINCE {h0})")
+                    assert len([x for x in data if x]) == 1 and data[0].startswith(b"2 "), data
+                    typ, data = m.uid("SEARCH", None, f"MODSEQ {m2}")
+                    assert data[0].split(b" (")[0] == b"2", data
+                    typ, data = m._simple_command("STORE", "1:2", f"(UNCHANGEDSINCE {h0})", "+FLAGS", "(\\Seen)")
+                    assert typ == "OK" and data[0].startswith(b"[MODIFIED 2]"), (typ, data)
+                    before = modseqs(m)
+                    typ, st = m.status("INBOX", "(HIGHESTMODSEQ)")
+                    # No LOGOUT: the VM is killed with the session open.
+                else:
+                    typ, data = m.select("INBOX")
+                    assert int(m.response("HIGHESTMODSEQ")[1][0]) == max(before.values())
+                    assert modseqs(m) == before
+                    typ, st2 = m.status("INBOX", "(HIGHESTMODSEQ)")
+                    assert st2 == st, (st, st2)
+                    m.logout()
+        assert b"unimail-modseq" in debugfs(img, f"ls {MAILDIR}")
+        fsck_clean(img)

@@ -300,6 +300,19 @@ impl SearchKey {
         }
     }
 
+    /// Whether the key looks at the body (BODY, TEXT); the other content
+    /// keys need only the header.
+    pub fn needs_body(&self) -> bool {
+        use SearchKey::*;
+        match self {
+            Body(_) | Text(_) => true,
+            And(v) => v.iter().any(SearchKey::needs_body),
+            Not(k) => k.needs_body(),
+            Or(a, b) => a.needs_body() || b.needs_body(),
+            _ => false,
+        }
+    }
+
     /// Whether the key uses MODSEQ (RFC 7162 3.1.5: the response then
     /// carries the highest MODSEQ of the matches).
     pub fn uses_modseq(&self) -> bool {

@@ -317,6 +317,22 @@ pub fn needs_content(a: &FetchAttr) -> bool {
     )
 }
 
+/// Whether the attribute needs only the message header (ENVELOPE,
+/// RFC822.HEADER, BODY[HEADER], BODY[HEADER.FIELDS ...]).
+pub fn header_only(a: &FetchAttr) -> bool {
+    match a {
+        FetchAttr::Envelope | FetchAttr::Rfc822Header => true,
+        FetchAttr::Section { section, .. } => {
+            section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(SectionText::Header | SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_))
+                )
+        }
+        _ => !needs_content(a),
+    }
+}
+
 /// Whether fetching the attribute sets \Seen (RFC 3501 6.4.5).
 pub fn sets_seen(a: &FetchAttr) -> bool {
     matches!(

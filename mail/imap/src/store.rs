@@ -77,6 +77,12 @@ pub trait Store {
     fn list_messages(&mut self, name: &str) -> Result<(u32, Vec<MessageMeta>), StoreError>;
     /// The message's bytes as stored.
     fn read_message(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError>;
+    /// At least the message's header and the empty line that ends it (the
+    /// whole message is fine too): what ENVELOPE, BODY[HEADER...] and
+    /// header SEARCH keys need, without reading a large body.
+    fn read_header(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError> {
+        self.read_message(name, uid)
+    }
     /// Replaces a message's flags.
     fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError>;
     /// Stores a new message; returns (UIDVALIDITY, UID). `date` None means

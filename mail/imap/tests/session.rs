@@ -749,3 +749,37 @@ fn preauth_session() {
     assert!(out.starts_with("* PREAUTH [CAPABILITY"));
     assert!(out.contains("a OK [READ-WRITE]"));
 }
+
+#[test]
+fn two_sessions_do_not_undo_each_others_flag_changes() {
+    // imaptest `store`: +FLAGS in one session, -FLAGS of another flag in a
+    // session whose snapshot predates it: both changes stay.
+    let mut st = store_with_messages();
+    let mut a = selected(&mut st);
+    let mut b = selected(&mut st);
+    run(&mut a, &mut st, "1 STORE 1 FLAGS (\\Seen)\r\n");
+    b.mailbox_changed();
+    run(&mut b, &mut st, "2 NOOP\r\n");
+    run(&mut a, &mut st, "3 STORE 1 +FLAGS (\\Answered)\r\n");
+    b.mailbox_changed(); // as the kernel does after a's write
+    let out = run(&mut b, &mut st, "4 STORE 1 -FLAGS (\\Seen)\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Answered))\r\n4 OK"), "{}", out);
+    a.mailbox_changed();
+    let out = run(&mut a, &mut st, "5 FETCH 1 FLAGS\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Answered \\Recent))"), "{}", out);
+}
+
+#[test]
+fn fetch_modseq_enables_condstore_with_highestmodseq() {
+    // RFC 7162 3.1 (imaptest `esearch-condstore`): the first CONDSTORE-
+    // enabling command on a selected mailbox reports HIGHESTMODSEQ; STORE
+    // responses then carry MODSEQ.
+    let mut st = store_with_messages();
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1 (MODSEQ)\r\n");
+    assert!(out.starts_with("* OK [HIGHESTMODSEQ ") && out.contains("* 1 FETCH (MODSEQ ("), "{}", out);
+    let out = run(&mut s, &mut st, "b STORE 1 +FLAGS (\\Seen)\r\n");
+    assert!(out.contains("* 1 FETCH (FLAGS (\\Seen \\Recent) MODSEQ ("), "{}", out);
+    let out = run(&mut s, &mut st, "c FETCH 1 (MODSEQ)\r\n");
+    assert!(!out.contains("HIGHESTMODSEQ"), "{}", out);
+}

@@ -119,6 +119,25 @@ fn map_fs(e: FsError) -> StoreError {
     }
 }
 
+/// A header larger than this is served from a whole-message read.
+const MAX_HEADER_READ: usize = 256 * 1024;
+
+/// The offset just past the empty line ending a header (`\n\n` or
+/// `\n\r\n`), if `b` holds it.
+fn header_end(b: &[u8]) -> Option<usize> {
+    (0..b.len()).find_map(|i| {
+        if b[i] != b'\n' {
+            None
+        } else if b.get(i + 1) == Some(&b'\n') {
+            Some(i + 2)
+        } else if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') {
+            Some(i + 3)
+        } else {
+            None
+        }
+    })
+}
+
 /// Dovecot's `,W=<vsize>` (CRLF size) or else `,S=<size>` from a base name.
 fn vsize_from_name(base: &str) -> Option<u64> {
     let fields = || base.split(',').skip(1);
@@ -370,6 +389,36 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
             Ok(()) => Ok(Some((i, msg))),
             Err(MailError::Gone) => Ok(None),
             Err(e) => Err(map_mail(e)),
+        }
+    }
+
+    /// The file's bytes up to and including the empty line that ends the
+    /// header (all of it if there is none, or if the header is larger than
+    /// [`MAX_HEADER_READ`]); `None` if the file is gone.
+    fn read_header_of(&mut self, disk: &str, m: &MessageInfo) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = format!("{}/{}/{}", self.folder_dir(disk)?, if m.in_new { "new" } else { "cur" }, m.name);
+        let ino = match self.fs.lookup(&path) {
+            Ok(i) => i,
+            Err(FsError::NotFound) => return Ok(None),
+            Err(e) => return Err(map_fs(e)),
+        };
+        let mut buf: Vec<u8> = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = self.fs.read_at(ino, buf.len() as u64, &mut chunk).map_err(map_fs)?;
+            // Search from a little before the new bytes: the end may straddle.
+            let from = buf.len().saturating_sub(3);
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = header_end(&buf[from..]) {
+                buf.truncate(from + end);
+                return Ok(Some(buf));
+            }
+            if n == 0 {
+                return Ok(Some(buf));
+            }
+            if buf.len() >= MAX_HEADER_READ {
+                return self.maildir.read_message(self.fs, self.user, disk, m).map(Some).map_err(map_mail);
+            }
         }
     }
 
@@ -747,6 +796,20 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         }
     }
 
+    fn read_header(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError> {
+        let disk = names::to_disk(name)?;
+        let m = self.find(&disk, uid)?;
+        match self.read_header_of(&disk, &m)? {
+            Some(h) => Ok(h),
+            // Renamed meanwhile: list again (as read_message does).
+            None => {
+                self.invalidate();
+                let m = self.find(&disk, uid)?;
+                self.read_header_of(&disk, &m)?.ok_or(StoreError::NotFound)
+            }
+        }
+    }
+
     fn set_flags(&mut self, name: &str, uid: Uid, flags: &Flags) -> Result<(), StoreError> {
         let disk = names::to_disk(name)?;
         let m = self.find(&disk, uid)?;
@@ -934,5 +997,8 @@ mod tests {
         assert_eq!(vsize_from_name("1.M1P2.h"), None);
         assert_eq!(clamp_date(-5), 0);
         assert_eq!(clamp_date(1 << 40), u32::MAX);
+        assert_eq!(header_end(b"A: b\r\n\r\nbody"), Some(8));
+        assert_eq!(header_end(b"A: b\n\nbody"), Some(6));
+        assert_eq!(header_end(b"A: b\r\nC: d\r\n"), None);
     }
 }

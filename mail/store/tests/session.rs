@@ -412,3 +412,34 @@ fn deferred_flushing_batches_a_big_store() {
     }
     assert!(flushes[1] * 4 < flushes[0] * 3, "{flushes:?}");
 }
+
+#[test]
+fn header_reads_stop_at_the_empty_line() {
+    let mut env = ram_env(16);
+    let mut big = b"From: a@example.org\r\nSubject: big\r\n\r\n".to_vec();
+    big.extend(std::iter::repeat(b"0123456789abcdef\r\n".as_slice()).take(2000).flatten());
+    let mut long_header = Vec::new();
+    for i in 0..400 {
+        long_header.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "y".repeat(30)).as_bytes());
+    }
+    long_header.extend_from_slice(b"\r\nbody\r\n");
+    for m in [MSG1, MSG3, &big[..], b"no header end", &long_header[..]] {
+        env.deliver(m);
+    }
+    let mut st = env.store();
+    for uid in 1..=5 {
+        let whole = st.read_message("INBOX", uid).unwrap();
+        let head = st.read_header("INBOX", uid).unwrap();
+        let end = whole.windows(2).position(|w| w == b"\n\n").map(|i| i + 2);
+        let end = end.or_else(|| whole.windows(3).position(|w| w == b"\n\r\n").map(|i| i + 3));
+        assert_eq!(head, &whole[..end.unwrap_or(whole.len())], "uid {uid}");
+    }
+    // Through the session: ENVELOPE and BODY[HEADER] as before.
+    drop(st);
+    let mut s = logged_in(&mut env);
+    let out = run(&mut s, &mut env, "a SELECT INBOX\r\nb FETCH 3 (BODY.PEEK[HEADER] ENVELOPE RFC822.SIZE)\r\n");
+    assert!(out.contains("BODY[HEADER] {37}\r\nFrom: a@example.org\r\nSubject: big\r\n\r\n"), "{out}");
+    assert!(out.contains(&format!("RFC822.SIZE {}", big.len())), "{out}");
+    let out = run(&mut s, &mut env, "c SEARCH SUBJECT big\r\nd SEARCH BODY 0123456789abcdef\r\n");
+    assert!(out.contains("* SEARCH 3\r\nc OK") && out.contains("* SEARCH 3\r\nd OK"), "{out}");
+}

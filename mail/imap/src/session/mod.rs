@@ -602,6 +602,18 @@ impl Session {
         // [`Session::mailbox_changed`] said someone else changed it (a
         // listing costs a directory scan: it dominated these commands).
         let own_view = matches!(cmd.body, CommandBody::Fetch { .. } | CommandBody::Store(_) | CommandBody::Search(_));
+        // A STORE (or a FETCH that sets \Seen) computes new flags from the
+        // snapshot: bring it up to date first when another session changed
+        // the folder, or its +FLAGS/-FLAGS would undo their change.
+        let writes_flags = match &cmd.body {
+            CommandBody::Store(_) => true,
+            CommandBody::Fetch { items, .. } => items.iter().any(fetch::sets_seen),
+            _ => false,
+        };
+        if writes_flags && self.changed && matches!(self.state, State::Selected(_)) {
+            // RFC 3501 7.4.1: no EXPUNGE now; those wait for a later sync.
+            self.sync(store, false);
+        }
         // Changes by others are reported after the command, from a fresh
         // listing (as Dovecot does): a command works on the snapshot the
         // client knows, so sequence numbers mean what the client thinks.
@@ -632,6 +644,20 @@ impl Session {
     fn tagged_done(&mut self, tag: &str, d: Done, name: &str) {
         let d = if d.status == "OK" && d.text.is_empty() { ok(format!("{} completed", name)) } else { d };
         self.tagged(tag, &d);
+    }
+
+    /// RFC 7162 3.1: the first CONDSTORE-enabling command while a mailbox
+    /// is selected is answered with its HIGHESTMODSEQ.
+    fn enable_condstore(&mut self, store: &mut dyn Store) {
+        if self.condstore {
+            return;
+        }
+        self.condstore = true;
+        if let State::Selected(sel) = &self.state {
+            let known = sel.slots.iter().map(|s| s.meta.modseq).max().unwrap_or(0);
+            let hm = store.folder_status(&sel.name).map_or(0, |st| st.highest_modseq).max(known).max(1);
+            self.untagged(&format!("OK [HIGHESTMODSEQ {}] Highest", hm));
+        }
     }
 
     fn execute(&mut self, store: &mut dyn Store, tag: &str, body: CommandBody) -> Exec {
@@ -793,11 +819,12 @@ impl Session {
                     Ok(v) => v,
                     Err(d) => return Exec::Done(d),
                 };
-                if changed_since.is_some() {
+                // RFC 7162 3.1: CHANGEDSINCE and the MODSEQ item enable CONDSTORE.
+                if changed_since.is_some() || items.contains(&FetchAttr::ModSeq) {
                     if !self.cfg.condstore {
                         return Exec::Done(bad("CONDSTORE is not supported"));
                     }
-                    self.condstore = true;
+                    self.enable_condstore(store);
                 }
                 let job = FetchJob { tag: tag.to_string(), uid, items, changed_since, idx, pos: 0, unknown_cte: false };
                 self.mode = Mode::Fetching(alloc::boxed::Box::new(job));

@@ -178,6 +178,10 @@ impl Session {
     }
 
     pub(super) fn search(&mut self, store: &mut dyn Store, tag: &str, mut s: SearchCommand) -> Done {
+        // RFC 7162 3.1: SEARCH MODSEQ enables CONDSTORE.
+        if s.key.uses_modseq() && self.cfg.condstore {
+            self.enable_condstore(store);
+        }
         if let Some(cs) = &s.charset {
             // RFC 3501 6.4.4: UTF-8 (and US-ASCII) must be supported; the
             // single-byte charsets mail-mime knows are converted to UTF-8.
@@ -195,6 +199,7 @@ impl Session {
         // Sequence numbers beyond the mailbox are not an error in SEARCH.
         let State::Selected(sel) = &self.state else { return bad("No mailbox selected") };
         let need = s.key.needs_content();
+        let need_body = s.key.needs_body();
         let max_seq = sel.slots.len() as u32;
         let max_uid = sel.max_uid();
         let name = sel.name.clone();
@@ -205,7 +210,11 @@ impl Session {
             if slot.gone {
                 continue;
             }
-            let data = if need { store.read_message(&name, slot.meta.uid).ok() } else { None };
+            let data = match (need, need_body) {
+                (false, _) => None,
+                (true, false) => store.read_header(&name, slot.meta.uid).ok(),
+                (true, true) => store.read_message(&name, slot.meta.uid).ok(),
+            };
             let crlf = data.as_deref().map(mime::to_crlf);
             let parsed = crlf.as_deref().map(mime::parse);
             let ctx = search::Ctx {
@@ -301,6 +310,8 @@ impl Session {
         let condstore = self.condstore;
         let State::Selected(sel) = &mut self.state else { return Some(bad("No mailbox selected")) };
         let need_content = items.iter().any(fetch::needs_content);
+        // Header-only items read the header, not a large body.
+        let header_only = items.iter().all(fetch::header_only);
         let mut unknown_cte = job.unknown_cte;
         let want_seen = !sel.read_only && items.iter().any(fetch::sets_seen);
         let mut answered = 0;
@@ -322,7 +333,9 @@ impl Session {
             }
             let uidv = sel.slots[i].meta.uid;
             let data = if need_content {
-                match store.read_message(&sel.name, uidv) {
+                let r =
+                    if header_only { store.read_header(&sel.name, uidv) } else { store.read_message(&sel.name, uidv) };
+                match r {
                     Ok(d) => Some(d),
                     // Expunged meanwhile: RFC 3501 7.4.1 lets us skip it.
                     Err(_) => continue,
@@ -471,7 +484,7 @@ impl Session {
             if !self.cfg.condstore {
                 return bad("CONDSTORE is not supported");
             }
-            self.condstore = true;
+            self.enable_condstore(store);
         }
         let condstore = self.condstore;
         let max_keywords = self.cfg.max_keywords;
