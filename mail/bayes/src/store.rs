@@ -283,14 +283,15 @@ impl Store {
         }
     }
 
-    /// Drops the rarest tokens (total count 1, then 2, ...) until the store
-    /// is at 90% of its bound: rare tokens carry the least evidence.
+    /// Drops the rarest tokens (total count 1, then up to 2, 4, 8, ...)
+    /// until the store is at 90% of its bound: rare tokens carry the least
+    /// evidence. The doubling keeps the passes few whatever the counts.
     pub fn prune(&mut self) {
         let target = self.cfg.max_tokens - self.cfg.max_tokens / 10;
         let mut floor = 1u64;
         while self.tokens.len() > target {
             self.tokens.retain(|c| u64::from(c.spam) + u64::from(c.ham) > floor);
-            floor += 1;
+            floor = floor.saturating_mul(2);
         }
         self.dirty = true;
     }
@@ -532,6 +533,12 @@ mod tests {
         }
         assert!(s.token_count() <= 100);
         assert!(s.counts(1).spam > 0 && s.counts(2).ham > 0);
+        // A tiny bound with huge counts still ends quickly.
+        let mut s = Store::new(BayesConfig { max_tokens: 1, ..small() });
+        for _ in 0..10_000 {
+            s.learn(&common, Class::Spam, None);
+        }
+        assert!(s.token_count() <= 1);
     }
 
     #[test]
