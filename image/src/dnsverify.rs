@@ -6,7 +6,10 @@
 //! * `missing`   no such record (NXDOMAIN or no data of that type);
 //! * `different` records exist but differ (both are shown);
 //! * `stale`     a DKIM selector still published whose key `dkim rotate
-//!   --retire` set aside (`dkim/DOMAIN.SELECTOR.pem.retired`): delete it.
+//!   --retire` set aside (`dkim/DOMAIN.SELECTOR.pem.retired`): delete it;
+//! * `advice`    a PTR for an address of the host that does not name the
+//!   host (not counted: the address's owner sets it, and the server asked
+//!   is often not the one for the reverse zone).
 //!
 //! Comparison is by meaning, not bytes: TXT strings are joined (RFC 6376
 //! 3.6.2.2 splits are free), tag lists (`v=DKIM1; k=…; p=…`) compare as
@@ -228,6 +231,31 @@ pub fn verify(l: &Loaded, zone: &str, server: &str) -> Result<bool, String> {
             }
         };
         *counts.entry(status).or_default() += 1;
+    }
+    // PTR (advice only: set by whoever owns the address, often not in the
+    // server asked): each address of the host should name the host.
+    let host = format!("{}.", l.cfg.hostname.to_ascii_lowercase());
+    for e in expected(zone).iter().filter(|e| e.name == host && (e.rtype == "A" || e.rtype == "AAAA")) {
+        for a in e.rdata.iter().filter_map(|r| r.parse::<std::net::IpAddr>().ok()) {
+            let name = crate::config_cmds::ptr_name(a);
+            let got = match client.query(&name, RecordType::PTR) {
+                Lookup::Records(v) => v
+                    .iter()
+                    .filter_map(|r| match r {
+                        RData::PTR(p) => Some(canon_name(&p.0.to_ascii())),
+                        _ => None,
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Lookup::NoData | Lookup::NxDomain => "none".into(),
+                Lookup::Failed(why) => format!("no answer: {why}"),
+            };
+            if got == host {
+                let _ = writeln!(out, "ok        {name} PTR {host}  (advice)");
+            } else {
+                let _ = writeln!(out, "advice    {name} PTR {host}  (the address owner sets it; now: {got})");
+            }
+        }
     }
     // Stale: selectors set aside by `dkim rotate --retire`, still published.
     for (domain, selector) in retired_selectors(l) {
