@@ -187,3 +187,86 @@ fn key_inside_anchor_at_buffer_edges() {
     assert_eq!(db.scan_bytes(&[b"xyz".as_slice(), sig].concat()), Some("Mid"));
     assert_eq!(db.scan_bytes(&sig[1..]), None);
 }
+
+/// A plain reference matcher: every start position, elements in order,
+/// full backtracking. The indexed scanner must agree with it.
+fn naive(elems: &[mail_antivirus::pattern::Elem], data: &[u8], k: usize) -> bool {
+    use mail_antivirus::pattern::Elem;
+    let Some((e, rest)) = elems.split_first() else { return true };
+    match e {
+        Elem::Byte { value, mask } => data.get(k).is_some_and(|b| b & mask == *value) && naive(rest, data, k + 1),
+        Elem::NotAlt(set) => data.get(k).is_some_and(|b| !set.contains(b)) && naive(rest, data, k + 1),
+        Elem::Alt(alts) => alts.iter().any(|a| data.get(k..k + a.len()) == Some(a) && naive(rest, data, k + a.len())),
+        Elem::Gap { min, max } => {
+            let hi = max.map_or(data.len(), |m| (k + m as usize).min(data.len()));
+            (k + *min as usize..=hi).any(|j| naive(rest, data, j))
+        }
+    }
+}
+
+#[test]
+fn indexed_scanner_agrees_with_naive_matcher() {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let lit = |r: u64| format!("{:02x}", b'a' + r as u8);
+    let (mut hits, mut checked) = (0, 0);
+    for _ in 0..400 {
+        // A pattern over the bytes a..d with every wildcard kind.
+        let mut hex = String::new();
+        for part in 0..(1 + rnd(3)) {
+            if part > 0 || rnd(4) == 0 {
+                let w: String = match rnd(8) {
+                    0 => "??".to_string(),
+                    1 => "*".to_string(),
+                    2 => format!("{{{}-{}}}", rnd(2), 2 + rnd(3)),
+                    3 => format!("{{-{}}}", 1 + rnd(3)),
+                    4 => format!("{{{}-}}", rnd(3)),
+                    5 => format!("({}|{}{})", lit(rnd(4)), lit(rnd(4)), lit(rnd(4))),
+                    6 => format!("!({}|{})", lit(rnd(4)), lit(rnd(4))),
+                    _ => "6?".to_string(),
+                };
+                hex.push_str(&w);
+            }
+            for _ in 0..(2 + rnd(3)) {
+                hex.push_str(&lit(rnd(4)));
+            }
+        }
+        let offset = match rnd(4) {
+            0 => format!("{}", rnd(6)),
+            1 => format!("{},{}", rnd(4), rnd(4)),
+            2 => format!("EOF-{}", 2 + rnd(8)),
+            _ => "*".to_string(),
+        };
+        let mut db = Database::new();
+        if db.load(Format::Ndb, &format!("P:0:{offset}:{hex}\n")).is_err() {
+            continue; // e.g. a leading gap
+        }
+        let elems = mail_antivirus::pattern::parse(&hex).unwrap();
+        for _ in 0..20 {
+            let data: Vec<u8> = (0..(2 + rnd(24))).map(|_| b'a' + rnd(4) as u8).collect();
+            let starts: Vec<usize> = match offset.as_str() {
+                "*" => (0..=data.len()).collect(),
+                o if o.starts_with("EOF-") => {
+                    let back: usize = o[4..].parse().unwrap();
+                    data.len().checked_sub(back).into_iter().collect()
+                }
+                o => {
+                    let (at, shift) = o.split_once(',').unwrap_or((o, "0"));
+                    let at: usize = at.parse().unwrap();
+                    (at..=at + shift.parse::<usize>().unwrap()).collect()
+                }
+            };
+            let want = starts.iter().any(|&s| s <= data.len() && naive(&elems, &data, s));
+            let got = db.scan_bytes(&data).is_some();
+            assert_eq!(got, want, "pattern {hex} offset {offset} data {:?}", String::from_utf8_lossy(&data));
+            hits += usize::from(want);
+            checked += 1;
+        }
+    }
+    assert!(checked > 3000 && hits > 200, "{checked} checked, {hits} hits");
+}
