@@ -18,6 +18,9 @@
 //!      the message was signed by you and broken in transit (a list adding
 //!      a footer or a subject tag), the Yahoo-style case where the relay
 //!      fails both SPF and DKIM.
+//!    * (a DKIM signature of the header-From domain passes but the
+//!      reporter found it unaligned under `adkim=s`: grouped here too, so
+//!      your own mail never shows as spoofing).
 //! 3. **spoofing**: everything else: SPF and DKIM both fail or are absent
 //!    and no signature of yours was seen. Someone else uses your domain.
 //!
@@ -85,6 +88,11 @@ pub fn classify(r: &Record) -> (Class, &'static str) {
     let own = |d: &str| relaxed_aligned(d, &r.header_from);
     if r.dkim.iter().any(|d| d.result.is_pass() && !own(&d.domain)) {
         return (Class::Forwarded, "SPF fails, unaligned DKIM passes (relay re-signed)");
+    }
+    if r.dkim.iter().any(|d| own(&d.domain) && d.result.is_pass()) {
+        // Yours but not aligned under adkim=s (a subdomain signed): not
+        // spoofing, though not forwarding either; grouped with what is yours.
+        return (Class::Forwarded, "DKIM of your domain passes but not strictly aligned");
     }
     if r.dkim.iter().any(|d| own(&d.domain) && d.result != AuthResult::None) {
         return (Class::Forwarded, "own DKIM signature broken in transit");
@@ -493,5 +501,56 @@ mod tests {
     #[test]
     fn json_strings() {
         assert_eq!(js("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\u0001é\"");
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+    use crate::report::{DkimAuth, Reason, SpfAuth};
+
+    fn rec(dkim: &[(&str, AuthResult)], spf: AuthResult, reasons: &[(&str, &str)]) -> Record {
+        Record {
+            source_ip: "192.0.2.1".parse().unwrap(),
+            count: 1,
+            disposition: Disposition::None,
+            dkim_aligned: false,
+            spf_aligned: false,
+            reasons: reasons
+                .iter()
+                .map(|(k, c)| Reason { kind: k.to_string(), comment: Some(c.to_string()) })
+                .collect(),
+            header_from: "example.org".into(),
+            envelope_from: None,
+            envelope_to: None,
+            dkim: dkim
+                .iter()
+                .map(|(d, r)| DkimAuth { domain: d.to_string(), selector: None, result: r.clone() })
+                .collect(),
+            spf: alloc::vec![SpfAuth { domain: "example.org".into(), scope: None, result: spf }],
+        }
+    }
+
+    #[test]
+    fn the_rule() {
+        use AuthResult::*;
+        let mut r = rec(&[], Fail, &[]);
+        assert_eq!(classify(&r).0, Class::Spoofing);
+        r.spf_aligned = true;
+        assert_eq!(classify(&r), (Class::AlignedPass, "SPF aligned pass"));
+        let r = rec(&[("lists.example.net", Pass)], Fail, &[]);
+        assert_eq!(classify(&r).1, "SPF fails, unaligned DKIM passes (relay re-signed)");
+        let r = rec(&[("mail.example.org", Pass)], Fail, &[]);
+        assert_eq!(classify(&r).1, "DKIM of your domain passes but not strictly aligned");
+        let r = rec(&[("example.org", PermError)], Fail, &[]);
+        assert_eq!(classify(&r).1, "own DKIM signature broken in transit");
+        let r = rec(&[("evil.example", Fail), ("badexample.org", Fail)], SoftFail, &[]);
+        assert_eq!(classify(&r).0, Class::Spoofing);
+        let r = rec(&[], Fail, &[("mailing_list", "")]);
+        assert_eq!(classify(&r).1, "reported as mailing list");
+        let r = rec(&[], Fail, &[("local_policy", "ARC=pass")]);
+        assert_eq!(classify(&r).0, Class::Forwarded);
+        let r = rec(&[], Fail, &[("local_policy", "sampled")]);
+        assert_eq!(classify(&r).0, Class::Spoofing);
     }
 }
