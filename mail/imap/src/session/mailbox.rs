@@ -416,9 +416,9 @@ impl Session {
             }
             match it {
                 StatusItem::Messages => o.s("MESSAGES ").num(st.messages),
-                // \Recent belongs to the session that claims it; STATUS
-                // does not claim, so it reports none.
-                StatusItem::Recent => o.s("RECENT 0"),
+                // RFC 3501 6.3.10: messages no session has claimed as
+                // \Recent yet (Maildir: still in new/), as Dovecot counts.
+                StatusItem::Recent => o.s("RECENT ").num(store.peek_recent(name).map_or(0, |v| v.len())),
                 StatusItem::UidNext => o.s("UIDNEXT ").num(st.uid_next),
                 StatusItem::UidValidity => o.s("UIDVALIDITY ").num(st.uid_validity),
                 StatusItem::Unseen => o.s("UNSEEN ").num(st.unseen),
