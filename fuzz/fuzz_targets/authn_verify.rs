@@ -2,11 +2,12 @@
 //! message, against a fake DNS zone whose SPF and DMARC records for
 //! example.com come from the input: DKIM verification (whole and streamed
 //! in fragments: same results), ARC chain validation, SPF check_host,
-//! DMARC evaluation, Authentication-Results, ARC sealing and DKIM signing.
+//! DMARC evaluation, Authentication-Results, ARC sealing and DKIM signing (Ed25519 only:
+//! an RSA signature per run would cost more than everything else).
 //!
 //! Input: `flags, split, <spf record> \n <dmarc record> \n <message>`.
 #![no_main]
-use fuzz_common::authn::{ed_key, rsa_key, Zone};
+use fuzz_common::authn::{ed_key, Zone};
 use fuzz_common::{fragments, Reader};
 use libfuzzer_sys::fuzz_target;
 use mail_authn::auth_results::AuthResults;
@@ -98,9 +99,6 @@ fuzz_target!(|data: &[u8]| {
         let _ = Sealer::new("example.com", "arc", ed_key()).seal(msg, NOW, &chain, &ar);
         let mut signer = Signer::new();
         signer.add_key("example.com", "ed", ed_key());
-        if flags & 4 != 0 {
-            signer.add_key("example.com", "rsa", rsa_key());
-        }
         let _ = signer.sign(msg, NOW);
     }
 });

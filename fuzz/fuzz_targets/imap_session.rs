@@ -5,7 +5,7 @@
 use fuzz_common::imap::{drive, MSG1, MSG2, MSG3};
 use fuzz_common::{fragments, Reader};
 use libfuzzer_sys::fuzz_target;
-use mail_imap::{Config, MemStore, Session};
+use mail_imap::{Config, MemStore, Session, Store};
 
 fuzz_target!(|data: &[u8]| {
     let mut r = Reader::new(data);
@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     st.deliver("INBOX", MSG1);
     st.deliver("INBOX", MSG2);
     st.deliver("INBOX", MSG3);
+    st.create_folder("Archive").unwrap();
     st.deliver("Archive", MSG2);
     let mut cfg = Config {
         tls_active: flags & 1 != 0,

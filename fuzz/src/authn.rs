@@ -10,7 +10,8 @@ pub const RSA_PEM: &str = include_str!("../../mail/authn/tests/keys/rsa2048.pkcs
 pub const ED_SEED: [u8; 32] = [3; 32];
 
 pub fn ed_key() -> SigningKey {
-    SigningKey::ed25519_from_seed(&ED_SEED)
+    static K: OnceLock<SigningKey> = OnceLock::new();
+    K.get_or_init(|| SigningKey::ed25519_from_seed(&ED_SEED)).clone()
 }
 
 pub fn rsa_key() -> SigningKey {
