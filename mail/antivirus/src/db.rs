@@ -6,6 +6,8 @@
 //!   may be `*` (any size; ClamAV wants MinFL 73 with it, we do not insist).
 //!   A `*` size is accepted in `.hdb` lines too.
 //! * `.ndb`: `MalwareName:TargetType:Offset:HexSignature[:MinFL[:MaxFL]]`.
+//! * `.ldb`: `Name;TargetDescriptionBlock;LogicalExpression;Subsig0;...`
+//!   (what is supported: [`crate::logical`]).
 //!
 //! Target types: 0 (any) matches every scanned object; 4 (mail) matches the
 //! raw message only; 3 (HTML) and 7 (ASCII text) are matched like 0 on the
@@ -28,6 +30,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::logical::{parse_expr, Expr, MAX_SUBSIGS};
 use crate::pattern::{self, Compiled};
 
 /// Bounds on what a database may make us allocate.
@@ -75,6 +78,7 @@ pub enum Format {
     Hdb,
     Hsb,
     Ndb,
+    Ldb,
 }
 
 impl Format {
@@ -88,6 +92,7 @@ impl Format {
             "hdb" | "hdu" => Some(Format::Hdb),
             "hsb" | "hsu" => Some(Format::Hsb),
             "ndb" | "ndu" => Some(Format::Ndb),
+            "ldb" | "ldu" => Some(Format::Ldb),
             _ => None,
         }
     }
@@ -160,6 +165,22 @@ pub struct BodySig {
     pub target: Target,
     pub offset: Offset,
     pub pattern: Compiled,
+    /// `Some((ldb, n))`: subsignature n of logical signature `ldb`, whose
+    /// matches are counted rather than reported.
+    pub sub_of: Option<(u32, u8)>,
+}
+
+/// One `.ldb` logical signature.
+#[derive(Clone, Debug)]
+pub struct LogicalSig {
+    pub name: String,
+    /// `FileSize:min-max` of the target description.
+    pub size: Option<(u64, u64)>,
+    pub expr: Expr,
+    pub subsigs: u8,
+    /// The expression holds with no subsignature matched (`0<2`): checked
+    /// on every object, not only when a subsignature matched.
+    pub zero_true: bool,
 }
 
 /// A hash signature: digest bytes, size (`None` = `*`), name.
@@ -176,6 +197,9 @@ pub struct Database {
     pub(crate) sha1: BTreeMap<[u8; 20], Vec<HashSig>>,
     pub(crate) sha256: BTreeMap<[u8; 32], Vec<HashSig>>,
     pub(crate) body: Vec<BodySig>,
+    pub(crate) logical: Vec<LogicalSig>,
+    /// Logical signatures true with no match at all (see `zero_true`).
+    pub(crate) zero_true: Vec<u32>,
     /// Signatures with a 4-byte key: sorted (key, signature index), and a
     /// 2^20-bit filter over a hash of the key (allocated with the first
     /// such signature): most positions are rejected by one bit test.
@@ -257,6 +281,7 @@ impl Database {
             let used = match format {
                 Format::Hdb | Format::Hsb => staged.hash_line(format, line),
                 Format::Ndb => staged.ndb_line(line),
+                Format::Ldb => staged.ldb_line(line),
             }
             .map_err(|p| err(&p))?;
             if used {
@@ -304,7 +329,15 @@ impl Database {
             self.keys4[h / 64] |= 1 << (h % 64);
         }
         self.index4.sort_unstable();
-        self.body.extend(s.body);
+        let ldb_base = self.logical.len() as u32;
+        self.body.extend(s.body.into_iter().map(|mut b| {
+            if let Some((l, n)) = b.sub_of {
+                b.sub_of = Some((l + ldb_base, n));
+            }
+            b
+        }));
+        self.zero_true.extend(s.zero_true.iter().map(|l| l + ldb_base));
+        self.logical.extend(s.logical);
         self.index.sort_unstable();
     }
 
@@ -354,28 +387,84 @@ impl Database {
         }
         Self::flevels(&f[4..])?;
         let name = self.name(f[0])?;
-        let target = match parse_usize(f[1]).ok_or("bad target type")? {
-            0 => Some(Target::Any),
-            4 => Some(Target::Mail),
-            3 | 7 => Some(Target::Text),
-            1 => Some(Target::Magic(PE)),
-            6 => Some(Target::Magic(ELF)),
-            9 => Some(Target::Magic(MACHO)),
-            10 => Some(Target::Magic(PDF)),
-            2 | 5 | 8 | 11..=14 => None,
-            _ => return Err(String::from("unknown target type")),
-        };
+        let target = parse_target(f[1])?;
         let offset = parse_offset(f[2])?;
         // The pattern is parsed even for skipped lines so bad ones are caught.
         let pattern = pattern::compile(pattern::parse(f[3])?)?;
         let (Some(target), Some(offset)) = (target, offset) else { return Ok(false) };
-        let k = &pattern.anchor[pattern.key_at..pattern.key_at + pattern.key_len];
+        self.push_body(BodySig { name, target, offset, pattern, sub_of: None });
+        Ok(true)
+    }
+
+    fn push_body(&mut self, sig: BodySig) {
+        let p = &sig.pattern;
+        let k = &p.anchor[p.key_at..p.key_at + p.key_len];
         if let [a, b, c, d] = *k {
             self.index4.push((u32::from_be_bytes([a, b, c, d]), self.body.len() as u32));
         } else {
             self.index.push((u16::from_be_bytes([k[0], k[1]]), self.body.len() as u32));
         }
-        self.body.push(BodySig { name, target, offset, pattern });
+        self.body.push(sig);
+    }
+
+    /// `Name;TargetDescriptionBlock;LogicalExpression;Subsig0;...`
+    /// (see [`crate::logical`] for what is supported).
+    fn ldb_line(&mut self, line: &str) -> Result<bool, String> {
+        let f: Vec<&str> = line.split(';').collect();
+        if f.len() < 4 {
+            return Err(String::from("expected NAME;TARGETBLOCK;EXPRESSION;SUBSIG..."));
+        }
+        let name = self.name(f[0])?;
+        let subs = &f[3..];
+        if subs.len() > MAX_SUBSIGS {
+            return Err(String::from("more than 64 subsignatures"));
+        }
+        let expr = parse_expr(f[2])?;
+        if usize::from(expr.max_sub()) >= subs.len() {
+            return Err(String::from("expression names a missing subsignature"));
+        }
+        let mut target = Some(Target::Any);
+        let mut size = None;
+        let mut supported = true;
+        for item in f[1].split(',') {
+            let (k, v) = item.split_once(':').ok_or("bad target description")?;
+            match k {
+                "Target" => target = parse_target(v)?,
+                "Engine" => {}
+                "FileSize" => {
+                    let (a, b) = v.split_once('-').unwrap_or((v, v));
+                    let (a, b) = (parse_usize(a).ok_or("bad FileSize")?, parse_usize(b).ok_or("bad FileSize")?);
+                    size = Some((a as u64, b as u64));
+                }
+                _ => supported = false,
+            }
+        }
+        let mut parsed = alloc::vec::Vec::with_capacity(subs.len());
+        for sub in subs {
+            if sub.contains("::") || sub.contains('/') {
+                supported = false;
+                continue;
+            }
+            let (offset, hex) = match sub.split_once(':') {
+                Some((o, h)) => (parse_offset(o)?, h),
+                None => (Some(Offset::Any), *sub),
+            };
+            let pattern = pattern::compile(pattern::parse(hex)?)?;
+            match offset {
+                Some(o) => parsed.push((o, pattern)),
+                None => supported = false,
+            }
+        }
+        let Some(target) = target.filter(|_| supported) else { return Ok(false) };
+        let ldb = self.logical.len() as u32;
+        for (n, (offset, pattern)) in parsed.into_iter().enumerate() {
+            self.push_body(BodySig { name: String::new(), target, offset, pattern, sub_of: Some((ldb, n as u8)) });
+        }
+        let zero_true = expr.eval(&[0; MAX_SUBSIGS]);
+        if zero_true {
+            self.zero_true.push(self.logical.len() as u32);
+        }
+        self.logical.push(LogicalSig { name, size, expr, subsigs: subs.len() as u8, zero_true });
         Ok(true)
     }
 }
@@ -386,6 +475,22 @@ pub(crate) const KEY4_WORDS: usize = (1 << 20) / 64;
 /// Fibonacci hashing of a 4-byte key to 20 bits.
 pub(crate) fn key4_hash(k: u32) -> usize {
     (k.wrapping_mul(0x9e37_79b1) >> 12) as usize
+}
+
+/// ClamAV target type number to what we can match; `Ok(None)` for types
+/// accepted but not evaluated.
+fn parse_target(s: &str) -> Result<Option<Target>, String> {
+    Ok(match parse_usize(s).ok_or("bad target type")? {
+        0 => Some(Target::Any),
+        4 => Some(Target::Mail),
+        3 | 7 => Some(Target::Text),
+        1 => Some(Target::Magic(PE)),
+        6 => Some(Target::Magic(ELF)),
+        9 => Some(Target::Magic(MACHO)),
+        10 => Some(Target::Magic(PDF)),
+        2 | 5 | 8 | 11..=14 => None,
+        _ => return Err(String::from("unknown target type")),
+    })
 }
 
 /// `*`, `n`, `EOF-n` with optional `,MaxShift`; `Ok(None)` for valid offsets
@@ -498,6 +603,50 @@ mod tests {
     }
 
     #[test]
+    fn ldb_lines() {
+        let mut db = Database::new();
+        let text = "\
+A;Target:0;0&1;41424344;45464748
+B;Engine:51-255,Target:1,FileSize:10-20;(0|1)>1,2;10:41424344;EOF-4:45464748;4142*4344
+C;Target:0,Container:CL_TYPE_ZIP;0;41424344
+D;Target:0;0;41424344::i
+E;Target:0;0&1;41424344;0/abc/
+F;Target:2;0;41424344
+";
+        let r = db.load(Format::Ldb, text).unwrap();
+        assert_eq!(r, LoadReport { loaded: 2, skipped: 4 });
+        assert_eq!(db.logical.len(), 2);
+        assert_eq!(db.logical[1].size, Some((10, 20)));
+        assert_eq!(db.body.iter().filter(|b| b.sub_of.is_some()).count(), 5);
+        assert_eq!(db.body[3].offset, Offset::FromEnd { back: 4, shift: 0 });
+        for (text, want) in [
+            ("A;Target:0;0", "line 1: expected NAME;TARGETBLOCK;EXPRESSION;SUBSIG..."),
+            ("A;Target:0;0&1;41424344", "line 1: expression names a missing subsignature"),
+            ("A;Target:0;0&;41424344", "line 1: bad logical expression"),
+            ("A;Target;0;41424344", "line 1: bad target description"),
+            ("A;Target:0,FileSize:x;0;41424344", "line 1: bad FileSize"),
+            ("A;Target:0;0;4142434", "line 1: odd number of hex digits"),
+            ("A;Target:0;0;XX:41424344", "line 1: bad offset \"XX\""),
+        ] {
+            let mut db = Database::new();
+            assert_eq!(db.load(Format::Ldb, text).unwrap_err().to_string(), want, "{text}");
+            assert!(db.is_empty());
+        }
+        let many = alloc::format!("A;Target:0;0;{}", ["41424344"; 65].join(";"));
+        assert_eq!(
+            Database::new().load(Format::Ldb, &many).unwrap_err().to_string(),
+            "line 1: more than 64 subsignatures"
+        );
+        // Loaded after other files: subsignature owners are renumbered.
+        let mut db = Database::new();
+        db.load(Format::Ldb, "X;Target:0;0;5859").unwrap();
+        db.load(Format::Ldb, "Y;Target:0;0&1;41424344;45464748").unwrap();
+        assert_eq!(db.scan_bytes(b"..ABCD..EFGH.."), Some("Y"));
+        assert_eq!(db.scan_bytes(b"..XY.."), Some("X"));
+        assert_eq!(db.scan_bytes(b"..ABCD.."), None);
+    }
+
+    #[test]
     fn offsets_and_targets() {
         assert!(Offset::Abs { at: 10, shift: 5 }.allows(15, 100));
         assert!(!Offset::Abs { at: 10, shift: 5 }.allows(16, 100));
@@ -511,5 +660,6 @@ mod tests {
         assert_eq!(Format::from_file_name("sigs/unimail.NDB"), Some(Format::Ndb));
         assert_eq!(Format::from_file_name("main.cvd"), None);
         assert_eq!(Format::from_file_name("pua.hdu"), Some(Format::Hdb));
+        assert_eq!(Format::from_file_name("x.ldb"), Some(Format::Ldb));
     }
 }

@@ -1,4 +1,4 @@
-//! Signature scanner reading ClamAV `.hdb`/`.hsb`/`.ndb` formats over a
+//! Signature scanner reading ClamAV `.hdb`/`.hsb`/`.ndb`/`.ldb` formats over a
 //! message and its decoded MIME parts, sans-IO, no_std.
 //!
 //! The kernel loads the signature files from the config disk (or the
@@ -23,6 +23,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod db;
+pub mod logical;
 pub mod pattern;
 pub mod scan;
 

@@ -2,6 +2,7 @@
 //! decoded MIME leaf (transfer encoding undone), descending into nested
 //! multiparts and message/rfc822 parts, including encoded ones.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -12,6 +13,7 @@ use sha2::Sha256;
 use mail_mime::{Body, Limits, Message};
 
 use crate::db::{key4_hash, Database, HashSig};
+use crate::logical::MAX_SUBSIGS;
 use crate::pattern::{matches, View, STEP_BUDGET};
 
 /// Bounds on one scan.
@@ -145,48 +147,91 @@ impl Database {
     /// and verification of the candidates around their anchor.
     fn body_hit(&self, data: &[u8], is_mail: bool, total: &mut u64) -> Option<&String> {
         if (self.index.is_empty() && self.index4.is_empty()) || data.len() < 2 {
-            return None;
+            return self.logical_hit(&BTreeMap::new(), data.len());
         }
+        // Matches of logical-signature subsignatures: (ldb, subsig) -> count.
+        let mut counts: BTreeMap<(u32, u8), u32> = BTreeMap::new();
         for pos in 0..data.len() - 1 {
-            if !self.index.is_empty() {
+            let short = if self.index.is_empty() {
+                &[][..]
+            } else {
                 let key = u16::from_be_bytes([data[pos], data[pos + 1]]);
                 if self.keys[usize::from(key) / 64] & (1 << (key % 64)) != 0 {
                     let first = self.index.partition_point(|&(k, _)| k < key);
-                    for &(_, si) in self.index[first..].iter().take_while(|e| e.0 == key) {
-                        if let Some(hit) = self.verify(si, pos, data, is_mail, total) {
-                            return hit;
-                        }
-                    }
+                    let n = self.index[first..].iter().take_while(|e| e.0 == key).count();
+                    &self.index[first..first + n]
+                } else {
+                    &[][..]
                 }
-            }
-            if !self.index4.is_empty() && pos + 4 <= data.len() {
+            };
+            let long = if self.index4.is_empty() || pos + 4 > data.len() {
+                &[][..]
+            } else {
                 let key = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]);
                 let h = key4_hash(key);
                 if self.keys4[h / 64] & (1 << (h % 64)) != 0 {
                     let first = self.index4.partition_point(|&(k, _)| k < key);
-                    for &(_, si) in self.index4[first..].iter().take_while(|e| e.0 == key) {
-                        if let Some(hit) = self.verify(si, pos, data, is_mail, total) {
-                            return hit;
+                    let n = self.index4[first..].iter().take_while(|e| e.0 == key).count();
+                    &self.index4[first..first + n]
+                } else {
+                    &[][..]
+                }
+            };
+            let candidates = short.iter().map(|e| e.1).chain(long.iter().map(|e| e.1));
+            for si in candidates {
+                match self.verify(si, pos, data, is_mail, total) {
+                    Check::NoMatch => {}
+                    Check::OutOfBudget => return None,
+                    Check::Match => {
+                        let sig = &self.body[si as usize];
+                        match sig.sub_of {
+                            None => return Some(&sig.name),
+                            Some(k) => *counts.entry(k).or_insert(0) += 1,
                         }
                     }
                 }
             }
         }
-        None
+        self.logical_hit(&counts, data.len())
     }
 
-    /// Checks signature `si` whose index key was seen at `pos`. `Some(x)`
-    /// ends the scan: `x` is the hit, or `None` when the budget ran out.
-    fn verify(&self, si: u32, pos: usize, data: &[u8], is_mail: bool, total: &mut u64) -> Option<Option<&String>> {
+    /// The first logical signature whose expression holds for the counted
+    /// subsignature matches: those with a match, then those that hold
+    /// with none.
+    fn logical_hit(&self, counts: &BTreeMap<(u32, u8), u32>, len: usize) -> Option<&String> {
+        let size_ok = |l: u32| self.logical[l as usize].size.is_none_or(|(lo, hi)| (lo..=hi).contains(&(len as u64)));
+        let mut iter = counts.iter().peekable();
+        while let Some((&(l, _), _)) = iter.peek() {
+            let mut per_sub = [0u32; MAX_SUBSIGS];
+            while let Some((&(l2, n), &c)) = iter.peek() {
+                if l2 != l {
+                    break;
+                }
+                per_sub[usize::from(n)] = c;
+                iter.next();
+            }
+            let sig = &self.logical[l as usize];
+            if size_ok(l) && sig.expr.eval(&per_sub[..usize::from(sig.subsigs)]) {
+                return Some(&sig.name);
+            }
+        }
+        self.zero_true
+            .iter()
+            .find(|&&l| size_ok(l) && !counts.range((l, 0)..=(l, u8::MAX)).any(|_| true))
+            .map(|&l| &self.logical[l as usize].name)
+    }
+
+    /// Checks signature `si` whose index key was seen at `pos`.
+    fn verify(&self, si: u32, pos: usize, data: &[u8], is_mail: bool, total: &mut u64) -> Check {
         let sig = &self.body[si as usize];
         let p = &sig.pattern;
         // The key sits `key_at` bytes into the anchor.
-        let at = pos.checked_sub(p.key_at)?;
+        let Some(at) = pos.checked_sub(p.key_at) else { return Check::NoMatch };
         if at < p.before_min || !data[at..].starts_with(&p.anchor) || !sig.target.applies(data, is_mail) {
-            return None;
+            return Check::NoMatch;
         }
         if *total == 0 {
-            return Some(None);
+            return Check::OutOfBudget;
         }
         let back = View { buf: data, origin: at, backward: true };
         let fwd = View { buf: data, origin: at + p.anchor.len(), backward: false };
@@ -197,8 +242,18 @@ impl Database {
         });
         let used = u64::from(2 * STEP_BUDGET - budget - inner);
         *total = total.saturating_sub(used);
-        hit.then_some(Some(&sig.name))
+        if hit {
+            Check::Match
+        } else {
+            Check::NoMatch
+        }
     }
+}
+
+enum Check {
+    NoMatch,
+    Match,
+    OutOfBudget,
 }
 
 impl Walk<'_> {

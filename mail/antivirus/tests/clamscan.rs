@@ -32,6 +32,27 @@ T.Range:0:*:72616e6765{-3}656e6432
 T.Min:0:*:6d696e696d756d{3-}73746f70
 ";
 
+/// Logical signatures: every operator and counter form we support.
+const LOGICAL_LDB: &str = "\
+L.And;Target:0;0&1;6c6f67696361;2d616e642d
+L.Or;Target:0;(0|1)&2;6f722d6f6e65;6f722d74776f;2d6f722d656e64
+L.Eq;Target:0;0=2;657175616c73
+L.Gt;Target:0;0>2;677265617465
+L.Lt;Target:0;1&0<2;6c6573736572;6c742d
+L.Distinct;Target:0;(0|1|2)>1,2;64697374;64697375;64697376
+L.Offsets;Target:0;0&1;0:6f666673;EOF-3:656e64
+L.Size;Engine:51-255,Target:0,FileSize:10-20;0;73697a6564
+L.Wild;Target:0;0&1;77696c64{1-3}63617264;6a6f6b6572*6b696e67
+";
+
+/// Binary samples (a NUL byte keeps ClamAV from also matching a
+/// normalised text copy, which would change the match counts).
+fn bin(s: &str) -> Vec<u8> {
+    let mut v = b"\0\x01".to_vec();
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
 fn samples() -> Vec<(&'static str, Vec<u8>)> {
     let mut eicar_trailing = EICAR.to_vec();
     eicar_trailing.extend_from_slice(b"\r\n\r\n");
@@ -80,6 +101,25 @@ fn samples() -> Vec<(&'static str, Vec<u8>)> {
         ("range-miss.bin", b"..range1234end2..".to_vec()),
         ("min-hit.bin", b"..minimum123stop..".to_vec()),
         ("min-miss.bin", b"..minimum12stop..".to_vec()),
+        ("ldb-and-hit.bin", bin("xx logica yy -and- zz")),
+        ("ldb-and-miss.bin", bin("xx logica yy")),
+        ("ldb-or-hit.bin", bin("or-two then -or-end")),
+        ("ldb-or-miss.bin", bin("or-two and or-one")),
+        ("ldb-eq-hit.bin", bin("equals equals")),
+        ("ldb-eq-miss.bin", bin("equals equals equals")),
+        ("ldb-gt-hit.bin", bin("greate greate greate")),
+        ("ldb-gt-miss.bin", bin("greate greate")),
+        ("ldb-lt-hit.bin", bin("lt- lesser once")),
+        ("ldb-lt-zero-hit.bin", bin("lt- only")),
+        ("ldb-lt-miss.bin", bin("lt- lesser lesser lesser")),
+        ("ldb-distinct-hit.bin", bin("dist disu")),
+        ("ldb-distinct-miss.bin", bin("dist dist dist")),
+        ("ldb-offsets-hit.bin", b"offs-middle-end".to_vec()),
+        ("ldb-offsets-miss.bin", b"xoffs-middle-end".to_vec()),
+        ("ldb-size-hit.bin", bin("aa sized bb")),
+        ("ldb-size-miss.bin", bin("sized and then far too much padding")),
+        ("ldb-wild-hit.bin", bin("wild--card and joker then king")),
+        ("ldb-wild-miss.bin", bin("wild----card and joker then king")),
     ]
 }
 
@@ -106,11 +146,13 @@ fn verdicts_match_clamscan() {
     std::fs::write(db_dir.join("unimail.ndb"), DEFAULT_NDB).unwrap();
     std::fs::write(db_dir.join("unimail.hdb"), DEFAULT_HDB).unwrap();
     std::fs::write(db_dir.join("wildcards.ndb"), WILDCARD_NDB).unwrap();
+    std::fs::write(db_dir.join("logical.ldb"), LOGICAL_LDB).unwrap();
 
     let mut db = Database::new();
     db.load(Format::Ndb, DEFAULT_NDB).unwrap();
     db.load(Format::Hdb, DEFAULT_HDB).unwrap();
     assert_eq!(db.load(Format::Ndb, WILDCARD_NDB).unwrap().loaded, 12);
+    assert_eq!(db.load(Format::Ldb, LOGICAL_LDB).unwrap().loaded, 9);
 
     let samples = samples();
     let mut paths = Vec::new();

@@ -166,7 +166,7 @@ fn garbage_databases_and_messages_never_panic() {
         for _ in 0..(next() % 12) {
             line.push_str(pieces[(next() % pieces.len() as u64) as usize]);
         }
-        for f in [Format::Hdb, Format::Hsb, Format::Ndb] {
+        for f in [Format::Hdb, Format::Hsb, Format::Ndb, Format::Ldb] {
             let mut db = Database::new();
             if let Err(e) = db.load(f, &line) {
                 assert!(e.to_string().starts_with("line "), "{e}");

@@ -36,7 +36,7 @@ pub fn load_antivirus(
             FileRef::Path(p) => {
                 let bytes = read(p).map_err(|e| format!("{p}: {e}"))?;
                 if db.load_named(p, &bytes)?.is_none() {
-                    return Err(format!("{p}: not a .hdb, .hsb or .ndb signature file"));
+                    return Err(format!("{p}: not a .hdb, .hsb, .ndb or .ldb signature file"));
                 }
             }
         }
