@@ -22,6 +22,7 @@ mod outbound;
 mod paging;
 mod power;
 mod rand;
+mod screen;
 mod serial;
 mod smtp;
 mod storage;

@@ -75,6 +75,20 @@ struct Session {
     handshaking: bool,
     closing: bool,
     dead: bool,
+    /// Port 25 before the greeting: the pre-greet and DNSBL tests.
+    screening: Option<crate::screen::Screening>,
+    /// After-220 tests (pipelining, non-SMTP commands, bare newlines).
+    observer: Option<mail_screen::ProtocolObserver>,
+    /// A failed test with action `enforce`: every RCPT TO gets this.
+    enforce: Option<Reply>,
+    /// Access list or DNSWL: not greylisted.
+    allowlisted: bool,
+}
+
+/// A `mail-screen` reply as a `mail-smtp` one.
+fn screen_reply(r: &mail_screen::reply::ScreenReply) -> Reply {
+    let (a, b, c) = r.enhanced;
+    Reply::new(r.code, Enhanced(a, b, c), r.text.clone())
 }
 
 /// Which service a connection came in on.
@@ -111,6 +125,9 @@ pub struct SmtpService {
     /// replies; sending from it is issue 8).
     queue: mail_outbound::queue::Queue,
     outbound: crate::outbound::Outbound,
+    /// Screen and greylist of port 25 (always present; `enabled` says
+    /// whether the pre-greet/DNSBL screen runs).
+    pub screen: crate::screen::ScreenService,
     pub delivered: u64,
 }
 
@@ -198,6 +215,7 @@ impl SmtpService {
             mail_outbound::queue::Queue::open(fs, "/queue", Default::default(), crate::time::unix_time())
                 .map_err(|e| alloc::format!("mail disk: outbound queue: {e:?}"))?;
         log::info!("queue: {} messages waiting ({scan:?})", queue.len());
+        let screen = crate::screen::ScreenService::new(cfg, fs);
         Ok(SmtpService {
             listeners,
             submission_template: sub,
@@ -217,6 +235,7 @@ impl SmtpService {
             system_sieve,
             max_redirects: cfg.sieve.max_redirects,
             queue,
+            screen,
             outbound: crate::outbound::Outbound::new(
                 &cfg.hostname,
                 stack.config().ipv4.is_some(),
@@ -266,6 +285,7 @@ impl SmtpService {
                     },
                 };
                 let from_peer = self.sessions.iter().filter(|s| s.peer == peer && !s.closing).count();
+                let mut screening = None;
                 if self.sessions.len() >= self.max_sessions {
                     log::warn!("smtp: {peer}: too many connections ({}), refused", self.sessions.len());
                     server.refuse(Reply::new(421, Enhanced(4, 3, 2), "All server ports are busy"));
@@ -274,6 +294,9 @@ impl SmtpService {
                     // address cannot take every slot.
                     log::warn!("smtp: {peer}: too many connections from this address ({from_peer}), refused");
                     server.refuse(Reply::new(421, Enhanced(4, 7, 0), "Too many connections from your address"));
+                } else if mode == Mode::Mx && self.screen.enabled {
+                    let load = mail_screen::Load::default();
+                    screening = Some(self.screen.connect(peer, load, dns.as_deref_mut(), now));
                 }
                 self.sessions.push(Session {
                     link,
@@ -299,11 +322,16 @@ impl SmtpService {
                     implicit_pending: handshaking,
                     closing: false,
                     dead: false,
+                    screening,
+                    observer: None,
+                    enforce: None,
+                    allowlisted: false,
                 });
             }
         }
 
         for i in 0..self.sessions.len() {
+            active |= self.run_screen(i, stack, dns.as_deref_mut(), now);
             active |= self.run_session(i, stack, cfg, fs, now);
             active |= self.run_checks(i, dns.as_deref_mut(), fs, now);
         }
@@ -382,9 +410,101 @@ impl SmtpService {
             }
         }
 
+        for s in self.sessions.iter_mut().filter(|s| s.dead) {
+            if let Some(mut sc) = s.screening.take() {
+                sc.cancel(stack, dns.as_deref_mut());
+                self.screen.stats.record_hangup();
+            }
+            if let Some(o) = s.observer.take() {
+                self.screen.session_ended(&o);
+            }
+        }
+        self.screen.save_if_due(fs, now);
         let before = self.sessions.len();
         self.sessions.retain(|s| !s.dead);
         active | (before != self.sessions.len())
+    }
+
+    /// Drives the screen of a port-25 connection until its verdict, then
+    /// hands the connection to the SMTP session (or closes it).
+    fn run_screen(
+        &mut self,
+        i: usize,
+        stack: &mut Stack<VirtioPhy>,
+        dns: Option<&mut net::dns::DnsClient>,
+        now: u64,
+    ) -> bool {
+        let s = &mut self.sessions[i];
+        let Some(sc) = s.screening.as_mut() else { return false };
+        let policy = &self.screen.policy;
+        let mut active = sc.poll(policy, dns, now);
+        let mut buf = [0u8; 1024];
+        if sc.screen.verdict().is_none() {
+            match s.link.read(stack, &mut buf) {
+                Read::Data(n) => {
+                    sc.screen.feed(&self.screen.policy, &buf[..n], now);
+                    s.last_activity = now;
+                    active = true;
+                }
+                Read::Eof | Read::Failed(_) => {
+                    s.closing = true;
+                    s.dead = true; // the poll loop cancels the queries and counts the hang-up
+                    s.link.close(stack);
+                    return true;
+                }
+                Read::Nothing => {}
+            }
+        }
+        let out = sc.screen.take_output();
+        if !out.is_empty() {
+            s.outbuf.extend_from_slice(&out);
+            active = true;
+        }
+        if let Err(e) = s.link.write(stack, &mut s.outbuf) {
+            log::info!("screen: {}: {e}", s.peer);
+            s.outbuf.clear();
+            s.closing = true;
+        }
+        let Some(verdict) = sc.screen.verdict().cloned() else { return active };
+        let sc = s.screening.take().unwrap();
+        self.screen.finished(&sc.screen);
+        let _ = s.server.take_output(); // the screen sent the greeting
+        match verdict {
+            mail_screen::Verdict::Drop(_) | mail_screen::Verdict::TempFail(_) => {
+                s.server.shutdown();
+                let _ = s.server.take_output();
+                s.closing = true;
+            }
+            mail_screen::Verdict::Pass | mail_screen::Verdict::Enforce(_) => {
+                if let mail_screen::Verdict::Enforce(r) = &verdict {
+                    s.enforce = Some(screen_reply(r));
+                }
+                s.allowlisted = sc.screen.allowlisted();
+                let mut sc = sc;
+                let early = sc.screen.take_early_input();
+                s.observer = sc.screen.observer(&self.screen.policy);
+                if let Some(o) = s.observer.as_mut() {
+                    if !early.is_empty() {
+                        for v in o.feed(&early) {
+                            Self::protocol_violation(&mut self.screen, s, &v);
+                        }
+                    }
+                }
+                s.inbuf.splice(0..0, early);
+            }
+        }
+        true
+    }
+
+    /// A failed after-220 test: log it, count it, and act.
+    fn protocol_violation(svc: &mut crate::screen::ScreenService, s: &mut Session, v: &mail_screen::Violation) {
+        svc.stats.record_violation(v);
+        log::info!("screen: {}: {} test failed ({})", s.peer, v.test.as_str(), v.action.as_str());
+        match v.action {
+            mail_screen::Action::Drop => s.server.refuse(screen_reply(&v.reply)),
+            mail_screen::Action::Enforce => s.enforce = Some(screen_reply(&v.reply)),
+            mail_screen::Action::Ignore => {}
+        }
     }
 
     fn run_session(
@@ -400,6 +520,9 @@ impl SmtpService {
         if s.dead {
             return false;
         }
+        if s.screening.is_some() {
+            return false; // run_screen has the connection until its verdict
+        }
         // Read.
         if s.inbuf.len() < MAX_INBUF && !s.closing {
             let mut buf = [0u8; 4096];
@@ -410,6 +533,11 @@ impl SmtpService {
                     s.inbuf.extend_from_slice(&buf[..n]);
                     s.last_activity = now;
                     active = true;
+                    if let Some(o) = s.observer.as_mut() {
+                        for v in o.feed(&buf[..n]) {
+                            Self::protocol_violation(&mut self.screen, s, &v);
+                        }
+                    }
                 }
                 Read::Nothing => {}
                 Read::Failed(e) => {
@@ -452,7 +580,10 @@ impl SmtpService {
                 match ev {
                     Event::CheckRecipient(m) => {
                         let local = m.host.as_ref().map(|h| cfg.is_local_domain(&h.to_string())).unwrap_or(true);
-                        let reply = if s.mode != Mode::Mx && !local {
+                        let reply = if let Some(r) = s.enforce.clone() {
+                            // postscreen `enforce`: the failed test, named at every RCPT.
+                            r
+                        } else if s.mode != Mode::Mx && !local {
                             // RFC 6409: authenticated users may send anywhere.
                             if s.remote.len() >= self.template.max_recipients {
                                 Reply::new(452, Enhanced(4, 5, 3), "Too many recipients")
@@ -461,7 +592,32 @@ impl SmtpService {
                                 Reply::rcpt_ok()
                             }
                         } else {
-                            Self::route(s, cfg, self.srs.as_ref(), &m)
+                            let rcpt = m.to_string();
+                            // RFC 6647: greylist only what would be accepted.
+                            let grey = if s.mode == Mode::Mx && cfg.resolve(&rcpt).is_ok() {
+                                let sender = s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default();
+                                self.screen.greylist(&mail_screen::GreylistRequest {
+                                    ip: s.peer,
+                                    sender: &sender,
+                                    recipient: &rcpt,
+                                    authenticated: s.auth_user.is_some(),
+                                    allowlisted: s.allowlisted,
+                                })
+                            } else {
+                                None
+                            };
+                            match grey {
+                                Some(r) => {
+                                    log::info!(
+                                        "greylist: {} from <{}> to <{rcpt}>: {}",
+                                        s.peer,
+                                        s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default(),
+                                        r.text
+                                    );
+                                    screen_reply(&r)
+                                }
+                                None => Self::route(s, cfg, self.srs.as_ref(), &m),
+                            }
                         };
                         let _ = s.server.answer_recipient(reply);
                     }

@@ -100,7 +100,9 @@ def test_one_megabyte_line_and_second_client():
             vm.wait_ready()
             # A misbehaving client: opens a transaction and stalls mid-DATA.
             bad = socket.create_connection(("127.0.0.1", port), timeout=30)
-            bad.recv(1000)
+            bf = bad.makefile("rb")
+            while not bf.readline().startswith(b"220 "):  # the screen's "220-" comes first
+                pass
             bad.sendall(b"EHLO bad\r\nMAIL FROM:<x@example.org>\r\nRCPT TO:<demo@example.test>\r\nDATA\r\n")
             time.sleep(0.5)
             bad.sendall(b"Subject: stalled\r\n\r\npartial")
@@ -126,7 +128,8 @@ def test_smuggling_sequences_never_end_data():
             vm.wait_ready()
             c = socket.create_connection(("127.0.0.1", port), timeout=30)
             f = c.makefile("rb")
-            f.readline()
+            while not f.readline().startswith(b"220 "):  # the screen's "220-" comes first
+                pass
             c.sendall(b"EHLO smuggler\r\n")
             while not f.readline().startswith(b"250 "):
                 pass
