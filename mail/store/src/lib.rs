@@ -41,6 +41,7 @@ pub mod flags;
 pub mod modseq;
 pub mod names;
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -72,6 +73,11 @@ const MAX_MODSEQ_FILE: usize = 32 << 20;
 struct Listing {
     folder: String,
     msgs: Vec<MessageInfo>,
+    /// `new/<name>` / `cur/<name>` -> inode, from one scan of each
+    /// directory, built on the first read: a lookup by name scans the
+    /// whole directory on this ext2 (no htree), so reading n messages by
+    /// path cost n directory scans.
+    inos: Option<BTreeMap<String, u32>>,
 }
 
 /// A folder listing carried from one [`MaildirStore`] to the next
@@ -352,7 +358,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     fn listing(&mut self, disk: &str) -> Result<&mut Vec<MessageInfo>, StoreError> {
         if self.listing.as_ref().map(|l| l.folder.as_str()) != Some(disk) {
             let msgs = self.maildir.list(self.fs, self.user, disk, self.now).map_err(map_mail)?;
-            self.listing = Some(Listing { folder: String::from(disk), msgs });
+            self.listing = Some(Listing { folder: String::from(disk), msgs, inos: None });
         }
         Ok(&mut self.listing.as_mut().unwrap().msgs)
     }
@@ -396,11 +402,16 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     /// header (all of it if there is none, or if the header is larger than
     /// [`MAX_HEADER_READ`]); `None` if the file is gone.
     fn read_header_of(&mut self, disk: &str, m: &MessageInfo) -> Result<Option<Vec<u8>>, StoreError> {
-        let path = format!("{}/{}/{}", self.folder_dir(disk)?, if m.in_new { "new" } else { "cur" }, m.name);
-        let ino = match self.fs.lookup(&path) {
-            Ok(i) => i,
-            Err(FsError::NotFound) => return Ok(None),
-            Err(e) => return Err(map_fs(e)),
+        let ino = match self.listed_ino(disk, m)? {
+            Some(i) => i,
+            None => {
+                let path = format!("{}/{}/{}", self.folder_dir(disk)?, if m.in_new { "new" } else { "cur" }, m.name);
+                match self.fs.lookup(&path) {
+                    Ok(i) => i,
+                    Err(FsError::NotFound) => return Ok(None),
+                    Err(e) => return Err(map_fs(e)),
+                }
+            }
         };
         let mut buf: Vec<u8> = Vec::new();
         let mut chunk = [0u8; 4096];
@@ -419,6 +430,58 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
             if buf.len() >= MAX_HEADER_READ {
                 return self.maildir.read_message(self.fs, self.user, disk, m).map(Some).map_err(map_mail);
             }
+        }
+    }
+
+    /// The inode of a listed message from the listing's name map (built by
+    /// one scan of `new/` and `cur/`), if it still is that message: a
+    /// regular file with the listed size and date. `None`: look it up by
+    /// path instead.
+    fn listed_ino(&mut self, disk: &str, m: &MessageInfo) -> Result<Option<u32>, StoreError> {
+        let Some(l) = self.listing.as_ref().filter(|l| l.folder == disk) else { return Ok(None) };
+        if l.inos.is_none() {
+            let dir = self.folder_dir(disk)?;
+            let mut map = BTreeMap::new();
+            let cap = l.msgs.len().saturating_mul(2).saturating_add(64);
+            for sub in ["new", "cur"] {
+                let mut full = false;
+                let r = self.fs.read_dir(&format!("{dir}/{sub}"), &mut |e: disk::DirEntry<'_>| {
+                    if e.kind == disk::FileType::File {
+                        if let Some(n) = e.name_str() {
+                            if map.len() >= cap {
+                                full = true;
+                                return false;
+                            }
+                            map.insert(format!("{sub}/{n}"), e.ino);
+                        }
+                    }
+                    true
+                });
+                match r {
+                    Ok(()) if !full => {}
+                    // Too many names (files added meanwhile) or an error:
+                    // fall back to lookups by path.
+                    _ => return Ok(None),
+                }
+            }
+            if let Some(l) = self.listing.as_mut() {
+                l.inos = Some(map);
+            }
+        }
+        let key = format!("{}/{}", if m.in_new { "new" } else { "cur" }, m.name);
+        let Some(&ino) = self.listing.as_ref().and_then(|l| l.inos.as_ref()).and_then(|i| i.get(&key)) else {
+            return Ok(None);
+        };
+        match self.fs.stat_ino(ino) {
+            Ok(st)
+                if st.kind == disk::FileType::File
+                    && st.links > 0
+                    && st.size == m.size
+                    && st.mtime == m.internal_date =>
+            {
+                Ok(Some(ino))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -785,6 +848,15 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
     fn read_message(&mut self, name: &str, uid: Uid) -> Result<Vec<u8>, StoreError> {
         let disk = names::to_disk(name)?;
         let m = self.find(&disk, uid)?;
+        let max = disk::maildir::Limits::default().max_message;
+        if let Some(ino) = self.listed_ino(&disk, &m)?.filter(|_| m.size <= max) {
+            let mut v = Vec::new();
+            v.try_reserve_exact(m.size as usize).map_err(|_| StoreError::Failed)?;
+            v.resize(m.size as usize, 0);
+            let n = self.fs.read_at(ino, 0, &mut v).map_err(map_fs)?;
+            v.truncate(n);
+            return Ok(v);
+        }
         match self.maildir.read_message(self.fs, self.user, &disk, &m) {
             // Renamed meanwhile (flags changed by another session): list again.
             Err(MailError::Gone) => {
@@ -832,6 +904,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
         self.modseq_changed(&disk, core::slice::from_ref(&msg))?;
         if let Some(l) = self.listing.as_mut() {
             l.msgs[i] = msg;
+            l.inos = None;
         }
         self.done()
     }
@@ -975,6 +1048,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             for (&i, m) in idx.iter().zip(msgs) {
                 l.msgs[i] = m;
             }
+            l.inos = None;
         }
         self.done()?;
         Ok(uids)

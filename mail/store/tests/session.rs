@@ -443,3 +443,29 @@ fn header_reads_stop_at_the_empty_line() {
     let out = run(&mut s, &mut env, "c SEARCH SUBJECT big\r\nd SEARCH BODY 0123456789abcdef\r\n");
     assert!(out.contains("* SEARCH 3\r\nc OK") && out.contains("* SEARCH 3\r\nd OK"), "{out}");
 }
+
+#[test]
+fn a_stale_cached_listing_never_reads_another_message() {
+    // The inode map of a listing carried between calls (ListingCache):
+    // the message is expunged elsewhere and its inode reused by a new
+    // delivery; the stale listing must not serve the new file as UID 1.
+    let mut env = ram_env(16);
+    env.deliver(MSG1);
+    env.deliver(MSG2);
+    let mut st = env.store();
+    assert_eq!(st.read_message("INBOX", 1).unwrap(), MSG1);
+    assert_eq!(
+        st.read_header("INBOX", 2).unwrap(),
+        &MSG2[..MSG2.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4]
+    );
+    let cache = st.into_cache();
+    drop(st);
+    env.store().expunge("INBOX", &[1]).unwrap();
+    let mut other = MSG1.to_vec();
+    other[0] = b'X';
+    env.deliver(&other);
+    let mut st = env.store().with_cache(cache);
+    assert_eq!(st.read_message("INBOX", 1), Err(mail_imap::StoreError::NotFound));
+    assert_eq!(st.read_message("INBOX", 2).unwrap(), MSG2);
+    assert_eq!(st.read_message("INBOX", 3).unwrap(), other);
+}
