@@ -126,6 +126,23 @@ impl App {
                         Some(mail_authn::srs::Srs::new(&x.domain, &secret))
                     }
                 };
+                let bayes = disk::FileSystem::read_file(&mut fs, crate::smtp::BAYES_TOKENS, 512 << 20).ok();
+                let (filter, bayes_err) = mail_filter::Engine::from_config(
+                    &config,
+                    |p| sieve_files.get(p).cloned().ok_or_else(|| String::from("not loaded from the config disk")),
+                    bayes.as_deref(),
+                )
+                .map_err(|e| alloc::format!("antivirus: {e}"))?;
+                if let Some(e) = bayes_err {
+                    log::warn!("bayes: {}: {e:?}: starting with an empty token store", crate::smtp::BAYES_TOKENS);
+                }
+                log::info!(
+                    "filter: {} antivirus signatures; bayes {} ({} spam / {} ham learned)",
+                    filter.av.len(),
+                    if config.bayes.enabled { "on" } else { "off" },
+                    filter.bayes.learned().0,
+                    filter.bayes.learned().1
+                );
                 let svc = crate::smtp::SmtpService::new(
                     &mut app.stack,
                     &config,
@@ -135,6 +152,7 @@ impl App {
                     system_sieve,
                     signers,
                     srs,
+                    filter,
                 )?;
                 app.smtp = Some(svc);
                 let (p143, p993) = (config.listeners.imap, config.listeners.imaps);

@@ -179,3 +179,50 @@ impl Checks {
         }
     }
 }
+
+impl Checks {
+    /// The results for the content filter (call after `step` returned the
+    /// header). DKIM passes if any signature verified (RFC 6376 6.1).
+    pub fn auth(&self) -> mail_filter::Auth {
+        use mail_authn::dkim::DkimStatus;
+        use mail_authn::dmarc::DmarcResult as D;
+        use mail_authn::spf::SpfResult as S;
+        use mail_filter::{DkimResult, DmarcPolicy, DmarcResult, SpfResult};
+        let spf = match self.spf.as_ref().map(|o| o.result) {
+            Some(S::Pass) => SpfResult::Pass,
+            Some(S::Fail) => SpfResult::Fail,
+            Some(S::SoftFail) => SpfResult::SoftFail,
+            Some(S::Neutral) => SpfResult::Neutral,
+            Some(S::TempError) => SpfResult::TempError,
+            Some(S::PermError) => SpfResult::PermError,
+            Some(S::None) | None => SpfResult::None,
+        };
+        let st = |s: DkimStatus| self.dkim.iter().any(|r| r.status == s);
+        let dkim = if st(DkimStatus::Pass) {
+            DkimResult::Pass
+        } else if st(DkimStatus::Fail) {
+            DkimResult::Fail
+        } else if st(DkimStatus::TempError) {
+            DkimResult::TempError
+        } else if st(DkimStatus::PermError) {
+            DkimResult::PermError
+        } else {
+            DkimResult::None
+        };
+        let dmarc = match &self.dmarc {
+            Some(o) => match o.result {
+                D::Pass => DmarcResult::Pass,
+                D::Fail => DmarcResult::Fail(match o.disposition {
+                    mail_authn::dmarc::Disposition::Reject => DmarcPolicy::Reject,
+                    mail_authn::dmarc::Disposition::Quarantine => DmarcPolicy::Quarantine,
+                    mail_authn::dmarc::Disposition::None => DmarcPolicy::None,
+                }),
+                D::TempError => DmarcResult::TempError,
+                D::PermError => DmarcResult::PermError,
+                D::None => DmarcResult::None,
+            },
+            None => DmarcResult::None,
+        };
+        mail_filter::Auth { spf, dkim, dmarc }
+    }
+}

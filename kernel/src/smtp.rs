@@ -81,6 +81,8 @@ struct Session {
     observer: Option<mail_screen::ProtocolObserver>,
     /// A failed test with action `enforce`: every RCPT TO gets this.
     enforce: Option<Reply>,
+    /// The DNS lists' summed weight (the content filter counts it).
+    dnsbl_score: i32,
     /// Access list or DNSWL: not greylisted.
     allowlisted: bool,
 }
@@ -128,6 +130,10 @@ pub struct SmtpService {
     /// Screen and greylist of port 25 (always present; `enabled` says
     /// whether the pre-greet/DNSBL screen runs).
     pub screen: crate::screen::ScreenService,
+    /// Antivirus, Bayes and the verdict (`mail-filter`).
+    pub filter: mail_filter::Engine,
+    thresholds: mail_config::FilterThresholds,
+    last_bayes_save: u64,
     pub delivered: u64,
 }
 
@@ -166,6 +172,16 @@ fn trace_info<'a>(
     }
 }
 
+/// The Bayes token store on the mail disk.
+pub const BAYES_TOKENS: &str = "/bayes/tokens";
+
+/// `"5.7.1"` as an enhanced code.
+fn parse_enhanced(e: &str) -> Enhanced {
+    let mut it = e.split('.').map(|x| x.parse::<u16>().unwrap_or(0));
+    let (a, b, c) = (it.next().unwrap_or(0), it.next().unwrap_or(0), it.next().unwrap_or(0));
+    Enhanced(a as u8, b, c)
+}
+
 fn temp_fail() -> Reply {
     Reply::new(452, Enhanced(4, 3, 1), "Insufficient system storage")
 }
@@ -180,6 +196,7 @@ impl SmtpService {
         system_sieve: Option<mail_sieve::Script>,
         signers: alloc::collections::BTreeMap<String, mail_authn::dkim::Signer>,
         srs: Option<mail_authn::srs::Srs>,
+        filter: mail_filter::Engine,
     ) -> Result<Self, String> {
         let listener = stack.listen(port, 8).map_err(|e| alloc::format!("smtp: listen on port {port}: {e}"))?;
         let mut listeners = alloc::vec![(listener, Mode::Mx)];
@@ -236,6 +253,9 @@ impl SmtpService {
             max_redirects: cfg.sieve.max_redirects,
             queue,
             screen,
+            filter,
+            thresholds: cfg.filter.clone(),
+            last_bayes_save: 0,
             outbound: crate::outbound::Outbound::new(
                 &cfg.hostname,
                 stack.config().ipv4.is_some(),
@@ -325,6 +345,7 @@ impl SmtpService {
                     screening,
                     observer: None,
                     enforce: None,
+                    dnsbl_score: 0,
                     allowlisted: false,
                 });
             }
@@ -420,6 +441,7 @@ impl SmtpService {
             }
         }
         self.screen.save_if_due(fs, now);
+        self.save_bayes_if_due(fs, now);
         let before = self.sessions.len();
         self.sessions.retain(|s| !s.dead);
         active | (before != self.sessions.len())
@@ -480,6 +502,7 @@ impl SmtpService {
                     s.enforce = Some(screen_reply(r));
                 }
                 s.allowlisted = sc.screen.allowlisted();
+                s.dnsbl_score = sc.screen.score().total;
                 let mut sc = sc;
                 let early = sc.screen.take_early_input();
                 s.observer = sc.screen.observer(&self.screen.policy);
@@ -661,6 +684,18 @@ impl SmtpService {
                             log::warn!("smtp: {}: mail loop (over {MAX_HOPS} Received headers)", s.queue_id);
                             Self::abort_staged(&self.maildir, s, fs);
                             let _ = s.server.answer_message(loop_reply());
+                        } else if let Some(virus) = (s.mode != Mode::Mx)
+                            .then(|| self.filter.av.scan_message(&s.body, &self.filter.scan_limits))
+                            .and_then(|v| v.virus().map(String::from))
+                        {
+                            log::warn!("submission: {}: virus {virus} from {:?}", s.queue_id, s.auth_user);
+                            s.remote.clear();
+                            Self::abort_staged(&self.maildir, s, fs);
+                            let _ = s.server.answer_message(Reply::new(
+                                554,
+                                Enhanced(5, 7, 1),
+                                alloc::format!("Message rejected: virus found: {virus}"),
+                            ));
                         } else if s.mode != Mode::Mx {
                             match Self::prepare_submission(&self.signers, s, cfg, &env, &self.template.hostname) {
                                 Ok(()) => {
@@ -1067,7 +1102,48 @@ impl SmtpService {
         let s = &mut self.sessions[i];
         let Some((checks, _)) = s.checking.as_mut() else { return false };
         let Some(header) = checks.step(dns, now, &self.template.hostname) else { return false };
+        let auth = checks.auth();
         let (_, env) = s.checking.take().unwrap();
+        // The content filter, while the client waits for the reply: refused
+        // mail is never bounced to a forged sender.
+        let c = self.filter.check(&s.body, auth, s.dnsbl_score.saturating_mul(100), Vec::new(), &self.thresholds);
+        let v = &c.verdict;
+        log::info!(
+            "filter: {} score {} action {} [{}]{}",
+            s.queue_id,
+            v.score,
+            v.action.name(),
+            v.symbols_text(),
+            c.bayes.map(|p| alloc::format!(" bayes {p:.3}")).unwrap_or_default()
+        );
+        let refusal = match (&v.smtp_reply, v.action) {
+            (Some(r), _) => Some(Reply::new(r.code, parse_enhanced(r.enhanced), r.text.clone())),
+            (None, mail_filter::Action::Greylist) => {
+                let sender = sender_string(&env.sender);
+                let rcpt = env.recipients.first().map(|m| m.to_string()).unwrap_or_default();
+                self.screen
+                    .greylist(&mail_screen::GreylistRequest {
+                        ip: s.peer,
+                        sender: &sender,
+                        recipient: &rcpt,
+                        authenticated: false,
+                        allowlisted: s.allowlisted,
+                    })
+                    .map(|_| Reply::new(451, Enhanced(4, 7, 1), "Try again later (greylisted by content score)"))
+            }
+            _ => None,
+        };
+        if let Some(r) = refusal {
+            log::info!("filter: {}: refused: {} {}", s.queue_id, r.code, r.text);
+            s.remote.clear();
+            s.rcpts.clear();
+            s.body = Vec::new();
+            let _ = s.server.answer_message(r);
+            return true;
+        }
+        if v.action != mail_filter::Action::NoAction {
+            s.body = v.apply_to(&s.body, &self.thresholds);
+        }
         // Forward first: delivery below consumes the collected message.
         if !s.remote.is_empty() {
             Self::forward(&mut self.queue, self.srs.as_ref(), s, &env, &self.template.hostname, fs);
@@ -1091,6 +1167,24 @@ impl SmtpService {
             None => s.complete = Some(env),
         }
         true
+    }
+
+    /// Writes the Bayes token store when it changed, at most once a minute.
+    fn save_bayes_if_due(&mut self, fs: &mut MailFs, now: u64) {
+        if now.saturating_sub(self.last_bayes_save) < 60_000 && self.last_bayes_save != 0 {
+            return;
+        }
+        if let Some(bytes) = self.filter.take_bayes_snapshot() {
+            let t = crate::time::unix_time() as u32;
+            let _ = disk::FileSystem::mkdir(fs, "/bayes", t);
+            match disk::FileSystem::replace_file(fs, BAYES_TOKENS, "/bayes/tokens.tmp", &bytes, t)
+                .and_then(|_| disk::FileSystem::flush(fs))
+            {
+                Ok(()) => log::info!("bayes: token store saved ({} bytes)", bytes.len()),
+                Err(e) => log::warn!("bayes: saving {BAYES_TOKENS}: {e:?}"),
+            }
+            self.last_bayes_save = now.max(1);
+        }
     }
 
     fn abort_staged(maildir: &Maildir, s: &mut Session, fs: &mut MailFs) {
