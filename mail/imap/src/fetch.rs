@@ -24,7 +24,10 @@ pub fn envelope(out: &mut Out, m: &Message<'_>, idx: usize) {
     out.s("(");
     out.nstring(text("date").as_deref()).s(" ");
     out.nstring(text("subject").as_deref()).s(" ");
-    for (i, list) in [&e.from, &e.sender, &e.reply_to, &e.to, &e.cc, &e.bcc].into_iter().enumerate() {
+    // RFC 3501 7.4.2: Sender and Reply-To absent *or empty* take From.
+    let sender = if e.sender.is_empty() { &e.from } else { &e.sender };
+    let reply_to = if e.reply_to.is_empty() { &e.from } else { &e.reply_to };
+    for (i, list) in [&e.from, sender, reply_to, &e.to, &e.cc, &e.bcc].into_iter().enumerate() {
         if i > 0 {
             out.s(" ");
         }

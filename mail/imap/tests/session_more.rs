@@ -269,3 +269,15 @@ fn list_extended_recursivematch_childinfo() {
     let out = run(&mut s, &mut st, "e LIST (RECURSIVEMATCH) \"\" %\r\n");
     assert!(out.contains("e BAD"), "{}", out);
 }
+
+#[test]
+fn envelope_empty_sender_and_reply_to_take_from() {
+    // RFC 3501 7.4.2 (imaptest `fetch-envelope`): absent or empty Sender
+    // and Reply-To are the From member.
+    let mut st = MemStore::new();
+    st.deliver("INBOX", b"Date: Thu, 15 Feb 2007 01:02:03 +0200\r\nFrom: user@domain (Real Name)\r\nSender: \r\nReply-To: \r\n\r\nbody\r\n");
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1 ENVELOPE\r\n");
+    let who = "((\"Real Name\" NIL \"user\" \"domain\"))";
+    assert!(out.contains(&format!("NIL {who} {who} {who} NIL NIL NIL NIL NIL)")), "{}", out);
+}
