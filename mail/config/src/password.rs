@@ -380,7 +380,9 @@ fn push_u32(out: &mut String, n: u32) {
 
 fn parse_bcrypt(data: &str, limits: &HashLimits) -> Result<Kind, HashError> {
     let b = data.as_bytes();
-    if b.len() != 60 || b[0] != b'$' || b[3] != b'$' || b[6] != b'$' {
+    // ASCII only: the fixed byte offsets below must be character
+    // boundaries (a multi-byte character there panicked; found by fuzzing).
+    if b.len() != 60 || !data.is_ascii() || b[0] != b'$' || b[3] != b'$' || b[6] != b'$' {
         return Err(HashError::Malformed("bcrypt string must be 60 characters $2y$NN$…"));
     }
     let cost: u32 = data[4..6].parse().map_err(|_| HashError::Malformed("bad bcrypt cost"))?;
