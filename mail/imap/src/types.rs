@@ -132,8 +132,10 @@ impl Flags {
 }
 
 /// One element of a sequence set: a number, `*`, or a range of those.
-/// `u32::MAX` stands for `*` (RFC 3501 9: seq-number "*" is the largest
-/// number in use).
+/// [`STAR`] (0, never a valid nz-number) stands for `*` (RFC 3501 9:
+/// seq-number "*" is the largest number in use); 4294967295 is a number
+/// like any other (imaptest `search-sets`: `UID n:4294967295` above the
+/// last UID matches nothing, while `n:*` matches the last message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SeqRange {
     pub lo: u32,
@@ -148,7 +150,8 @@ pub enum SeqSet {
     Saved,
 }
 
-pub const STAR: u32 = u32::MAX;
+/// `*` in a [`SeqRange`].
+pub const STAR: u32 = 0;
 
 impl SeqSet {
     /// Whether `n` is in the set, with `*` meaning `largest`. RFC 3501 9:

@@ -281,3 +281,18 @@ fn envelope_empty_sender_and_reply_to_take_from() {
     let who = "((\"Real Name\" NIL \"user\" \"domain\"))";
     assert!(out.contains(&format!("NIL {who} {who} {who} NIL NIL NIL NIL NIL)")), "{}", out);
 }
+
+#[test]
+fn uid_4294967295_is_a_number_not_star() {
+    // imaptest `search-sets`: above the last UID, n:4294967295 is empty
+    // while n:* still names the last message (RFC 3501 9).
+    let mut st = MemStore::new();
+    for _ in 0..3 {
+        st.deliver("INBOX", b"Subject: x\r\n\r\ny\r\n");
+    }
+    let mut s = selected(&mut st);
+    let out =
+        run(&mut s, &mut st, "a UID SEARCH UID 4:4294967295\r\nb UID SEARCH UID 4:*\r\nc UID FETCH 4294967295 UID\r\n");
+    assert!(out.contains("* SEARCH\r\na OK") && out.contains("* SEARCH 3\r\nb OK"), "{}", out);
+    assert!(!out.contains("FETCH (UID"), "{}", out);
+}
