@@ -2,6 +2,8 @@
 //! (implicit TLS, RFC 8314), each command run against the logged-in user's
 //! Maildir through `mail-store`. Every mutating command is flushed before its
 //! tagged OK is sent (`MaildirStore` flushes at the end of each call).
+//! Each session keeps its folder listing between commands (`ListingCache`)
+//! until another session or a delivery may have changed the mailboxes.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -10,7 +12,7 @@ use core::net::IpAddr;
 use disk::maildir::Maildir;
 use mail_config::Config as MailConfig;
 use mail_imap::{Action, AuthResult, NoStore, Session};
-use mail_store::MaildirStore;
+use mail_store::{ListingCache, MaildirStore};
 use net::{ListenerId, Stack};
 
 use crate::link::{Link, Read};
@@ -29,6 +31,8 @@ struct ImapSession {
     outbuf: Vec<u8>,
     /// `<domain>/<local>` once logged in.
     user: Option<String>,
+    /// The selected folder's listing from the last command.
+    cache: Option<ListingCache>,
     handshaking: bool,
     /// The handshake in progress follows a STARTTLS command.
     starttls: bool,
@@ -70,6 +74,8 @@ impl ImapService {
         t.hostname = cfg.hostname.clone();
         t.starttls_available = tls.is_some();
         t.max_auth_failures = cfg.limits.auth_failures.max(1);
+        // RFC 7162: mail-store keeps MODSEQs in each folder's log.
+        t.condstore = true;
         Ok(ImapService {
             listeners,
             sessions: Vec::new(),
@@ -85,6 +91,7 @@ impl ImapService {
     /// New mail or another session's change: every session rechecks.
     pub fn mailboxes_changed(&mut self) {
         for s in &mut self.sessions {
+            s.cache = None;
             s.session.mailbox_changed();
         }
     }
@@ -123,6 +130,7 @@ impl ImapService {
                     inbuf: Vec::new(),
                     outbuf: Vec::new(),
                     user: None,
+                    cache: None,
                     handshaking: implicit,
                     starttls: false,
                     auth_delay_until: None,
@@ -132,15 +140,19 @@ impl ImapService {
                 });
             }
         }
-        let mut changed = false;
         for i in 0..self.sessions.len() {
             let (a, c) = self.run(i, stack, cfg, fs, now);
             active |= a;
-            changed |= c;
-        }
-        if changed {
-            // A session changed a mailbox: the others look again.
-            self.mailboxes_changed();
+            if c {
+                // A session changed a mailbox: the others look again (its
+                // own view and listing are already up to date).
+                for (j, o) in self.sessions.iter_mut().enumerate() {
+                    if j != i {
+                        o.cache = None;
+                        o.session.mailbox_changed();
+                    }
+                }
+            }
         }
         let before = self.sessions.len();
         self.sessions.retain(|s| !s.dead);
@@ -201,18 +213,20 @@ impl ImapService {
             loop {
                 let action = match &s.user {
                     Some(u) => {
-                        let mut store = MaildirStore::new(fs, &mut self.maildir, u, crate::time::unix_time() as u32);
-                        s.session.process(&mut store)
+                        let mut store = MaildirStore::new(fs, &mut self.maildir, u, crate::time::unix_time() as u32)
+                            .with_cache(s.cache.take());
+                        let a = s.session.process(&mut store);
+                        s.cache = store.into_cache();
+                        // Anything written (flags, \Seen by a FETCH, new
+                        // MODSEQ records): other sessions look again.
+                        changed |= store.wrote();
+                        a
                     }
                     None => s.session.process(&mut NoStore),
                 };
                 let out = s.session.take_output();
                 if !out.is_empty() {
                     active = true;
-                    // A tagged OK to a mutating command: other sessions look.
-                    if s.user.is_some() && is_mutation_ok(&out) {
-                        changed = true;
-                    }
                 }
                 s.outbuf.extend_from_slice(&out);
                 match action {
@@ -271,18 +285,4 @@ impl ImapService {
         s.dead = dead;
         (active, changed)
     }
-}
-
-/// Whether output holds a tagged OK for a command that changes mailboxes
-/// (cheap check on the response text; only used to wake other sessions).
-fn is_mutation_ok(out: &[u8]) -> bool {
-    let t = core::str::from_utf8(out).unwrap_or("");
-    t.lines().any(|l| {
-        let mut w = l.split(' ');
-        let _tag = w.next();
-        w.next() == Some("OK")
-            && ["STORE", "EXPUNGE", "MOVE", "COPY", "APPEND", "CREATE", "DELETE", "RENAME"]
-                .iter()
-                .any(|c| l.contains(c))
-    })
 }
