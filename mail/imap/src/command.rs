@@ -286,43 +286,49 @@ pub enum SearchKey {
 }
 
 impl SearchKey {
+    /// Whether any key in the tree (through AND, OR and NOT) is one that
+    /// `leaf` picks.
+    fn any(&self, leaf: &dyn Fn(&SearchKey) -> bool) -> bool {
+        use SearchKey::*;
+        match self {
+            And(v) => v.iter().any(|k| k.any(leaf)),
+            Not(k) => k.any(leaf),
+            Or(a, b) => a.any(leaf) || b.any(leaf),
+            k => leaf(k),
+        }
+    }
+
     /// Whether evaluating the key needs the message text (not just
     /// flags, size and dates).
     pub fn needs_content(&self) -> bool {
         use SearchKey::*;
-        match self {
-            Bcc(_) | Body(_) | Cc(_) | From(_) | Header(..) | Subject(_) | Text(_) | To(_) | SentBefore(_)
-            | SentOn(_) | SentSince(_) => true,
-            And(v) => v.iter().any(SearchKey::needs_content),
-            Not(k) => k.needs_content(),
-            Or(a, b) => a.needs_content() || b.needs_content(),
-            _ => false,
-        }
+        self.any(&|k| {
+            matches!(
+                k,
+                Bcc(_)
+                    | Body(_)
+                    | Cc(_)
+                    | From(_)
+                    | Header(..)
+                    | Subject(_)
+                    | Text(_)
+                    | To(_)
+                    | SentBefore(_)
+                    | SentOn(_)
+                    | SentSince(_)
+            )
+        })
     }
 
     /// Whether the key looks at the body (BODY, TEXT); the other content
     /// keys need only the header.
     pub fn needs_body(&self) -> bool {
-        use SearchKey::*;
-        match self {
-            Body(_) | Text(_) => true,
-            And(v) => v.iter().any(SearchKey::needs_body),
-            Not(k) => k.needs_body(),
-            Or(a, b) => a.needs_body() || b.needs_body(),
-            _ => false,
-        }
+        self.any(&|k| matches!(k, SearchKey::Body(_) | SearchKey::Text(_)))
     }
 
     /// Whether the key uses MODSEQ (RFC 7162 3.1.5: the response then
     /// carries the highest MODSEQ of the matches).
     pub fn uses_modseq(&self) -> bool {
-        use SearchKey::*;
-        match self {
-            ModSeq(_) => true,
-            And(v) => v.iter().any(SearchKey::uses_modseq),
-            Not(k) => k.uses_modseq(),
-            Or(a, b) => a.uses_modseq() || b.uses_modseq(),
-            _ => false,
-        }
+        self.any(&|k| matches!(k, SearchKey::ModSeq(_)))
     }
 }
