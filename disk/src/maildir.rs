@@ -654,9 +654,18 @@ impl Maildir {
         let mut state = lines.next().and_then(Self::parse_header).ok_or(FsError::Corrupt("uidlist header"))?;
         let mut uids: BTreeMap<&str, u32> = BTreeMap::new();
         let mut listed = 0usize;
+        // UIDs only ever grow down the list (it is append-only). A line
+        // that goes back is damage (two files would share a UID, which
+        // IMAP cannot show; found by fuzzing): ignore it, so its file gets
+        // a fresh UID below, as Dovecot renumbers on "UIDs not ordered".
+        let mut last_uid = 0;
         for l in lines {
             if let Some((uid, name)) = Self::parse_line(l) {
                 listed += 1;
+                if uid <= last_uid {
+                    continue;
+                }
+                last_uid = uid;
                 uids.insert(base_name(name), uid);
                 if uid >= state.next_uid {
                     state.next_uid = uid.saturating_add(1);
