@@ -27,6 +27,7 @@ pub struct App {
     imap: Option<crate::imap::ImapService>,
     managesieve: Option<crate::managesieve::ManageSieveService>,
     mail: Option<(mail_config::Config, crate::storage::MailFs)>,
+    metrics: Option<crate::metrics::Metrics>,
     ready: String,
 }
 
@@ -68,6 +69,7 @@ impl App {
             imap: None,
             managesieve: None,
             mail: None,
+            metrics: None,
             ready: String::new(),
         };
         if !boot.dns.is_empty() {
@@ -164,8 +166,14 @@ impl App {
                     app.managesieve =
                         Some(crate::managesieve::ManageSieveService::new(&mut app.stack, &config, p, tls.clone())?);
                 }
+                let metrics = crate::metrics::Metrics::new(&mut app.stack, &config)?;
+                let metrics_port = config.stats.listen.map(|a| a.port());
+                app.metrics = Some(metrics);
                 app.mail = Some((config, fs));
                 app.announce("smtp", port, boot);
+                if let Some(p) = metrics_port {
+                    app.announce("metrics", p, boot);
+                }
                 if let Some(p) = app.mail.as_ref().and_then(|(c, _)| c.listeners.imap) {
                     app.announce("imap", p, boot);
                 }
@@ -247,6 +255,21 @@ impl App {
                 if let Some(ms) = self.managesieve.as_mut() {
                     active |= ms.poll(&mut self.stack, cfg, fs, now);
                 }
+            }
+            if let (Some(m), Some((cfg, _))) = (self.metrics.as_mut(), self.mail.as_ref()) {
+                let (refused, sockets) = (self.stack.refused_per_peer(), self.stack.tcp_sockets());
+                let smtp = self.smtp.as_ref();
+                let figures = || {
+                    let empty = mail_dmarc_report::Counters::default();
+                    crate::metrics::render(&crate::metrics::Figures {
+                        smtp,
+                        dmarc: smtp.map(|s| &s.dmarc).unwrap_or(&empty),
+                        uptime_ms: now,
+                        refused_per_peer: refused,
+                        tcp_sockets: sockets,
+                    })
+                };
+                active |= m.poll(&mut self.stack, cfg, now, &figures);
             }
             if active {
                 last_active = now;

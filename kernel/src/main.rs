@@ -17,6 +17,7 @@ mod link;
 mod logger;
 mod managesieve;
 mod mem;
+mod metrics;
 mod nic;
 mod outbound;
 mod paging;

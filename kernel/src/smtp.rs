@@ -134,6 +134,9 @@ pub struct SmtpService {
     pub filter: mail_filter::Engine,
     thresholds: mail_config::FilterThresholds,
     last_bayes_save: u64,
+    /// `[stats] dmarc_reports`: mail to it is read as DMARC aggregate reports.
+    dmarc_rua: Option<String>,
+    pub dmarc: mail_dmarc_report::Counters,
     pub delivered: u64,
 }
 
@@ -256,6 +259,8 @@ impl SmtpService {
             filter,
             thresholds: cfg.filter.clone(),
             last_bayes_save: 0,
+            dmarc_rua: cfg.stats.dmarc_reports.clone(),
+            dmarc: Default::default(),
             outbound: crate::outbound::Outbound::new(
                 &cfg.hostname,
                 stack.config().ipv4.is_some(),
@@ -1143,6 +1148,33 @@ impl SmtpService {
         }
         if v.action != mail_filter::Action::NoAction {
             s.body = v.apply_to(&s.body, &self.thresholds);
+        }
+        // RFC 7489 7.2: aggregate reports sent to our rua= address are read
+        // and counted (the message is delivered as usual).
+        if let Some(rua) = &self.dmarc_rua {
+            if env.recipients.iter().any(|r| r.to_string().eq_ignore_ascii_case(rua)) {
+                match mail_dmarc_report::summarise_message(&s.body) {
+                    Ok(sum) => {
+                        self.dmarc.add(&sum);
+                        for r in &sum.reports {
+                            log::info!("dmarc: {}: report {:?} from {:?}", s.queue_id, r.report_id, r.org);
+                        }
+                        for row in &sum.rows {
+                            log::info!(
+                                "dmarc: {} {} messages from {} ({})",
+                                s.queue_id,
+                                row.messages,
+                                row.source_ip,
+                                row.class.as_str()
+                            );
+                        }
+                    }
+                    Err(e) => {
+                        self.dmarc.add_error();
+                        log::warn!("dmarc: {}: not a readable aggregate report: {e:?}", s.queue_id);
+                    }
+                }
+            }
         }
         // Forward first: delivery below consumes the collected message.
         if !s.remote.is_empty() {

@@ -52,6 +52,11 @@ retry_window = 1h
 [filter]
 add_header = 3
 reject = 50
+
+[stats]
+listen = 192.0.2.10:9100
+users = demo@example.test
+dmarc_reports = postmaster@example.test
 """
 
 
@@ -125,6 +130,27 @@ print(got.decode().replace('\r\n', '|'))
     return r.stdout.strip()
 
 
+def dmarc_report_message():
+    import gzip
+    import os
+    import base64
+    xml = open(os.path.join(os.path.dirname(__file__), "..", "..", "mail", "dmarcreport", "tests", "reports",
+                            "google.xml"), "rb").read()
+    gz = base64.encodebytes(gzip.compress(xml)).decode().replace("\n", "\r\n")
+    return ("From: noreply-dmarc@google.example\r\nTo: postmaster@example.test\r\n"
+            "Subject: Report domain: example.test\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: application/gzip; name=report.xml.gz\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\n" + gz).encode()
+
+
+def metrics_text(ns, userpass):
+    """'CODE body' of GET /metrics with Basic credentials, via curl."""
+    r = in_ns(ns, "curl", "-s", "-u", userpass, "-w", "\n%{http_code}", "http://192.0.2.10:9100/metrics",
+              timeout=60)
+    body, _, code = r.stdout.rpartition("\n")
+    return f"{code} \n{body}"
+
+
 def test_screen_greylist_antivirus_and_spam(netns):
     for h in CLIENTS:
         in_ns(netns, "ip", "addr", "add", f"192.0.2.{h}/24", "dev", "tap0")
@@ -183,6 +209,29 @@ def test_screen_greylist_antivirus_and_spam(netns):
                 r = send(netns, "192.0.2.5", "win@spammer.test", "demo@example.test", spam, d)
                 assert r["data"][0] == 250, r
                 vm.wait_for(r"(?s)(delivered to 1 mailboxes.*){4}", timeout=60)
+
+                # A DMARC aggregate report (gzip attachment) to the rua address is read and counted.
+                r = send(netns, "192.0.2.5", "noreply-dmarc@google.example", "postmaster@example.test",
+                         dmarc_report_message(), d)
+                assert r["data"][0] == 250, r
+                vm.wait_for(r"dmarc: \S+ \d+ messages from ", timeout=60)
+
+                # Statistics: Prometheus text for the configured user only.
+                metrics = metrics_text(netns, "demo@example.test:demo")
+                assert metrics.startswith("200 "), metrics[:300]
+                from prometheus_client.parser import text_string_to_metric_families
+                fams = {f.name: f for f in text_string_to_metric_families(metrics.split("\n", 1)[1])}
+                def value(name, **labels):
+                    for smp in fams[name].samples:
+                        if all(smp.labels.get(k) == v for k, v in labels.items()):
+                            return smp.value
+                    raise KeyError((name, labels, [x for x in fams[name].samples]))
+                assert value("unimail_dmarc_reports") == 1, fams["unimail_dmarc_reports"].samples
+                assert value("unimail_delivered") >= 4
+                print(sorted(fams))
+                assert any(n.startswith("unimail_screen_") for n in fams)
+                assert any(n.startswith("unimail_filter_") for n in fams)
+                assert metrics_text(netns, "demo@example.test:wrong").startswith("401 ")
                 log = vm.log()
                 assert "screen:" in log and "greylist:" in log and "filter:" in log
             inbox = {**messages(img), **messages(img, MAILDIR + "/cur")}

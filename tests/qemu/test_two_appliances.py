@@ -21,10 +21,12 @@ def ip(*a, check=True):
     return subprocess.run(["ip", *a], check=check, capture_output=True, text=True)
 
 
-def init(d, domain, user, addr):
+def init(d, domain, user, addr, extra=""):
     out = os.path.join(d, domain)
     subprocess.run([TOOL, "init", "--domain", domain, "--hostname", f"mail.{domain}", "--out", out, "--user", user],
                    input="secret-pw\nsecret-pw\n", check=True, capture_output=True, text=True)
+    with open(os.path.join(out, "unimail.conf"), "a") as f:
+        f.write(extra)
     zone = subprocess.run([TOOL, "dns", out, "--ip4", addr], check=True, capture_output=True, text=True).stdout
     img = os.path.join(d, f"{domain}.img")
     subprocess.run([TOOL, "config-disk", "--dir", out, "--out", img], check=True, capture_output=True)
@@ -77,8 +79,11 @@ def test_mail_from_a_to_b():
             ip(*ex, "link", "set", t, "up")
         ip(*ex, "link", "set", "br0", "up")
         with tempfile.TemporaryDirectory() as d:
-            cfg_a, zone_a = init(d, "a.test", "alice", "192.0.2.10")
-            cfg_b, zone_b = init(d, "b.test", "bob", "192.0.2.20")
+            # B greylists A's first attempt (450); A's queue retries after 3 s
+            # and B accepts the retry: RFC 6647 between two real MTAs.
+            cfg_a, zone_a = init(d, "a.test", "alice", "192.0.2.10", "\n[queue]\nretry_initial = 3s\nretry_max = 5s\n")
+            cfg_b, zone_b = init(d, "b.test", "bob", "192.0.2.20",
+                                 "\n[greylist]\ndelay = 2s\n\n[screen]\npregreet_wait = 1s\n")
             dns = subprocess.Popen(["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--no-resolv",
                                     "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
                                     "--listen-address=192.0.2.1", "--port=53", "--user=root", "--pid-file=",
@@ -102,6 +107,7 @@ def test_mail_from_a_to_b():
                 r = subprocess.run(["ip", "netns", "exec", ns, "python3", "-c", SUBMIT],
                                    capture_output=True, text=True, timeout=120)
                 assert r.returncode == 0, r.stdout + r.stderr
+                b.wait_for(r"greylist: 192.0.2.10 from <alice@a.test> to <bob@b.test>: greylisted", timeout=120)
                 b.wait_for(r"delivered to 1 mailboxes", timeout=120)
                 m = a.wait_for(r"outbound: .*mail.b.test \[192.0.2.20\]: \[\(0, Delivered.*$", timeout=60)
                 assert "(tls: true)" in m.group(0), m.group(0)  # opportunistic STARTTLS, recorded
