@@ -836,8 +836,10 @@ impl<'a> Parser<'a> {
                                 break;
                             }
                             if let FileRef::Path(p) = &f {
-                                if ![".hdb", ".hsb", ".ndb"].iter().any(|x| p.ends_with(x)) {
-                                    self.bad(&one, "a .hdb, .hsb or .ndb file, or builtin:signatures");
+                                const KINDS: [&str; 8] =
+                                    [".hdb", ".hsb", ".ndb", ".ldb", ".hdu", ".hsu", ".ndu", ".ldu"];
+                                if !KINDS.iter().any(|x| p.ends_with(x)) {
+                                    self.bad(&one, "a .hdb, .hsb, .ndb or .ldb file (or .hdu/.hsu/.ndu/.ldu), or builtin:signatures");
                                     continue;
                                 }
                             }
