@@ -784,3 +784,24 @@ fn fetch_modseq_enables_condstore_with_highestmodseq() {
     let out = run(&mut s, &mut st, "c FETCH 1 (MODSEQ)\r\n");
     assert!(!out.contains("HIGHESTMODSEQ"), "{}", out);
 }
+
+#[test]
+fn esearch_modseq_is_of_the_messages_returned() {
+    // RFC 7162 3.1.5 (imaptest `esearch-condstore`): with only MIN and/or
+    // MAX, MODSEQ is the highest of those messages, else of all matches.
+    let mut st = store_with_messages();
+    let mut s = logged_in(&mut st);
+    run(&mut s, &mut st, "a SELECT INBOX (CONDSTORE)\r\n");
+    let mut ms = [0u64; 4];
+    for q in [1, 3, 2] {
+        let out = run(&mut s, &mut st, &format!("s STORE {} +FLAGS (\\Seen)\r\n", q));
+        ms[q] = out.split("MODSEQ (").nth(1).unwrap().split(')').next().unwrap().parse().unwrap();
+    }
+    assert!(ms[1] < ms[3] && ms[3] < ms[2]);
+    for (ret, want, m) in
+        [("MIN", "MIN 1", ms[1]), ("MAX", "MAX 3", ms[3]), ("MIN MAX", "MIN 1 MAX 3", ms[3]), ("ALL", "ALL 1:3", ms[2])]
+    {
+        let out = run(&mut s, &mut st, &format!("e SEARCH RETURN ({}) MODSEQ 1\r\n", ret));
+        assert!(out.contains(&format!("* ESEARCH (TAG \"e\") {} MODSEQ {}\r\n", want, m)), "{}", out);
+    }
+}

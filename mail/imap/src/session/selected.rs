@@ -204,8 +204,8 @@ impl Session {
         let max_uid = sel.max_uid();
         let name = sel.name.clone();
         let mut hits: Vec<(u32, Uid)> = Vec::new();
-        // RFC 7162 3.1.5: the highest MODSEQ among the matches.
-        let mut top_modseq = 0u64;
+        // RFC 7162 3.1.5: the MODSEQ of each match.
+        let mut hit_modseqs: Vec<u64> = Vec::new();
         for (i, slot) in sel.slots.iter().enumerate() {
             if slot.gone {
                 continue;
@@ -228,11 +228,12 @@ impl Session {
             };
             if search::matches(&s.key, &ctx) {
                 hits.push((i as u32 + 1, slot.meta.uid));
-                top_modseq = top_modseq.max(slot.meta.modseq);
+                hit_modseqs.push(slot.meta.modseq);
             }
         }
         let nums: Vec<u32> = hits.iter().map(|&(q, u)| if s.uid { u } else { q }).collect();
-        let modseq = if s.key.uses_modseq() && !hits.is_empty() { Some(top_modseq) } else { None };
+        let with_modseq = s.key.uses_modseq() && !hits.is_empty();
+        let modseq = with_modseq.then(|| hit_modseqs.iter().copied().max().unwrap_or(0));
         let ret = match (&s.ret, self.rev2) {
             (Some(r), _) => Some(r.clone()),
             // RFC 9051 6.4.4: IMAP4rev2 answers SEARCH with ESEARCH.
@@ -289,8 +290,16 @@ impl Session {
                     if r.count {
                         o.s(" COUNT ").num(nums.len());
                     }
-                    // RFC 7162 3.1.5 / RFC 4731: MODSEQ in ESEARCH too.
-                    if let Some(m) = modseq {
+                    // RFC 7162 3.1.5: MODSEQ in ESEARCH too, the highest of
+                    // the messages returned (only MIN and/or MAX: of those).
+                    if with_modseq {
+                        let m = if r.all || r.count {
+                            modseq.unwrap_or(0)
+                        } else {
+                            let first = if r.min { hit_modseqs[0] } else { 0 };
+                            let last = if r.max { hit_modseqs[hit_modseqs.len() - 1] } else { 0 };
+                            first.max(last)
+                        };
                         o.s(" MODSEQ ").num(m);
                     }
                     o.s("\r\n");
