@@ -1,9 +1,12 @@
 //! ManageSieve (RFC 5804) session fed arbitrary client bytes; requests are
-//! answered from a small in-memory script store.
+//! answered the way the kernel does, from the disk crate's `SieveStore` on
+//! an in-memory ext2 filesystem (so script names and contents from the
+//! client reach the filesystem too).
 #![no_main]
-use fuzz_common::{fragments, Reader};
+use disk::sievestore::{SieveStore, SieveStoreError};
+use fuzz_common::{empty_fs, fragments, Reader};
 use libfuzzer_sys::fuzz_target;
-use mail_sieve::managesieve::{Config, Event, Reply, Request, Session};
+use mail_sieve::managesieve::{Config, Event, QuotaKind, Reply, Request, Session};
 
 fuzz_target!(|data: &[u8]| {
     let mut r = Reader::new(data);
@@ -15,63 +18,48 @@ fuzz_target!(|data: &[u8]| {
         max_script_size: 2000,
         ..Config::default()
     };
+    let mut fs = empty_fs();
     let mut s = Session::new(cfg, flags & 2 != 0);
-    let mut scripts: Vec<(String, String, bool)> = vec![("a".into(), "keep;".into(), true)];
+    let mut user: Option<String> = None;
     for piece in fragments(input, split) {
         s.feed(piece);
         while let Some(e) = s.poll() {
             match e {
+                Event::Request(Request::Authenticate { user: u, password, .. }) => {
+                    let ok = (u == "bob" || u == "alice@example.org") && password == "secret";
+                    if ok {
+                        user = Some(u);
+                    }
+                    s.reply(if ok { Reply::AuthOk } else { Reply::AuthFailed });
+                }
                 Event::Request(req) => {
-                    let reply = match req {
-                        Request::Authenticate { user, password, .. } => {
-                            if user == "bob" && password == "secret" {
-                                Reply::AuthOk
-                            } else {
-                                Reply::AuthFailed
-                            }
-                        }
-                        Request::ListScripts => {
-                            Reply::Scripts(scripts.iter().map(|(n, _, a)| (n.clone(), *a)).collect())
-                        }
-                        Request::GetScript { name } => match scripts.iter().find(|s| s.0 == name) {
-                            Some(s) => Reply::Script(s.1.clone()),
-                            None => Reply::NotFound,
-                        },
-                        Request::PutScript { name, content } => {
-                            scripts.retain(|s| s.0 != name);
-                            if scripts.len() < 4 {
-                                scripts.push((name, content, false));
-                                Reply::Done
-                            } else {
-                                Reply::Quota(mail_sieve::managesieve::QuotaKind::MaxScripts)
-                            }
-                        }
-                        Request::DeleteScript { name } => {
-                            let n = scripts.len();
-                            scripts.retain(|s| s.0 != name || s.2);
-                            if scripts.len() < n { Reply::Done } else { Reply::NotFound }
-                        }
-                        Request::RenameScript { old, new } => {
-                            if scripts.iter().any(|s| s.0 == new) {
-                                Reply::AlreadyExists
-                            } else if let Some(s) = scripts.iter_mut().find(|s| s.0 == old) {
-                                s.0 = new;
-                                Reply::Done
-                            } else {
-                                Reply::NotFound
-                            }
-                        }
-                        Request::SetActive { name } => {
-                            for s in &mut scripts {
-                                s.2 = Some(&s.0) == name.as_ref();
-                            }
-                            Reply::Done
-                        }
-                        Request::HaveSpace { size, .. } => {
-                            if size < 2000 { Reply::Done } else { Reply::Quota(mail_sieve::managesieve::QuotaKind::MaxSize) }
-                        }
+                    let Some(u) = &user else {
+                        s.reply(Reply::Failed("not logged in".into()));
+                        continue;
                     };
-                    s.reply(reply);
+                    let mut st = SieveStore::new(&mut fs, "/mail", u, 4, 2000, 1_700_000_000);
+                    let done = |r: Result<(), SieveStoreError>| r.map(|_| Reply::Done);
+                    let res = match req {
+                        Request::ListScripts => st.list().map(Reply::Scripts),
+                        Request::GetScript { name } => st.get(&name).map(Reply::Script),
+                        Request::PutScript { name, content } => done(st.put(&name, &content)),
+                        Request::DeleteScript { name } => done(st.delete(&name)),
+                        Request::RenameScript { old, new } => done(st.rename(&old, &new)),
+                        Request::SetActive { name } => done(st.set_active(name.as_deref())),
+                        Request::HaveSpace { name, size } => done(st.have_space(&name, size)),
+                        Request::Authenticate { .. } => unreachable!(),
+                    };
+                    let _ = st.active_script();
+                    s.reply(match res {
+                        Ok(r) => r,
+                        Err(SieveStoreError::NotFound) => Reply::NotFound,
+                        Err(SieveStoreError::AlreadyExists) => Reply::AlreadyExists,
+                        Err(SieveStoreError::Active) => Reply::Active,
+                        Err(SieveStoreError::TooMany) => Reply::Quota(QuotaKind::MaxScripts),
+                        Err(SieveStoreError::TooBig) => Reply::Quota(QuotaKind::MaxSize),
+                        Err(SieveStoreError::BadName) => Reply::Failed("bad script name".into()),
+                        Err(SieveStoreError::Fs(e)) => Reply::Failed(format!("storage error {e:?}")),
+                    });
                 }
                 Event::StartTls => s.tls_established(),
                 Event::Write(_) | Event::Close => {}

@@ -85,8 +85,8 @@ pub fn empty_fs() -> Ext2<RamDevice> {
     use std::sync::OnceLock;
     static IMG: OnceLock<Vec<u8>> = OnceLock::new();
     let img = IMG.get_or_init(|| {
-        // 2 MiB, 1 KiB blocks: enough for the small trees the targets make.
-        let mut dev = RamDevice::new(4096);
+        // 1 MiB, 1 KiB blocks: enough for the small trees the targets make.
+        let mut dev = RamDevice::new(2048);
         let o = FormatOptions { block_size: 1024, bytes_per_inode: 4096, ..FormatOptions::default() };
         disk::format(&mut dev, &o).expect("format");
         dev.into_vec()
