@@ -43,9 +43,15 @@ from vm import VM, free_port
 #   the next folder scan, which runs before any IMAP command touches the
 #   folder, removes the second name of the same inode with remove_alias,
 #   which never lowers a count below 1, so nothing is freed while named.
+# - "Unattached inode N": a file with a link count but no name: a message
+#   staged in tmp/ whose directory entry the kill cut off (never
+#   acknowledged: the 250 follows the flush of the name), or the leftover of
+#   a too-high count above once its last name was expunged. Leaked space
+#   again; e2fsck -p files it in lost+found.
 ALLOWED = re.compile(r"^(Pass \d|e2fsck \d|Block bitmap differences: ( +-\(?\d+(--\d+)?\)?)+$|"
                      r"Inode bitmap differences: ( +-\(?\d+(--\d+)?\)?)+$|Free (blocks|inodes) count wrong|"
                      r"Inode \d+ ref count is \d+, should be \d+\.  Fix\? no|"
+                     r"Unattached inode \d+|Connect to /lost\+found\? no|"
                      r"Fix\? no|unimail-mail: |$|\s+$|\n)")
 
 CTX = ssl.create_default_context()
