@@ -54,3 +54,37 @@ def test_bad_config_stops_boot_with_file_and_line():
             assert vm.wait_exit() != 0
             assert f"fatal: unimail.conf:{idx + 2}:" in vm.log(), vm.log()
             assert "frobnicate" in vm.log()
+
+
+def test_init_config_boots_and_a_broken_one_fails_as_check_says():
+    """Issue 9: `unimail init` output boots; the same config broken gives the
+    image's boot the very message `unimail check` prints."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "conf")
+        subprocess.run([TOOL, "init", "--domain", "init.test", "--hostname", "mx.init.test", "--out", out,
+                        "--user", "ann"], input="a long passphrase\na long passphrase\n", check=True,
+                       capture_output=True, text=True)
+        r = subprocess.run([TOOL, "check", out], capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        img = os.path.join(d, "good.img")
+        subprocess.run([TOOL, "config-disk", "--dir", out, "--out", img], check=True, capture_output=True)
+        from smtp_util import mail_disk
+        mimg = mail_disk(d)
+        with VM("q35", "ip=10.0.2.15/24", net="user", disks=[(img, "config", True), (mimg, "mail", False)]) as vm:
+            ready = vm.wait_ready()
+            assert "smtp=10.0.2.15:25" in ready and "hostname mx.init.test" in vm.log()
+        # Break it: a bad CIDR and an unknown key.
+        conf = os.path.join(out, "unimail.conf")
+        with open(conf, "a") as f:
+            f.write("\n[access]\nallow = 192.0.2.1/24\n\n[limits]\nmesage_size = 10M\n")
+        r = subprocess.run([TOOL, "check", out], capture_output=True, text=True)
+        assert r.returncode == 1
+        problems = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("unimail.conf:")]
+        assert len(problems) == 2, r.stdout + r.stderr
+        img = os.path.join(d, "bad.img")
+        subprocess.run([TOOL, "config-disk", "--dir", out, "--out", img], check=True, capture_output=True)
+        with VM("q35", "ip=10.0.2.15/24", net="user", disks=[(img, "config", True)]) as vm:
+            assert vm.wait_exit() != 0
+            log = vm.log()
+        for p in problems:
+            assert f"fatal: {p}" in log, (p, log[-2000:])
