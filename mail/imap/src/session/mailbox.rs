@@ -73,6 +73,8 @@ impl Session {
             Ok(v) => v,
             Err(e) => return store_err(e),
         };
+        // A fresh listing: earlier change notices are covered.
+        self.changed = false;
         let recent: BTreeSet<Uid> = if read_only {
             store.peek_recent(&name).unwrap_or_default().into_iter().collect()
         } else {

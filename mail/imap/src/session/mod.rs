@@ -601,7 +601,11 @@ impl Session {
         // themselves; the folder is listed again after them only when
         // [`Session::mailbox_changed`] said someone else changed it (a
         // listing costs a directory scan: it dominated these commands).
-        let own_view = matches!(cmd.body, CommandBody::Fetch { .. } | CommandBody::Store(_) | CommandBody::Search(_));
+        // SELECT/EXAMINE has just listed the folder itself.
+        let own_view = matches!(
+            cmd.body,
+            CommandBody::Fetch { .. } | CommandBody::Store(_) | CommandBody::Search(_) | CommandBody::Select { .. }
+        );
         // A STORE (or a FETCH that sets \Seen) computes new flags from the
         // snapshot: bring it up to date first when another session changed
         // the folder, or its +FLAGS/-FLAGS would undo their change.
