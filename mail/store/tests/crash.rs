@@ -7,6 +7,8 @@
 //! - no acknowledged message is lost anywhere (a cut MOVE may leave a
 //!   copy in both folders, never in neither);
 //! - no folder's UIDNEXT went backwards (UIDs are never reused);
+//! - no folder's HIGHESTMODSEQ and no message's MODSEQ went backwards
+//!   (RFC 7162: an acknowledged mod-sequence is never lost);
 //! - listing twice gives the same answer.
 
 mod common;
@@ -68,6 +70,19 @@ fn state(st: &mut dyn Store) -> State {
     (msgs, next)
 }
 
+/// folder -> (HIGHESTMODSEQ, uid -> MODSEQ).
+type Modseqs = BTreeMap<String, (u64, BTreeMap<u32, u64>)>;
+
+fn modseqs(st: &mut dyn Store) -> Modseqs {
+    let mut out = BTreeMap::new();
+    for f in st.list_folders().unwrap() {
+        let (_, l) = st.list_messages(&f).unwrap();
+        let h = st.folder_status(&f).unwrap().highest_modseq;
+        out.insert(f, (h, l.iter().map(|m| (m.uid, m.modseq)).collect()));
+    }
+    out
+}
+
 fn body(i: u32) -> Vec<u8> {
     format!("Subject: message {i}\r\n\r\n{}\r\n", format!("line {i} ").repeat(40)).into_bytes()
 }
@@ -119,17 +134,22 @@ fn power_cut_at_every_write() {
     ];
     // Acknowledged states: before any op, then after each.
     let mut acked: Vec<(usize, State)> = Vec::new();
+    let mut acked_ms: Vec<Modseqs> = Vec::new();
     {
         let mut st = MaildirStore::new(&mut fs, &mut md, USER, now);
+        acked_ms.push(modseqs(&mut st));
         acked.push((0, state(&mut st)));
     }
     for (_, op) in &ops {
         let mut st = MaildirStore::new(&mut fs, &mut md, USER, now);
         op(&mut st);
         let s = state(&mut st);
+        acked_ms.push(modseqs(&mut st));
         drop(st);
         acked.push((fs.device().log.len(), s));
     }
+    // The sequence did move mod-sequences (flag changes, expunges).
+    assert!(acked_ms.last().unwrap()["INBOX"].0 > acked_ms[0]["INBOX"].0 + 2, "{:?}", acked_ms.last());
     let log = std::mem::take(&mut fs.device().log);
     let writes = log.iter().filter(|o| o.is_some()).count();
     assert!(writes > 50, "{writes}");
@@ -151,6 +171,16 @@ fn power_cut_at_every_write() {
         let mut st = MaildirStore::new(&mut fs, &mut md, USER, now + 10);
         let got = state(&mut st);
         assert_eq!(state(&mut st), got, "write {p}: listing is not stable");
+        let got_ms = modseqs(&mut st);
+        for (f, (h, per)) in &acked_ms[done] {
+            let Some((gh, gper)) = got_ms.get(f) else { continue };
+            assert!(gh >= h, "write {p} (op {done}): {f} HIGHESTMODSEQ went back from {h} to {gh}");
+            for (uid, m) in per {
+                if let Some(g) = gper.get(uid) {
+                    assert!(g >= m, "write {p} (op {done}): {f} UID {uid} MODSEQ went back from {m} to {g}");
+                }
+            }
+        }
         for (f, msgs) in &want.0 {
             if touched.contains(&f.as_str()) {
                 continue;
