@@ -705,6 +705,33 @@ system_before = sieve/before.sieve   # files spam (X-Spam: Yes) into Junk
 # Sender Rewriting Scheme for mail forwarded to external alias targets.
 domain = {domain}
 secret = srs/secret
+
+[screen]
+# postscreen's tests on port 25: the greeting is held this long, and a bot
+# that talks first is dropped; the DNS lists below are asked meanwhile.
+pregreet_wait = 6s
+
+[dnsbl]
+# The lists and weights of the stack this replaces (postscreen_dnsbl_sites):
+# a client scoring 3 or more is refused; the DNSWL lowers the score, and at
+# -1 or less a client skips greylisting. Spamhaus answers only resolvers
+# that are not public forwarders: give the image your own (dns=).
+sites = zen.spamhaus.org=127.0.0.[2..11]*3, bl.spamcop.net*2, b.barracudacentral.org*2
+sites = list.dnswl.org=127.0.[0..255].[1..3]*-2
+threshold = 3
+allowlist_threshold = -1
+
+[access]
+# Apple's mail servers retry badly after a pause or a 450: let them in.
+allow = 17.0.0.0/8
+
+[greylist]
+delay = 5m            # a retry sooner than this is refused again
+
+[stats]
+# DMARC aggregate reports (the rua= that `unimail dns` prints) are read and
+# counted. `listen = ADDRESS:PORT` with `users = ...` serves the figures.
+dmarc_reports = postmaster@{domain}
 ",
         date = format_args!("{:04}-{:02}-{:02}", now.year(), now.month() as u8, now.day()),
     );

@@ -75,8 +75,10 @@ def test_init_config_boots_and_a_broken_one_fails_as_check_says():
             assert "smtp=10.0.2.15:25" in ready and "hostname mx.init.test" in vm.log()
         # Break it: a bad CIDR and an unknown key.
         conf = os.path.join(out, "unimail.conf")
-        with open(conf, "a") as f:
-            f.write("\n[access]\nallow = 192.0.2.1/24\n\n[limits]\nmesage_size = 10M\n")
+        text = open(conf).read()
+        assert "allow = 17.0.0.0/8" in text
+        text = text.replace("allow = 17.0.0.0/8", "allow = 17.0.0.1/8")
+        open(conf, "w").write(text + "\n[limits]\nmesage_size = 10M\n")
         r = subprocess.run([TOOL, "check", out], capture_output=True, text=True)
         assert r.returncode == 1
         problems = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("unimail.conf:")]

@@ -21,12 +21,17 @@ def ip(*a, check=True):
     return subprocess.run(["ip", *a], check=check, capture_output=True, text=True)
 
 
-def init(d, domain, user, addr, extra=""):
+def init(d, domain, user, addr, replace="", append=""):
     out = os.path.join(d, domain)
     subprocess.run([TOOL, "init", "--domain", domain, "--hostname", f"mail.{domain}", "--out", out, "--user", user],
                    input="secret-pw\nsecret-pw\n", check=True, capture_output=True, text=True)
-    with open(os.path.join(out, "unimail.conf"), "a") as f:
-        f.write(extra)
+    conf = os.path.join(out, "unimail.conf")
+    text = open(conf).read()
+    for line in replace.strip().splitlines():
+        # `key = value` lines replace init's own value for the key.
+        key = line.split("=")[0].strip()
+        text = re.sub(rf"(?m)^{key} = .*$", line, text)
+    open(conf, "w").write(text + append)
     zone = subprocess.run([TOOL, "dns", out, "--ip4", addr], check=True, capture_output=True, text=True).stdout
     img = os.path.join(d, f"{domain}.img")
     subprocess.run([TOOL, "config-disk", "--dir", out, "--out", img], check=True, capture_output=True)
@@ -81,9 +86,10 @@ def test_mail_from_a_to_b():
         with tempfile.TemporaryDirectory() as d:
             # B greylists A's first attempt (450); A's queue retries after 3 s
             # and B accepts the retry: RFC 6647 between two real MTAs.
-            cfg_a, zone_a = init(d, "a.test", "alice", "192.0.2.10", "\n[queue]\nretry_initial = 3s\nretry_max = 5s\n")
+            cfg_a, zone_a = init(d, "a.test", "alice", "192.0.2.10", "pregreet_wait = 1s\n",
+                                 "\n[queue]\nretry_initial = 3s\nretry_max = 5s\n")
             cfg_b, zone_b = init(d, "b.test", "bob", "192.0.2.20",
-                                 "\n[greylist]\ndelay = 2s\n\n[screen]\npregreet_wait = 1s\n")
+                                 "delay = 2s\npregreet_wait = 1s\n")
             dns = subprocess.Popen(["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--no-resolv",
                                     "--no-hosts", "--conf-file=/dev/null", "--bind-interfaces",
                                     "--listen-address=192.0.2.1", "--port=53", "--user=root", "--pid-file=",
