@@ -3,9 +3,9 @@ classic relay trick is refused at RCPT (and nothing reaches the outbound
 queue); with AUTH on submission, only the user's own sender addresses are
 accepted, envelope and header alike."""
 import smtplib
-import ssl
 import tempfile
 
+from crash_util import CTX
 from smtp_util import debugfs, mail_disk
 from vm import VM, free_port
 
@@ -37,13 +37,6 @@ RELAY_TRICKS = [
     "victim@example.test:25",
     "<victim@remote.example>",                   # doubled brackets
 ]
-
-
-def ctx():
-    c = ssl.create_default_context()
-    c.check_hostname = False
-    c.verify_mode = ssl.CERT_NONE
-    return c
 
 
 def test_open_relay_battery():
@@ -85,7 +78,7 @@ def test_open_relay_battery():
 
             # With AUTH: only owned senders.
             t = smtplib.SMTP("127.0.0.1", ports[587], timeout=60)
-            t.starttls(context=ctx())
+            t.starttls(context=CTX)
             t.login("demo@example.test", "demo")
             for sender, ok in [
                 ("demo@example.test", True),
