@@ -1034,29 +1034,48 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
 
     fn claim_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
         let disk = names::to_disk(name)?;
+        let from = self.modseq_log(&disk)?.recent_from();
         let l = self.listing(&disk)?;
         let idx: Vec<usize> = (0..l.len()).filter(|&i| l[i].in_new).collect();
-        if idx.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut msgs: Vec<MessageInfo> = idx.iter().map(|&i| l[i].clone()).collect();
-        let flags: Vec<DiskFlags> = msgs.iter().map(|m| m.flags).collect();
-        // new/<base> -> cur/<base>:2,<flags>, as Dovecot does on SELECT.
-        self.maildir.set_flags_many(self.fs, self.user, &disk, &mut msgs, &flags, self.now).map_err(map_mail)?;
-        let uids = msgs.iter().map(|m| m.uid).collect();
-        if let Some(l) = self.listing.as_mut() {
-            for (&i, m) in idx.iter().zip(msgs) {
-                l.msgs[i] = m;
+        // Arrived in cur/ since the last claim (COPY, MOVE, APPEND with flags).
+        let mut uids: Vec<Uid> =
+            l.iter().filter(|m| !m.in_new && from.map_or(false, |r| m.uid >= r)).map(|m| m.uid).collect();
+        if !idx.is_empty() {
+            let mut msgs: Vec<MessageInfo> = idx.iter().map(|&i| l[i].clone()).collect();
+            let flags: Vec<DiskFlags> = msgs.iter().map(|m| m.flags).collect();
+            // new/<base> -> cur/<base>:2,<flags>, as Dovecot does on SELECT.
+            self.maildir.set_flags_many(self.fs, self.user, &disk, &mut msgs, &flags, self.now).map_err(map_mail)?;
+            uids.extend(msgs.iter().map(|m| m.uid));
+            if let Some(l) = self.listing.as_mut() {
+                for (&i, m) in idx.iter().zip(msgs) {
+                    l.msgs[i] = m;
+                }
+                l.inos = None;
             }
-            l.inos = None;
         }
+        // Everything below UIDNEXT is claimed now.
+        let next = self.maildir.uid_state(self.fs, self.user, &disk).map_err(map_mail)?.next_uid;
+        let text = self.modseq_log(&disk)?.record_recent(next);
+        if !text.is_empty() {
+            self.modseq_append(&disk, &text)?;
+        }
+        if uids.is_empty() && text.is_empty() {
+            return Ok(uids);
+        }
+        uids.sort_unstable();
         self.done()?;
         Ok(uids)
     }
 
     fn peek_recent(&mut self, name: &str) -> Result<Vec<Uid>, StoreError> {
         let disk = names::to_disk(name)?;
-        Ok(self.listing(&disk)?.iter().filter(|m| m.in_new).map(|m| m.uid).collect())
+        let from = self.modseq_log(&disk)?.recent_from();
+        Ok(self
+            .listing(&disk)?
+            .iter()
+            .filter(|m| m.in_new || from.map_or(false, |r| m.uid >= r))
+            .map(|m| m.uid)
+            .collect())
     }
 }
 

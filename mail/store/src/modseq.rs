@@ -6,7 +6,13 @@
 //! H 41              highest mod-sequence when the file was last compacted
 //! 7 42 :FS          UID 7 got MODSEQ 42 with the flag letters `FS`
 //! X 43              an expunge (RFC 7162 3.1.1: HIGHESTMODSEQ grows)
+//! R 9               UIDs below 9 were claimed as \Recent by some session
 //! ```
+//!
+//! The `R` line extends RFC 3501 2.3.2 \Recent beyond `new/`: a message
+//! that arrives in `cur/` (COPY, MOVE, APPEND with flags) is recent for
+//! the first session that sees it, as in Dovecot. Without an `R` line
+//! (a folder never claimed since) only `new/` counts.
 //!
 //! Records are appended and flushed together with the change they describe
 //! (the same flush as the rename, before the tagged OK), so an acknowledged
@@ -44,6 +50,8 @@ pub struct ModseqLog {
     lines: usize,
     /// The file ends with `\n` (or is empty): an append needs no separator.
     clean_end: bool,
+    /// UIDs from here on are unclaimed (\Recent); `None`: only `new/`.
+    recent_from: Option<u32>,
 }
 
 /// The flag letters of a Maildir file name (after `:2,`; none in `new/`).
@@ -69,6 +77,12 @@ impl ModseqLog {
                 (Some("H" | "X"), Some(n), None, None) => {
                     if let Ok(n) = n.parse::<u64>() {
                         log.highest = log.highest.max(n);
+                        log.lines += 1;
+                    }
+                }
+                (Some("R"), Some(n), None, None) => {
+                    if let Ok(n) = n.parse::<u32>() {
+                        log.recent_from = Some(log.recent_from.map_or(n, |r| r.max(n)));
                         log.lines += 1;
                     }
                 }
@@ -143,6 +157,25 @@ impl ModseqLog {
         text
     }
 
+    /// The first UID no session has claimed as \Recent (`None`: only the
+    /// files in `new/` are unclaimed).
+    pub fn recent_from(&self) -> Option<u32> {
+        self.recent_from
+    }
+
+    /// Records that every UID below `next` has been claimed; returns the
+    /// text to append (empty if nothing changes).
+    pub fn record_recent(&mut self, next: u32) -> String {
+        if self.recent_from.map_or(false, |r| r >= next) {
+            return String::new();
+        }
+        self.recent_from = Some(next);
+        self.lines += 1;
+        let mut text = self.separator();
+        text.push_str(&format!("R {next}\n"));
+        text
+    }
+
     fn separator(&mut self) -> String {
         let s = if self.clean_end { String::new() } else { String::from("\n") };
         self.clean_end = true;
@@ -157,6 +190,9 @@ impl ModseqLog {
     /// The compacted file: the high-water mark, then the live messages.
     pub fn render(&mut self, live: &[u32]) -> String {
         let mut s = format!("H {}\n", self.highest);
+        if let Some(r) = self.recent_from {
+            s.push_str(&format!("R {r}\n"));
+        }
         let mut kept = BTreeMap::new();
         for u in live {
             if let Some((ms, l)) = self.recs.remove(u) {
@@ -165,7 +201,7 @@ impl ModseqLog {
             }
         }
         self.recs = kept;
-        self.lines = 1 + self.recs.len();
+        self.lines = 1 + usize::from(self.recent_from.is_some()) + self.recs.len();
         self.clean_end = true;
         s
     }
@@ -188,6 +224,11 @@ mod tests {
         assert_eq!(log.record_expunge(&[9]), "X 45\n");
         assert_eq!(log.highest(), 45);
         assert_eq!(log.render(&[7, 8]), "H 45\n7 44 :S\n8 41 :\n");
+        assert_eq!(log.recent_from(), None);
+        assert_eq!(log.record_recent(9), "R 9\n");
+        assert_eq!(log.record_recent(9), "");
+        assert_eq!(log.render(&[7]), "H 45\nR 9\n7 44 :S\n");
+        assert_eq!(ModseqLog::parse(b"R 4\nR 9\nR 7\n").recent_from(), Some(9));
     }
 
     #[test]

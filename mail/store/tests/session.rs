@@ -469,3 +469,23 @@ fn a_stale_cached_listing_never_reads_another_message() {
     assert_eq!(st.read_message("INBOX", 2).unwrap(), MSG2);
     assert_eq!(st.read_message("INBOX", 3).unwrap(), other);
 }
+
+#[test]
+fn copies_into_a_claimed_folder_are_recent_once() {
+    // RFC 3501 2.3.2 (imaptest `copy`): a message that arrives in cur/
+    // (COPY, APPEND with flags) is \Recent for the first session that sees
+    // it, and for no other.
+    let mut env = ram_env(16);
+    env.deliver(MSG1);
+    let mut a = logged_in(&mut env);
+    let out = run(&mut a, &mut env, "a SELECT INBOX\r\n");
+    assert!(out.contains("* 1 RECENT"), "{out}");
+    let out = run(&mut a, &mut env, "b STORE 1 +FLAGS (\\Seen)\r\nc COPY 1 INBOX\r\nd NOOP\r\n");
+    assert!(out.contains("* 2 EXISTS\r\n* 2 RECENT"), "{out}");
+    let out = run(&mut a, &mut env, "e FETCH 2 FLAGS\r\nf STATUS INBOX (RECENT)\r\n");
+    assert!(out.contains("* 2 FETCH (FLAGS (\\Seen \\Recent))") && out.contains("(RECENT 0)"), "{out}");
+    let mut b = logged_in(&mut env);
+    let out = run(&mut b, &mut env, "a SELECT INBOX\r\n");
+    assert!(out.contains("* 0 RECENT"), "{out}");
+    assert!(env.cat("unimail-modseq").contains("R 3\n"));
+}
