@@ -77,7 +77,8 @@ impl ScreenService {
 
     /// Starts screening a new port-25 connection.
     pub fn connect(&self, ip: IpAddr, load: Load, dns: Option<&mut DnsClient>, now_ms: u64) -> Screening {
-        let screen = Screen::connect(&self.policy, &self.cache, ip, now_ms, load);
+        // The screen's clock is UNIX time: its cache outlives reboots.
+        let screen = Screen::connect(&self.policy, &self.cache, ip, crate::time::unix_ms(), load);
         let mut queries = Vec::new();
         if let Some(d) = dns {
             for q in screen.queries() {
@@ -152,7 +153,8 @@ pub struct Screening {
 
 impl Screening {
     /// Feeds DNS answers and the clock; returns true if anything moved.
-    pub fn poll(&mut self, policy: &Policy, mut dns: Option<&mut DnsClient>, now_ms: u64) -> bool {
+    pub fn poll(&mut self, policy: &Policy, mut dns: Option<&mut DnsClient>) -> bool {
+        let now_ms = crate::time::unix_ms();
         let mut moved = false;
         if !self.answered_without_dns && dns.is_none() {
             // No resolver: every list is unknown (counted as not listed).

@@ -464,12 +464,12 @@ impl SmtpService {
         let s = &mut self.sessions[i];
         let Some(sc) = s.screening.as_mut() else { return false };
         let policy = &self.screen.policy;
-        let mut active = sc.poll(policy, dns, now);
+        let mut active = sc.poll(policy, dns);
         let mut buf = [0u8; 1024];
         if sc.screen.verdict().is_none() {
             match s.link.read(stack, &mut buf) {
                 Read::Data(n) => {
-                    sc.screen.feed(&self.screen.policy, &buf[..n], now);
+                    sc.screen.feed(&self.screen.policy, &buf[..n], crate::time::unix_ms());
                     s.last_activity = now;
                     active = true;
                 }

@@ -39,6 +39,13 @@ pub fn unix_time() -> u64 {
     RTC_AT_BOOT.load(Ordering::Relaxed) + (rdtsc() - TSC_AT_RTC.load(Ordering::Relaxed)) / per / 1_000_000
 }
 
+/// Milliseconds since the Unix epoch (for state that outlives a reboot,
+/// such as the screen's pass cache).
+pub fn unix_ms() -> u64 {
+    let per = TSC_PER_US.load(Ordering::Relaxed).max(1);
+    RTC_AT_BOOT.load(Ordering::Relaxed) * 1000 + (rdtsc() - TSC_AT_RTC.load(Ordering::Relaxed)) / per / 1000
+}
+
 /// Measures the TSC rate over 10 ms of PIT channel 2; falls back to CPUID
 /// leaves 0x15/0x16 where there is no PIT. Returns MHz.
 pub fn calibrate() -> u64 {

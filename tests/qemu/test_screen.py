@@ -248,3 +248,27 @@ def test_screen_greylist_antivirus_and_spam(netns):
         finally:
             dns.kill()
             dns.wait()
+
+
+def test_pass_cache_survives_reboot():
+    """A client that passed the pre-greet wait skips it after a reboot: the
+    pass cache is on the mail disk, stamped with UNIX time."""
+    import smtplib
+    from vm import free_port
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        took = []
+        for _ in range(2):
+            port = free_port()
+            with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net=f"user,hostfwd=tcp:127.0.0.1:{port}-:25",
+                    disks=[(img, "mail", False)]) as vm:
+                vm.wait_ready()
+                t0 = time.monotonic()
+                smtplib.SMTP("127.0.0.1", port, timeout=30).quit()
+                took.append(time.monotonic() - t0)
+                vm.wait_for(r"screen: PASS (NEW|OLD) \[10\.0\.2\.2\]")
+                time.sleep(0.5)  # the first pass is saved at once
+                log = vm.log()
+        assert "screen: PASS OLD [10.0.2.2] pregreet=skipped" in log, log[-2000:]
+        assert "pass cache 1 clients" in log
+        assert took[0] >= 1.9 and took[1] < took[0], took
