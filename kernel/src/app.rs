@@ -251,6 +251,13 @@ impl App {
                 }
                 if let Some(imap) = self.imap.as_mut() {
                     active |= imap.poll(&mut self.stack, cfg, fs, now);
+                    // Moves into or out of Junk teach the Bayes classifier.
+                    for (class, msg) in imap.learn.drain(..) {
+                        match smtp.filter.learn(&msg, class) {
+                            Some(o) => log::info!("bayes: learned a message as {class:?} from an IMAP move ({o:?})"),
+                            None => log::info!("bayes: off; an IMAP move into/out of Junk is not learned"),
+                        }
+                    }
                 }
                 if let Some(ms) = self.managesieve.as_mut() {
                     active |= ms.poll(&mut self.stack, cfg, fs, now);

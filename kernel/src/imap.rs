@@ -53,6 +53,26 @@ pub struct ImapService {
     idle_ms: u64,
     /// Failed logins per client address (logged; the delay applies to each).
     failures: alloc::collections::BTreeMap<IpAddr, u32>,
+    /// Messages the users moved into Junk (spam) or out of it (ham), for
+    /// the Bayes classifier (RFC 6785 IMAPSieve's behaviour in rspamd's
+    /// setup); the main loop hands them to the content filter.
+    pub learn: Vec<(mail_filter::Learn, Vec<u8>)>,
+}
+
+/// At most this many messages wait for learning, each at most this big
+/// (larger ones are skipped, as rspamd's `max_size` does).
+const MAX_LEARN_QUEUE: usize = 256;
+const MAX_LEARN_BYTES: usize = 2 << 20;
+
+/// Which class a COPY/MOVE between two folders teaches: into Junk is spam,
+/// out of Junk (except into Trash) is ham.
+fn learn_class(from: &str, to: &str) -> Option<mail_filter::Learn> {
+    let junk = |f: &str| f.eq_ignore_ascii_case("Junk");
+    match (junk(from), junk(to)) {
+        (false, true) => Some(mail_filter::Learn::Spam),
+        (true, false) if !to.eq_ignore_ascii_case("Trash") => Some(mail_filter::Learn::Ham),
+        _ => None,
+    }
 }
 
 impl ImapService {
@@ -85,6 +105,7 @@ impl ImapService {
             max_sessions: cfg.limits.connections as usize,
             idle_ms: cfg.limits.imap_idle_timeout.as_millis() as u64,
             failures: Default::default(),
+            learn: Vec::new(),
         })
     }
 
@@ -216,6 +237,19 @@ impl ImapService {
                         let mut store = MaildirStore::new(fs, &mut self.maildir, u, crate::time::unix_time() as u32)
                             .with_cache(s.cache.take());
                         let a = s.session.process(&mut store);
+                        for t in store.take_transfers() {
+                            let Some(class) = learn_class(&t.from, &t.to) else { continue };
+                            for uid in &t.uids {
+                                if self.learn.len() >= MAX_LEARN_QUEUE {
+                                    log::warn!("bayes: learning queue full: {} to {} not learned", t.from, t.to);
+                                    break;
+                                }
+                                match mail_imap::Store::read_message(&mut store, &t.to, *uid) {
+                                    Ok(b) if b.len() <= MAX_LEARN_BYTES => self.learn.push((class, b)),
+                                    _ => {}
+                                }
+                            }
+                        }
                         s.cache = store.into_cache();
                         // Anything written (flags, \Seen by a FETCH, new
                         // MODSEQ records): other sessions look again.

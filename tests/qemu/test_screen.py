@@ -270,3 +270,38 @@ def test_pass_cache_survives_reboot():
         assert "screen: PASS OLD [10.0.2.2] pregreet=skipped" in log, log[-2000:]
         assert "pass cache 1 clients" in log
         print("connect to greeting, first and second boot (s):", took)
+
+
+def test_imap_moves_into_and_out_of_junk_teach_bayes():
+    """Issue 7 item 5: a message moved into Junk over IMAP is learned as
+    spam, moved back out as ham (RFC 6785 behaviour), and the token store
+    is written to the mail disk."""
+    import imaplib
+    import smtplib
+    from crash_util import CTX
+    from vm import free_port
+    with tempfile.TemporaryDirectory() as d:
+        img = mail_disk(d)
+        ports = {25: free_port(), 143: free_port()}
+        fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{h}-:{g}" for g, h in ports.items())
+        with VM("q35", "ip=10.0.2.15/24 gw=10.0.2.2", net="user," + fwd, disks=[(img, "mail", False)]) as vm:
+            vm.wait_ready()
+            s = smtplib.SMTP("127.0.0.1", ports[25], timeout=60)
+            s.sendmail("shop@example.org", ["demo@example.test"],
+                       b"From: shop@example.org\r\nSubject: cheap watches\r\nMessage-ID: <w1@example.org>\r\n\r\n"
+                       b"Replica watches, best prices, click now\r\n")
+            s.quit()
+            m = imaplib.IMAP4("127.0.0.1", ports[143], timeout=60)
+            m.starttls(ssl_context=CTX)
+            m.login("demo@example.test", "demo")
+            m.select("INBOX")
+            typ, data = m.uid("MOVE", "1:*", "Junk")
+            assert typ == "OK", data
+            vm.wait_for(r"bayes: learned a message as Spam from an IMAP move")
+            m.select("Junk")
+            typ, data = m.uid("MOVE", "1:*", "INBOX")
+            assert typ == "OK", data
+            vm.wait_for(r"bayes: learned a message as Ham from an IMAP move")
+            m.logout()
+            vm.wait_for(r"bayes: token store saved")
+        assert "/tokens/" in debugfs(img, "ls -p /bayes").decode()

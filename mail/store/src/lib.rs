@@ -103,6 +103,22 @@ pub struct MaildirStore<'a, F: FileSystem> {
     keywords: Option<(String, Keywords)>,
     /// One folder's RFC 7162 log, read once per call ([`modseq`]).
     modseqs: Option<(String, ModseqLog)>,
+    /// COPY/MOVE done through this store ([`Self::take_transfers`]).
+    transfers: Vec<Transfer>,
+}
+
+/// Messages copied or moved between folders by one call: what IMAPSieve
+/// (RFC 6785) scripts see, and what the kernel uses to learn spam and ham
+/// when a user moves mail into or out of Junk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transfer {
+    /// IMAP folder names (`INBOX`, `Junk`, ...).
+    pub from: String,
+    pub to: String,
+    /// The messages' UIDs in `to`.
+    pub uids: Vec<Uid>,
+    /// MOVE rather than COPY.
+    pub moved: bool,
 }
 
 fn map_mail(e: MailError) -> StoreError {
@@ -174,6 +190,7 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
             listing: None,
             keywords: None,
             modseqs: None,
+            transfers: Vec::new(),
         }
     }
 
@@ -232,6 +249,11 @@ impl<'a, F: FileSystem> MaildirStore<'a, F> {
     /// the user's other sessions to look again).
     pub fn wrote(&self) -> bool {
         self.wrote
+    }
+
+    /// The copies and moves done since the last call, oldest first.
+    pub fn take_transfers(&mut self) -> Vec<Transfer> {
+        core::mem::take(&mut self.transfers)
     }
 
     /// End of a mutating call: durable now, or at `sync`.
@@ -958,6 +980,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             self.invalidate();
         }
         self.done()?;
+        self.transfers.push(Transfer { from: from.into(), to: to.into(), uids: out.clone(), moved: false });
         Ok((uv, out))
     }
 
@@ -1011,6 +1034,7 @@ impl<F: FileSystem> Store for MaildirStore<'_, F> {
             self.invalidate();
         }
         self.done()?;
+        self.transfers.push(Transfer { from: from.into(), to: to.into(), uids: out.clone(), moved: true });
         Ok((uv, out))
     }
 
