@@ -283,6 +283,9 @@ impl ImapService {
                             s.session.auth_result(AuthResult::Ok);
                         }
                         None => {
+                            if self.failures.len() >= 10_000 && !self.failures.contains_key(&s.peer) {
+                                self.failures.clear(); // bounded; forgetting counts is safe
+                            }
                             let n = self.failures.entry(s.peer).or_insert(0);
                             *n += 1;
                             log::warn!("imap: {}: failed login for `{user}` ({} from this address)", s.peer, n);
