@@ -212,11 +212,11 @@ impl Session {
             self.state = State::Authenticated;
             self.untagged("OK [CLOSED] Mailbox deleted");
         }
+        // RFC 9051 6.3.9 (RFC 3501 6.3.6): the server MUST NOT remove a
+        // name from the subscriptions because its mailbox went away; LIST
+        // (SUBSCRIBED) then shows it \NonExistent (RFC 5258 3).
         match store.delete_folder(&name) {
-            Ok(()) => {
-                let _ = store.set_subscribed(&name, false);
-                ok("")
-            }
+            Ok(()) => ok(""),
             Err(e) => store_err(e),
         }
     }
@@ -323,10 +323,13 @@ impl Session {
             let exists = folders.contains(name);
             let subscribed = subs.contains(name);
             let special = self.special_use_of(name);
-            // RFC 5258 3.5: with RECURSIVEMATCH an unsubscribed parent of a
-            // subscribed mailbox is listed with CHILDINFO ("SUBSCRIBED").
+            // RFC 5258 3 (RECURSIVEMATCH) and 4: a parent is listed with
+            // CHILDINFO ("SUBSCRIBED") when it has a subscribed descendant
+            // that the patterns do not return themselves (a descendant the
+            // patterns match is listed on its own line instead).
             let prefix = format!("{}{}", name, DELIMITER);
-            let child_subscribed = l.recursive_match && subs.iter().any(|x| x.starts_with(&prefix));
+            let child_subscribed = l.recursive_match
+                && subs.iter().any(|x| x.starts_with(&prefix) && !patterns.iter().any(|p| list_matches(p, x)));
             if l.select_subscribed && !subscribed && !child_subscribed {
                 continue;
             }
@@ -378,14 +381,34 @@ impl Session {
         let pat = format!("{}{}", reference, pattern);
         let subs = store.subscriptions().unwrap_or_default();
         let folders = store.list_folders().unwrap_or_default();
-        let mut subs_sorted = subs.clone();
-        subs_sorted.sort();
-        for name in subs_sorted {
+        // RFC 3501 6.3.9: when "foo/bar" is subscribed but "foo" is not, a
+        // "%" pattern returns "foo" flagged \Noselect, not "foo/bar". So a
+        // parent of a subscribed name is a candidate when the pattern does
+        // not reach that subscribed name itself.
+        let mut names: alloc::collections::BTreeMap<String, bool> = alloc::collections::BTreeMap::new();
+        for name in &subs {
+            names.insert(name.clone(), true);
+        }
+        for name in &subs {
+            if list_matches(&pat, name) {
+                continue;
+            }
+            let mut acc = String::new();
+            let levels: Vec<&str> = name.split(DELIMITER).collect();
+            for (i, level) in levels[..levels.len() - 1].iter().enumerate() {
+                if i > 0 {
+                    acc.push(DELIMITER);
+                }
+                acc.push_str(level);
+                names.entry(acc.clone()).or_insert(false);
+            }
+        }
+        for (name, subscribed) in names {
             if !list_matches(&pat, &name) {
                 continue;
             }
             let mut o = Out::default();
-            let attrs = if folders.contains(&name) { "" } else { "\\Noselect" };
+            let attrs = if subscribed && folders.contains(&name) { "" } else { "\\Noselect" };
             o.s("* LSUB (").s(attrs).s(") \"/\" ");
             self.mbox_out(&mut o, &name);
             o.s("\r\n");

