@@ -72,7 +72,9 @@ fn addr_list(out: &mut Out, addrs: &[Address]) {
         match a {
             Address::Mailbox(mb) => {
                 out.s("(");
-                out.nstring(mb.raw_name.as_deref()).s(" NIL ");
+                out.nstring(mb.raw_name.as_deref()).s(" ");
+                // RFC 3501 7.4.2: the adl is the obs-route ("@a,@b").
+                out.nstring(mb.route.as_deref().map(str::as_bytes)).s(" ");
                 // RFC 3501 7.4.2: NIL host means group syntax, so an
                 // address without a domain gets a placeholder (as Dovecot).
                 let local = if mb.local.is_empty() { "MISSING_MAILBOX" } else { mb.local.as_str() };

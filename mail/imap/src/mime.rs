@@ -177,6 +177,30 @@ pub fn header_matches(m: &Message<'_>, name: &str, needle: &[u8]) -> bool {
     m.header().get_all(name).any(|f| text_matches(b"", &f.text(), needle))
 }
 
+/// FROM/TO/CC/BCC search (RFC 3501 6.4.4): the field text as written, or
+/// any of its addresses normalised (comments and CFWS inside the address
+/// dropped, RFC 5322 3.4.1), so `user (c)@ (c) domain` matches
+/// `user@domain`, as Dovecot's address search does.
+pub fn address_matches(m: &Message<'_>, name: &str, needle: &[u8]) -> bool {
+    header_matches(m, name, needle)
+        || m.header().get_all(name).any(|f| {
+            mail_mime::parse_address_list(f.value, MAX_SEARCH_ADDRESSES).iter().filter_map(|a| a.mailbox()).any(|mb| {
+                let mut s = String::new();
+                if let Some(n) = &mb.name {
+                    s.push_str(n);
+                    s.push(' ');
+                }
+                s.push('<');
+                s.push_str(&mb.addr());
+                s.push('>');
+                text_matches(b"", &s, needle)
+            })
+        })
+}
+
+/// Addresses of one field looked at by an address search.
+const MAX_SEARCH_ADDRESSES: usize = 1000;
+
 /// BODY search: the decoded text of every text leaf (transfer encoding
 /// and charset undone). Like Dovecot (without full-text indexes), the
 /// encoded form does not match and non-text parts are not searched.

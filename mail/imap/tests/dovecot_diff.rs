@@ -126,12 +126,6 @@ const SEARCHES: &[&str] = &[
 /// Deliberate or known differences: (message, item, reason).
 const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
     (
-        "01-addresses.eml",
-        "ENVELOPE",
-        "obsolete source routes (<@route:addr>, RFC 5322 4.4): mail-mime does not keep the ADL, Dovecot does",
-    ),
-    ("40-many-recipients.eml", "ENVELOPE", "source route, as above"),
-    (
         "49-junk-addresses.eml",
         "ENVELOPE",
         "unparsable address junk: mail-mime salvages addresses, Dovecot emits MISSING_MAILBOX/MISSING_DOMAIN",

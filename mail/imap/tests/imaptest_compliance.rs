@@ -79,3 +79,43 @@ fn lsub_percent_shows_noselect_parent_of_subscribed_child() {
     assert!(out.contains("\"m/test\"\r\n") && out.contains("\"m/test2/test\"\r\n"), "{}", out);
     assert!(!out.contains("m/test3"), "{}", out);
 }
+
+#[test]
+fn envelope_keeps_the_obsolete_source_route_as_adl() {
+    // RFC 3501 7.4.2: addr-adl is the at-domain-list (source route);
+    // RFC 5322 4.4 obs-angle-addr "<@route:user@domain>".
+    let mut st = MemStore::new();
+    st.deliver("INBOX", b"Date: Thu, 15 Feb 2007 01:02:03 +0200\r\nFrom: <@route:user@domain>\r\n\r\nbody\r\n");
+    st.deliver("INBOX", b"From: Joe <@a.test,@b.test:joe@c.test>\r\n\r\nbody\r\n");
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a FETCH 1:2 ENVELOPE\r\n");
+    let r = "((NIL \"@route\" \"user\" \"domain\"))";
+    assert!(out.contains(&format!("NIL {r} {r} {r} NIL NIL NIL NIL NIL)")), "{}", out);
+    assert!(out.contains("((\"Joe\" \"@a.test,@b.test\" \"joe\" \"c.test\"))"), "{}", out);
+}
+
+#[test]
+fn address_search_ignores_comments_inside_the_address() {
+    // RFC 3501 6.4.4 FROM/TO/CC/BCC look at the addresses; RFC 5322 3.4.1
+    // allows CFWS around "@", so "<user-from (comment)@ (comment)
+    // domain.org>" is user-from@domain.org (imaptest search-addresses).
+    let mut st = MemStore::new();
+    st.deliver("INBOX", b"From: user-from@domain.org\r\n\r\nbody\r\n");
+    st.deliver(
+        "INBOX",
+        b"From: <user-from (comment)@ (comment) domain.org>\r\nTo: <user-to@domain.org>\r\n\r\nbody3\r\n",
+    );
+    st.deliver("INBOX", b"From: user-from@domain.org (RealFrom)\r\n\r\nbody4\r\n");
+    st.deliver("INBOX", b"From: other@domain.org\r\n\r\nbody5\r\n");
+    let mut s = selected(&mut st);
+    let out = run(
+        &mut s,
+        &mut st,
+        "a SEARCH FROM user-from@domain.org\r\nb SEARCH FROM realfrom\r\nc SEARCH TO user-to@domain.org\r\nd SEARCH FROM comment\r\n",
+    );
+    assert!(out.contains("* SEARCH 1 2 3\r\na OK"), "{}", out);
+    assert!(out.contains("* SEARCH 3\r\nb OK"), "{}", out);
+    assert!(out.contains("* SEARCH 2\r\nc OK"), "{}", out);
+    // The raw field text still matches as written.
+    assert!(out.contains("* SEARCH 2\r\nd OK"), "{}", out);
+}

@@ -80,8 +80,8 @@ fn envelope_groups_and_odd_addresses() {
     let out = run(&mut s, &mut st, "a FETCH 1 ENVELOPE\r\n");
     assert!(out.contains("((\"Smith, J. \\\"Q\\\"\" NIL \"j\" \"x.example\"))"), "{}", out);
     assert!(out.contains("((NIL NIL \"friends\" NIL)(NIL NIL \"a\" \"x.example\")(\"B\" NIL \"b\" \"y.example\")(NIL NIL NIL NIL)(NIL NIL \"undisclosed\" \"MISSING_DOMAIN\"))"), "{}", out);
-    // The obsolete source route is dropped by mail-mime (Dovecot keeps it).
-    assert!(out.contains("((NIL NIL \"c\" \"z.example\"))"), "{}", out);
+    // The obsolete source route is the adl (RFC 3501 7.4.2), as Dovecot.
+    assert!(out.contains("((NIL \"@route.example\" \"c\" \"z.example\"))"), "{}", out);
     // 8-bit subject goes out as a literal.
     assert!(out.contains("{5}\r\ncaf\u{e9}"), "{}", out);
 }

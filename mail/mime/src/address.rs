@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use crate::encoded_word::{decode_text, unfold};
 
 /// One mailbox. `local`/`domain` are what IMAP ENVELOPE calls mailbox and
-/// host (RFC 3501 7.4.2; the source route, adl, is always NIL).
+/// host, `route` its at-domain-list (RFC 3501 7.4.2 adl).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Mailbox {
     /// Display name as written (quotes and escapes removed, encoded words
@@ -19,6 +19,9 @@ pub struct Mailbox {
     pub local: String,
     /// Domain; empty when the address had none (e.g. `To: postmaster`).
     pub domain: String,
+    /// RFC 5322 4.4 obs-route `@a,@b` (without its final colon), kept for
+    /// IMAP ENVELOPE's adl; `None` for the modern forms.
+    pub route: Option<String>,
 }
 
 impl Mailbox {
@@ -269,6 +272,7 @@ fn make_name(raw: Vec<u8>) -> (Option<Vec<u8>>, Option<String>) {
 /// RFC 5322 3.4: `name-addr = [display-name] angle-addr`, or a bare
 /// `addr-spec` optionally followed by a comment naming it (RFC 822 style).
 fn mailbox(toks: &[Spaced]) -> Option<Mailbox> {
+    let mut route = None;
     let lt = toks.iter().position(|t| t.1 == Tok::Special(b'<'));
     let (name_raw, spec): (Vec<u8>, &[Spaced]) = match lt {
         Some(lt) => {
@@ -277,6 +281,7 @@ fn mailbox(toks: &[Spaced]) -> Option<Mailbox> {
             let mut inner = &inner[..gt];
             // RFC 5322 4.4 obs-route: "@a,@b:" before the address.
             if let Some(colon) = inner.iter().rposition(|t| t.1 == Tok::Special(b':')) {
+                route = Some(route_text(&inner[..colon]));
                 inner = &inner[colon + 1..];
             }
             let mut name = phrase(&toks[..lt]);
@@ -313,7 +318,21 @@ fn mailbox(toks: &[Spaced]) -> Option<Mailbox> {
     if local.is_empty() && domain.is_empty() {
         return None;
     }
-    Some(Mailbox { raw_name, name, local, domain })
+    Some(Mailbox { raw_name, name, local, domain, route: route.filter(|r| !r.is_empty()) })
+}
+
+/// The obs-domain-list as IMAP ENVELOPE shows it (RFC 3501 7.4.2 adl,
+/// e.g. `@a,@b`): its words, `@` and `,` only; comments and spaces go.
+fn route_text(toks: &[Spaced]) -> String {
+    let mut out = String::new();
+    for (_, t) in toks {
+        match t {
+            Tok::Atom(w) | Tok::Quoted(w) | Tok::Literal(w) => out.push_str(&String::from_utf8_lossy(w)),
+            Tok::Special(c @ (b'@' | b',')) => out.push(char::from(*c)),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn first_comment(toks: &[Spaced]) -> Option<Vec<u8>> {
@@ -359,6 +378,7 @@ mod tests {
             name: name.map(String::from),
             local: String::from(local),
             domain: String::from(domain),
+            route: None,
         };
         Address::Mailbox(m)
     }
@@ -441,8 +461,13 @@ mod tests {
                 Address::GroupEnd
             ]
         );
-        // A.6.1 obsolete route
-        assert_eq!(parse("<@node.test:john@example.net>"), vec![mb(None, "john", "example.net")]);
+        // A.6.1 obsolete route: kept apart for IMAP's adl (RFC 3501 7.4.2).
+        let routed = |r: &str| match mb(None, "john", "example.net") {
+            Address::Mailbox(m) => Address::Mailbox(Mailbox { route: Some(r.into()), ..m }),
+            a => a,
+        };
+        assert_eq!(parse("<@node.test:john@example.net>"), vec![routed("@node.test")]);
+        assert_eq!(parse("<@a.test, @b.test (c):john@example.net>"), vec![routed("@a.test,@b.test")]);
     }
 
     #[test]
