@@ -138,6 +138,62 @@ pub fn binary(m: &Message<'_>, path: &[u32]) -> Binary {
     }
 }
 
+/// RFC 3516 4.4 / RFC 9051 6.3.12: a message APPENDed as literal8 may hold
+/// NUL octets, which a plain literal (BODY[], RFC822) must never carry.
+/// Like Dovecot, such a message is stored with each leaf part that holds
+/// NUL or says `Content-Transfer-Encoding: binary` re-encoded as base64:
+/// BINARY[part] still returns the original octets, BODY[part] is 7-bit.
+/// `None` when the message has no NUL (it is stored as given).
+pub fn binary_to_base64(msg: &[u8]) -> Option<Vec<u8>> {
+    if !msg.contains(&0) {
+        return None;
+    }
+    let m = parse(msg);
+    // (range replaced, replacement), in message order.
+    let mut edits: Vec<(core::ops::Range<usize>, Vec<u8>)> = Vec::new();
+    for i in m.leaves() {
+        let p = &m.parts[i];
+        let body = &msg[p.body.clone()];
+        if body.is_empty() || !(p.encoding == Encoding::Binary || body.contains(&0)) {
+            continue;
+        }
+        if matches!(p.encoding, Encoding::Base64 | Encoding::QuotedPrintable | Encoding::Other) {
+            // An encoded body with NUL in it is broken; leave it as is.
+            continue;
+        }
+        const CTE: &[u8] = b"Content-Transfer-Encoding: base64\r\n";
+        match p.header.fields.iter().find(|f| f.is("Content-Transfer-Encoding")) {
+            Some(f) => edits.push((f.range.clone(), CTE.to_vec())),
+            None => {
+                // Before the empty line that ends the header.
+                let end = p.header.range.end;
+                let h = &msg[p.header.range.clone()];
+                let at = if h.ends_with(b"\r\n") {
+                    end - 2
+                } else if h.ends_with(b"\n") {
+                    end - 1
+                } else {
+                    end
+                };
+                edits.push((at..at, CTE.to_vec()));
+            }
+        }
+        edits.push((p.body.clone(), crate::base64::encode_body(body)));
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(msg.len() + msg.len() / 2);
+    let mut pos = 0;
+    for (r, with) in edits {
+        out.extend_from_slice(&msg[pos..r.start]);
+        out.extend_from_slice(&with);
+        pos = r.end;
+    }
+    out.extend_from_slice(&msg[pos..]);
+    Some(out)
+}
+
 /// body-fld-lines: the number of line breaks, as Dovecot counts them (a
 /// last line without a break does not count).
 pub fn count_lines(b: &[u8]) -> usize {

@@ -119,3 +119,47 @@ fn address_search_ignores_comments_inside_the_address() {
     // The raw field text still matches as written.
     assert!(out.contains("* SEARCH 2\r\nd OK"), "{}", out);
 }
+
+#[test]
+fn append_literal8_binary_part_is_stored_as_base64() {
+    // RFC 3516 4.4 (APPEND with literal8) and RFC 9051 6.4.5: BINARY[1]
+    // returns the octets as appended, while BODY[1] (a plain literal that
+    // must not hold NUL) shows them base64-encoded, as Dovecot stores them.
+    let body: &[u8] = b"\0-\xe4\n\r\n\n";
+    let mut msg = b"From: user@domain.org\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\n\
+Content-Transfer-Encoding: binary\r\n\r\n"
+        .to_vec();
+    msg.extend_from_slice(body);
+    let mut input = format!("a APPEND INBOX ~{{{}+}}\r\n", msg.len()).into_bytes();
+    input.extend_from_slice(&msg);
+    input.extend_from_slice(b"\r\nb SELECT INBOX\r\nc FETCH 1 (BODY.PEEK[1] BODY.PEEK[1.MIME])\r\n");
+    input.extend_from_slice(b"d FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])\r\n");
+    for chunk in [usize::MAX, 1] {
+        let mut st2 = MemStore::new();
+        let mut s2 = logged_in(&mut st2);
+        let r = drive(&mut s2, &mut st2, &input, chunk);
+        assert!(r.out.contains("a OK"), "{}", r.out);
+        let c = r.out.split("c OK").next().unwrap();
+        assert!(c.contains("BODY[1] {14}\r\nAC3kCg0KCg==\r\n"), "{}", r.out);
+        assert!(c.contains("Content-Transfer-Encoding: base64\r\n"), "{}", r.out);
+        let mut want = b"* 1 FETCH (BINARY.SIZE[1] 7 BINARY[1] ~{7}\r\n".to_vec();
+        want.extend_from_slice(body);
+        assert!(r.bytes.windows(want.len()).any(|w| w == want), "{}", r.out);
+        let before_d = r.bytes.windows(4).position(|w| w == b"c OK").unwrap();
+        assert!(!r.bytes[..before_d].contains(&0), "NUL outside literal8: {}", r.out);
+    }
+}
+
+#[test]
+fn append_without_nul_is_stored_verbatim() {
+    // Only a message that holds NUL octets is rewritten.
+    let msg = b"Content-Transfer-Encoding: binary\r\n\r\n\xe4\xf6\r\n";
+    assert!(mail_imap::mime::binary_to_base64(msg).is_none());
+    let multi = b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n\r\n\0x\r\n--b--\r\n";
+    let out = mail_imap::mime::binary_to_base64(multi).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b\r\n\
+Content-Transfer-Encoding: base64\r\n\r\nAHg=\r\n\r\n--b--\r\n"
+    );
+}

@@ -493,6 +493,8 @@ impl Session {
         if f.keywords().len() > self.cfg.max_keywords {
             return no_code("LIMIT", "Too many keywords");
         }
+        let converted = mime::binary_to_base64(msg);
+        let msg = converted.as_deref().unwrap_or(msg);
         match store.append(&name, &f, date, msg) {
             // RFC 4315 3: APPENDUID.
             Ok((validity, uid)) => ok_code(format!("APPENDUID {} {}", validity, uid), "APPEND completed"),
