@@ -386,7 +386,12 @@ impl App {
                     break;
                 }
                 match self.stack.recv(c, &mut buf[..room]) {
-                    Ok(0) => break,
+                    Ok(0) => {
+                        // The client closed: close our side too (a socket
+                        // left in CLOSE-WAIT counts toward its address's limit).
+                        dead.push(c);
+                        break;
+                    }
                     Ok(n) => {
                         active = true;
                         let _ = self.stack.send(c, &buf[..n]);

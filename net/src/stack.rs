@@ -82,7 +82,7 @@ impl StackConfig {
             tcp_rx_buffer: 16 * 1024,
             tcp_tx_buffer: 16 * 1024,
             max_tcp_sockets: 256,
-            max_tcp_per_peer: 32,
+            max_tcp_per_peer: 64,
             tcp_timeout_ms: 120_000,
             tcp_keepalive_ms: Some(75_000),
             close_linger_ms: 60_000,
@@ -362,10 +362,28 @@ impl<D: Device> Stack<D> {
                     }
                     _ => {
                         let peer = s.remote_endpoint().map(|e| e.addr);
-                        let held = self.conns.values().filter(|c| c.peer.is_some() && c.peer == peer).count();
+                        // Held: open connections, and ones we closed that
+                        // the peer has not (FIN-WAIT/CLOSING: a client that
+                        // never closes keeps the socket until the linger
+                        // timeout). A client's own normal closes do not count.
+                        let sockets = &self.sockets;
+                        let held = self
+                            .conns
+                            .iter()
+                            .filter(|(ch, c)| {
+                                c.peer.is_some()
+                                    && c.peer == peer
+                                    && (c.closed_at_ms.is_none()
+                                        || matches!(
+                                            sockets.get::<tcp::Socket>(**ch).state(),
+                                            tcp::State::FinWait1 | tcp::State::FinWait2 | tcp::State::Closing
+                                        ))
+                            })
+                            .count();
                         if held >= self.cfg.max_tcp_per_peer {
                             // Reset it; the next pass re-listens on the
                             // socket once the RST is out (arm above).
+                            let s = self.sockets.get_mut::<tcp::Socket>(h);
                             s.abort();
                             self.refused_per_peer += 1;
                             i += 1;

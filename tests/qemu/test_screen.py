@@ -186,7 +186,7 @@ def test_screen_greylist_antivirus_and_spam(netns):
                          "--from", "grey@example.org", "--to", "demo@example.test",
                          "--header", "Subject: greylisted first", "--timeout", "60"]
                 r1 = in_ns(netns, *swaks, timeout=120)
-                assert "<** 450 4.7.1" in r1.stdout, r1.stdout
+                assert "<** 450 4.7.1" in r1.stdout, r1.stdout + r1.stderr + vm.log()[-3000:]
                 time.sleep(6)
                 r2 = in_ns(netns, *swaks, timeout=120)
                 assert r2.returncode == 0 and "<-  250 2.0.0" in r2.stdout, r2.stdout
