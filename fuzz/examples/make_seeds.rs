@@ -43,14 +43,20 @@ fn smtp() {
         put("smtp_server", name, &cat(&[pre, body]));
     }
     let ehlo: &[u8] = b"220 mx.example.net ESMTP\r\n250-mx.example.net\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250-8BITMIME\r\n250-STARTTLS\r\n250-AUTH PLAIN LOGIN\r\n250-ENHANCEDSTATUSCODES\r\n250-CHUNKING\r\n250 SMTPUTF8\r\n";
-    let txn: &[u8] = b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n354 go ahead\r\n250 2.0.0 queued as X\r\n";
+    let txn: &[u8] =
+        b"250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n354 go ahead\r\n250 2.0.0 queued as X\r\n";
     let clients: &[(&str, &[u8], Vec<u8>)] = &[
         ("plain", &[0, 0], cat(&[ehlo, txn, txn, b"221 bye\r\n"])),
         ("tls", &[0x09, 3], cat(&[ehlo, b"220 2.0.0 ready\r\n", ehlo, txn, b"221 bye\r\n"])),
         ("tls-auth", &[0x0d, 1], cat(&[ehlo, b"220 ready\r\n", ehlo, b"235 2.7.0 ok\r\n", txn])),
         ("helo", &[0, 5], b"220 old\r\n502 no ehlo\r\n250 hi\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n".to_vec()),
         ("errors", &[1, 2], b"220-multi\r\n220 line\r\n421 4.3.2 shutting down\r\n".to_vec()),
-        ("no-pipelining", &[0x20, 0], b"220 x\r\n250-x\r\n250 8BITMIME\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n451 4.3.0 later\r\n250 ok\r\n".to_vec()),
+        (
+            "no-pipelining",
+            &[0x20, 0],
+            b"220 x\r\n250-x\r\n250 8BITMIME\r\n250 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n451 4.3.0 later\r\n250 ok\r\n"
+                .to_vec(),
+        ),
     ];
     for (name, pre, body) in clients {
         put("smtp_client", name, &cat(&[pre, body]));
@@ -173,7 +179,15 @@ fn authn() {
     for (name, flags, m) in [("signed", 0u8, &signed), ("sealed", 6, &sealed), ("plain", 1, &msg.to_vec())] {
         put("authn_verify", name, &cat(&[&[flags, 3], spf, b"\n", dmarc, b"\n", m]));
     }
-    put("authn_verify", "redirect", &cat(&[&[1, 0], b"v=spf1 redirect=loop.example.com exp=exp.example.com\nv=DMARC1; p=quarantine; sp=none\n", msg]));
+    put(
+        "authn_verify",
+        "redirect",
+        &cat(&[
+            &[1, 0],
+            b"v=spf1 redirect=loop.example.com exp=exp.example.com\nv=DMARC1; p=quarantine; sp=none\n",
+            msg,
+        ]),
+    );
 }
 
 fn dns() {
@@ -190,7 +204,13 @@ fn dns() {
         m.to_vec().unwrap()
     };
     let rec = |name: &str, ttl: u32, d: RData| Record::from_rdata(n(name), ttl, d);
-    let soa = || rec("example.org.", 60, RData::SOA(SOA::new(n("ns.example.org."), n("h.example.org."), 1, 3600, 600, 86400, 30)));
+    let soa = || {
+        rec(
+            "example.org.",
+            60,
+            RData::SOA(SOA::new(n("ns.example.org."), n("h.example.org."), 1, 3600, 600, 86400, 30)),
+        )
+    };
     let frame = |sel: u8, replies: &[Vec<u8>]| {
         let mut v = vec![sel];
         for r in replies {
@@ -202,22 +222,168 @@ fn dns() {
     let q = "example.org.";
     let ok = ResponseCode::NoError;
     let seeds: Vec<(&str, Vec<u8>)> = vec![
-        ("a", frame(0, &[reply(q, RecordType::A, ok, false, vec![rec(q, 300, RData::A(A::new(192, 0, 2, 1)))], vec![])])),
-        ("aaaa", frame(1, &[reply(q, RecordType::AAAA, ok, false, vec![rec(q, 300, RData::AAAA(AAAA("2001:db8::1".parse().unwrap())))], vec![])])),
-        ("mx", frame(2, &[reply(q, RecordType::MX, ok, false, vec![rec(q, 300, RData::MX(MX::new(10, n("mx.example.org.")))), rec(q, 300, RData::MX(MX::new(20, n("mx2.example.org."))))], vec![])])),
-        ("null-mx", frame(2, &[reply(q, RecordType::MX, ok, false, vec![rec(q, 300, RData::MX(MX::new(0, n("."))))], vec![])])),
-        ("txt", frame(3, &[reply(q, RecordType::TXT, ok, false, vec![rec(q, 300, RData::TXT(TXT::new(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()])))], vec![])])),
-        ("ptr", frame(4, &[reply(q, RecordType::PTR, ok, false, vec![rec(q, 300, RData::PTR(PTR(n("mx.example.org."))))], vec![])])),
-        ("tlsa", frame(0x85, &[reply("_25._tcp.mx.example.org.", RecordType::TLSA, ok, false, vec![rec("_25._tcp.mx.example.org.", 300, RData::TLSA(TLSA::new(tlsa::CertUsage::DaneEe, tlsa::Selector::Spki, tlsa::Matching::Sha256, vec![0xab; 32])))], vec![])])),
-        ("cname", frame(6, &[reply(q, RecordType::CNAME, ok, false, vec![rec(q, 300, RData::CNAME(CNAME(n("www.example.org."))))], vec![])])),
-        ("cname-chain", frame(0, &[
-            reply(q, RecordType::A, ok, false, vec![rec(q, 100, RData::CNAME(CNAME(n("alias.example.org."))))], vec![]),
-            reply("alias.example.org.", RecordType::A, ok, false, vec![rec("alias.example.org.", 100, RData::CNAME(CNAME(n("t.example.org.")))), rec("t.example.org.", 50, RData::A(A::new(192, 0, 2, 9)))], vec![]),
-        ])),
+        (
+            "a",
+            frame(0, &[reply(q, RecordType::A, ok, false, vec![rec(q, 300, RData::A(A::new(192, 0, 2, 1)))], vec![])]),
+        ),
+        (
+            "aaaa",
+            frame(
+                1,
+                &[reply(
+                    q,
+                    RecordType::AAAA,
+                    ok,
+                    false,
+                    vec![rec(q, 300, RData::AAAA(AAAA("2001:db8::1".parse().unwrap())))],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "mx",
+            frame(
+                2,
+                &[reply(
+                    q,
+                    RecordType::MX,
+                    ok,
+                    false,
+                    vec![
+                        rec(q, 300, RData::MX(MX::new(10, n("mx.example.org.")))),
+                        rec(q, 300, RData::MX(MX::new(20, n("mx2.example.org.")))),
+                    ],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "null-mx",
+            frame(2, &[reply(q, RecordType::MX, ok, false, vec![rec(q, 300, RData::MX(MX::new(0, n("."))))], vec![])]),
+        ),
+        (
+            "txt",
+            frame(
+                3,
+                &[reply(
+                    q,
+                    RecordType::TXT,
+                    ok,
+                    false,
+                    vec![rec(q, 300, RData::TXT(TXT::new(vec!["v=spf1 ip4:192.0.2.0/24 ".into(), "-all".into()])))],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "ptr",
+            frame(
+                4,
+                &[reply(
+                    q,
+                    RecordType::PTR,
+                    ok,
+                    false,
+                    vec![rec(q, 300, RData::PTR(PTR(n("mx.example.org."))))],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "tlsa",
+            frame(
+                0x85,
+                &[reply(
+                    "_25._tcp.mx.example.org.",
+                    RecordType::TLSA,
+                    ok,
+                    false,
+                    vec![rec(
+                        "_25._tcp.mx.example.org.",
+                        300,
+                        RData::TLSA(TLSA::new(
+                            tlsa::CertUsage::DaneEe,
+                            tlsa::Selector::Spki,
+                            tlsa::Matching::Sha256,
+                            vec![0xab; 32],
+                        )),
+                    )],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "cname",
+            frame(
+                6,
+                &[reply(
+                    q,
+                    RecordType::CNAME,
+                    ok,
+                    false,
+                    vec![rec(q, 300, RData::CNAME(CNAME(n("www.example.org."))))],
+                    vec![],
+                )],
+            ),
+        ),
+        (
+            "cname-chain",
+            frame(
+                0,
+                &[
+                    reply(
+                        q,
+                        RecordType::A,
+                        ok,
+                        false,
+                        vec![rec(q, 100, RData::CNAME(CNAME(n("alias.example.org."))))],
+                        vec![],
+                    ),
+                    reply(
+                        "alias.example.org.",
+                        RecordType::A,
+                        ok,
+                        false,
+                        vec![
+                            rec("alias.example.org.", 100, RData::CNAME(CNAME(n("t.example.org.")))),
+                            rec("t.example.org.", 50, RData::A(A::new(192, 0, 2, 9))),
+                        ],
+                        vec![],
+                    ),
+                ],
+            ),
+        ),
         ("nxdomain", frame(2, &[reply(q, RecordType::MX, ResponseCode::NXDomain, false, vec![], vec![soa()])])),
         ("nodata", frame(3, &[reply(q, RecordType::TXT, ok, false, vec![], vec![soa()])])),
-        ("servfail-then-ok", frame(0, &[reply(q, RecordType::A, ResponseCode::ServFail, false, vec![], vec![]), reply(q, RecordType::A, ok, false, vec![rec(q, 0, RData::A(A::new(192, 0, 2, 2)))], vec![])])),
-        ("truncated-then-tcp", frame(3, &[reply(q, RecordType::TXT, ok, true, vec![], vec![]), reply(q, RecordType::TXT, ok, false, (0..20).map(|i| rec(q, 300, RData::TXT(TXT::new(vec![format!("{i:02}-{}", "x".repeat(60))])))).collect(), vec![])])),
+        (
+            "servfail-then-ok",
+            frame(
+                0,
+                &[
+                    reply(q, RecordType::A, ResponseCode::ServFail, false, vec![], vec![]),
+                    reply(q, RecordType::A, ok, false, vec![rec(q, 0, RData::A(A::new(192, 0, 2, 2)))], vec![]),
+                ],
+            ),
+        ),
+        (
+            "truncated-then-tcp",
+            frame(
+                3,
+                &[
+                    reply(q, RecordType::TXT, ok, true, vec![], vec![]),
+                    reply(
+                        q,
+                        RecordType::TXT,
+                        ok,
+                        false,
+                        (0..20)
+                            .map(|i| rec(q, 300, RData::TXT(TXT::new(vec![format!("{i:02}-{}", "x".repeat(60))]))))
+                            .collect(),
+                        vec![],
+                    ),
+                ],
+            ),
+        ),
     ];
     for (name, v) in seeds {
         put("dns_message", name, &v);
@@ -253,12 +419,36 @@ fn disk_targets() {
     let good: &[u8] = b"unimail-queue 1\nsender a@example.org\narrival 1700000000\nsize 20\nwarned 0\nrcpt P 0 0 0 b@example.net\t\nrcpt T 1 1700000500 0 c@example.com\t451 4.7.1 later\nrcpt F 0 1700000400 0 d@example.com\t550 5.1.1 no\nrcpt D 0 0 0 e@example.com\t250 ok\n";
     let msg: &[u8] = b"From: a@example.org\r\nTo: b@example.net\r\nSubject: x\r\n\r\nbody\r\n";
     put("outbound_queue", "good", &cat(&[good, b"\0", msg]));
-    put("outbound_queue", "bounce", &cat(&[b"unimail-queue 1\nsender \narrival 1700000000\nsize 5\nwarned 1\nrcpt T 3 1700000000 0 x@y.z\t421 busy\n", b"\0", b"hello"]));
+    put(
+        "outbound_queue",
+        "bounce",
+        &cat(&[
+            b"unimail-queue 1\nsender \narrival 1700000000\nsize 5\nwarned 1\nrcpt T 3 1700000000 0 x@y.z\t421 busy\n",
+            b"\0",
+            b"hello",
+        ]),
+    );
 
     let uidlist: &[u8] = b"3 V1700000000 N5 G3085f01b7f4c6c5b\n1 :1700000000.M1R1.mx,S=40\n2 :1700000001.M2R2.mx,S=41,W=42\n4 :1700000003.M4R4.mx\n";
     let names: &[u8] = b"cur/1700000000.M1R1.mx,S=40:2,S\nnew/1700000001.M2R2.mx,S=41,W=42\ncur/1700000002.M3R3.mx:2,FRa\ncur/1700000003.M4R4.mx:2,\n.Sent/cur/1700000004.M5R5.mx:2,S\n";
     let cmds = "s SELECT INBOX\r\nf FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER])\r\nt STORE 1:* +FLAGS (\\Deleted $Junk kw2)\r\nc COPY 1 Sent\r\nm MOVE 2 Sent\r\ne EXPUNGE\r\nl LIST \"\" *\r\nu STATUS Sent (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)\r\na APPEND Sent (\\Seen) {11}\r\nSubject: x\r\nn CREATE New/Sub\r\nr RENAME Sent Old\r\nd DELETE Old\r\n";
-    put("maildir", "good", &cat(&[uidlist, b"\0", b"0 $Junk\n1 kw2\n", b"\0", b"Sent\nArchive\n", b"\0", b"65a1b2c3", b"\0", names, b"\0", cmds.as_bytes()]));
+    put(
+        "maildir",
+        "good",
+        &cat(&[
+            uidlist,
+            b"\0",
+            b"0 $Junk\n1 kw2\n",
+            b"\0",
+            b"Sent\nArchive\n",
+            b"\0",
+            b"65a1b2c3",
+            b"\0",
+            names,
+            b"\0",
+            cmds.as_bytes(),
+        ]),
+    );
     put("maildir", "empty", &cat(&[b"\0\0\0\0\0", cmds.as_bytes()]));
 }
 

@@ -13,7 +13,8 @@ use mail_bayes::{message_key, tokenize, BayesConfig, Class, Store, TokenLimits};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, bytes)) = data.split_first() else { return };
-    let cfg = BayesConfig { min_learned: 1, min_tokens: 1, max_tokens: 4096, learn_cache: 64, ..BayesConfig::default() };
+    let cfg =
+        BayesConfig { min_learned: 1, min_tokens: 1, max_tokens: 4096, learn_cache: 64, ..BayesConfig::default() };
     let limits = TokenLimits::default();
     if sel & 1 != 0 {
         let t = tokenize(bytes, &limits);

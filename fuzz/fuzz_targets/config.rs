@@ -28,7 +28,12 @@ fuzz_target!(|data: &[u8]| {
     for line in text.lines().take(64) {
         let v = line.split_once('=').map_or(line, |(_, v)| v).trim();
         let _ = (parse_size(v), parse_duration(v), parse_score(v));
-        let limits = HashLimits { argon2_max_memory_kib: 64, argon2_max_passes: 2, sha_crypt_max_rounds: 2000, bcrypt_max_cost: 5 };
+        let limits = HashLimits {
+            argon2_max_memory_kib: 64,
+            argon2_max_passes: 2,
+            sha_crypt_max_rounds: 2000,
+            bcrypt_max_cost: 5,
+        };
         if let Ok(h) = PasswordHash::parse(v, &limits) {
             // Only the cheap schemes: crypt rounds would dominate the run.
             if h.is_weak() {

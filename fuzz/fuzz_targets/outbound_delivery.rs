@@ -57,7 +57,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if report.is_none() {
-        if flags & 1 != 0 { d.timeout() } else { d.connection_lost() }
+        if flags & 1 != 0 {
+            d.timeout()
+        } else {
+            d.connection_lost()
+        }
         while let Some(ev) = d.poll() {
             if let DeliveryEvent::Finished(rep) = ev {
                 report = Some(rep);

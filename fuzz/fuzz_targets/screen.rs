@@ -34,7 +34,13 @@ fuzz_target!(|data: &[u8]| {
         }
         let cfg = mail_config::default_config().greylist;
         if let Ok(mut g) = Greylist::load(cfg.clone(), bytes, now, 64, 64) {
-            let req = Request { ip, sender: "a@example.org", recipient: "b@example.com", authenticated: false, allowlisted: false };
+            let req = Request {
+                ip,
+                sender: "a@example.org",
+                recipient: "b@example.com",
+                authenticated: false,
+                allowlisted: false,
+            };
             let _ = g.check(&req, now).reply();
             g.expire(now + 86_400);
             let saved = g.save(now);
