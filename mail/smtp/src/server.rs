@@ -866,14 +866,21 @@ impl Server {
         let (used, end) = scanner.scan(&input[..take], &mut self.chunk);
         let (size, bare, longest) = (scanner.size, scanner.bare_seen, scanner.longest_line());
         let tx = self.tx.as_mut().expect("DATA without transaction");
-        if tx.doomed.is_none() {
-            if size > self.cfg.max_message_size {
-                tx.doomed = Some(AbortReason::TooBig);
-            } else if bare && self.cfg.bare_endings == BareEndings::Reject {
-                tx.doomed = Some(AbortReason::BareLineEnding);
-            } else if self.cfg.max_data_line.is_some_and(|m| longest > m.saturating_sub(2)) {
-                tx.doomed = Some(AbortReason::LineTooLong);
-            }
+        let reason = if size > self.cfg.max_message_size {
+            Some(AbortReason::TooBig)
+        } else if bare && self.cfg.bare_endings == BareEndings::Reject {
+            Some(AbortReason::BareLineEnding)
+        } else if self.cfg.max_data_line.is_some_and(|m| longest > m.saturating_sub(2)) {
+            Some(AbortReason::LineTooLong)
+        } else {
+            None
+        };
+        // Latch the first problem (stop handing content out), but at the end
+        // decide the reason from the whole content: all three measures only
+        // grow, so the reply no longer depends on how the input was split
+        // (found by fuzz/smtp_server).
+        if tx.doomed.is_none() || end {
+            tx.doomed = reason.or(tx.doomed);
         }
         tx.env.size = size;
         if tx.doomed.is_some() {
