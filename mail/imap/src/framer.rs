@@ -149,8 +149,15 @@ impl Framer {
                         Some((size, non_sync)) => {
                             let append = is_append(&self.buf);
                             let cap = if append { self.limits.max_append } else { self.limits.max_literal };
-                            let fits = size <= cap as u64
-                                && (append || (self.command_len() as u64 + size) <= self.limits.max_command as u64);
+                            // RFC 3502 MULTIAPPEND: the messages of one
+                            // APPEND share `max_append`, so a command with
+                            // many literals is bounded too.
+                            let fits = if append {
+                                (self.exempt as u64).saturating_add(size) <= cap as u64
+                            } else {
+                                size <= cap as u64
+                                    && (self.command_len() as u64 + size) <= self.limits.max_command as u64
+                            };
                             if !fits {
                                 let tag = tag_of(&self.buf);
                                 self.reset();

@@ -549,7 +549,7 @@ impl Session {
         // RFC 3501 5.1: INBOX is case-insensitive.
         if name.eq_ignore_ascii_case("INBOX") {
             name = String::from("INBOX");
-        } else if name.len() > 6 && name[..6].eq_ignore_ascii_case("INBOX/") {
+        } else if name.len() > 6 && name.as_bytes()[..6].eq_ignore_ascii_case(b"INBOX/") {
             name.replace_range(..5, "INBOX");
         }
         Ok(name)
