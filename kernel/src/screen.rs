@@ -85,11 +85,9 @@ impl ScreenService {
                 queries.push((q.id, d.query(&q.name, Rtype::A, now_ms)));
             }
         }
-        let mut s = Screening { screen, queries, answered_without_dns: false };
-        if s.queries.is_empty() {
-            s.answered_without_dns = true;
-        }
-        s
+        // Without a resolver nothing is asked: lists still pending when the
+        // wait ends count as not listed (postscreen's rule).
+        Screening { screen, queries }
     }
 
     /// Greylisting of one recipient: `Some(450 reply)` refuses it.
@@ -148,23 +146,14 @@ pub struct Screening {
     pub screen: Screen,
     /// (screen query index, resolver query) still unanswered.
     queries: Vec<(usize, QueryId)>,
-    answered_without_dns: bool,
 }
 
 impl Screening {
     /// Feeds DNS answers and the clock; returns true if anything moved.
-    pub fn poll(&mut self, policy: &Policy, mut dns: Option<&mut DnsClient>) -> bool {
+    pub fn poll(&mut self, policy: &Policy, dns: Option<&mut DnsClient>) -> bool {
         let now_ms = crate::time::unix_ms();
         let mut moved = false;
-        if !self.answered_without_dns && dns.is_none() {
-            // No resolver: every list is unknown (counted as not listed).
-            for (id, _) in core::mem::take(&mut self.queries) {
-                self.screen.answer(policy, id, DnsAnswer::Failed, now_ms);
-            }
-            self.answered_without_dns = true;
-            moved = true;
-        }
-        if let Some(d) = dns.as_deref_mut() {
+        if let Some(d) = dns {
             let mut i = 0;
             while i < self.queries.len() {
                 let (id, q) = self.queries[i];

@@ -622,8 +622,8 @@ impl SmtpService {
                         } else {
                             let rcpt = m.to_string();
                             // RFC 6647: greylist only what would be accepted.
+                            let sender = s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default();
                             let grey = if s.mode == Mode::Mx && cfg.resolve(&rcpt).is_ok() {
-                                let sender = s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default();
                                 self.screen.greylist(&mail_screen::GreylistRequest {
                                     ip: s.peer,
                                     sender: &sender,
@@ -636,12 +636,7 @@ impl SmtpService {
                             };
                             match grey {
                                 Some(r) => {
-                                    log::info!(
-                                        "greylist: {} from <{}> to <{rcpt}>: {}",
-                                        s.peer,
-                                        s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default(),
-                                        r.text
-                                    );
+                                    log::info!("greylist: {} from <{sender}> to <{rcpt}>: {}", s.peer, r.text);
                                     screen_reply(&r)
                                 }
                                 None => Self::route(s, cfg, self.srs.as_ref(), &m),
