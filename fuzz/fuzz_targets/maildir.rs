@@ -10,12 +10,14 @@
 #![no_main]
 use disk::maildir::{Flags, Limits, Maildir};
 use fuzz_common::imap::{drive, MSG2};
-use fuzz_common::{empty_fs, Reader};
+use fuzz_common::{prepared_fs, Reader};
 use libfuzzer_sys::fuzz_target;
 use mail_imap::{Config, Session};
 use mail_store::MaildirStore;
 
 const ROOT: &str = "/mail/bob/Maildir";
+const NOW: u32 = 1_700_000_100;
+const LIMITS: Limits = Limits { max_messages: 64, max_folders: 16, max_index_bytes: 4096, max_message: 1 << 20 };
 
 fuzz_target!(|data: &[u8]| {
     let mut r = Reader::new(data);
@@ -25,12 +27,14 @@ fuzz_target!(|data: &[u8]| {
     let uidvalidity = r.until(b"\0");
     let names = r.until(b"\0");
     let commands = r.rest();
-    let now = 1_700_000_100;
-    let mut fs = empty_fs();
-    let limits = Limits { max_messages: 64, max_folders: 16, max_index_bytes: 4096, max_message: 1 << 20 };
-    let mut md = Maildir::new("/mail", "mx.example.org", 7, limits);
-    md.create_user(&mut fs, "bob", 1, now).unwrap();
-    md.create_folder(&mut fs, "bob", "Sent", 2, now).unwrap();
+    let now = NOW;
+    let mut md = Maildir::new("/mail", "mx.example.org", 7, LIMITS);
+    let mut fs = prepared_fs("maildir", |fs| {
+        let md = Maildir::new("/mail", "mx.example.org", 7, LIMITS);
+        md.create_user(fs, "bob", 1, NOW).unwrap();
+        md.create_folder(fs, "bob", "Sent", 2, NOW).unwrap();
+    });
+    let limits = LIMITS;
     for (file, body) in [
         ("dovecot-uidlist", uidlist),
         ("dovecot-keywords", keywords),

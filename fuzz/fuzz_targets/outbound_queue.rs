@@ -8,7 +8,7 @@
 //!
 //! Input: `<env file> \0 <message>`.
 #![no_main]
-use fuzz_common::{empty_fs, Reader};
+use fuzz_common::{prepared_fs, Reader};
 use libfuzzer_sys::fuzz_target;
 use mail_outbound::dsn::{self, DsnInput};
 use mail_outbound::queue::{AttemptResult, Limits, Queue};
@@ -21,19 +21,25 @@ fuzz_target!(|data: &[u8]| {
     let mut r = Reader::new(data);
     let env = r.until(b"\0");
     let msg = r.rest();
-    let mut fs = empty_fs();
+    // The entries that do not depend on the input, made once per process.
+    let mut fs = prepared_fs("queue", |fs| {
+        fs.mkdir("/queue", 0).unwrap();
+        for (name, body) in [
+            ("65000000.2.abd.env", GOOD),
+            ("65000000.2.abd.msg", b"Subject: x\r\n\r\nbody\r\n"),
+            ("65000000.3.abe.msg", b"never acknowledged"),
+            ("65000000.5.ab0.gone", b""),
+        ] {
+            fs.write_file(&format!("/queue/{name}"), body, 0).unwrap();
+        }
+    });
     let now = 1_700_001_000u64;
-    fs.mkdir("/queue", 0).unwrap();
     let mut put = |name: &str, body: &[u8]| {
         fs.write_file(&format!("/queue/{name}"), body, 0).unwrap();
     };
     put("65000000.1.abc.env", env);
     put("65000000.1.abc.msg", msg);
-    put("65000000.2.abd.env", GOOD);
-    put("65000000.2.abd.msg", b"Subject: x\r\n\r\nbody\r\n");
-    put("65000000.3.abe.msg", b"never acknowledged");
     put("65000000.4.abf.env.tmp", env);
-    put("65000000.5.ab0.gone", b"");
     put("65000000.6.AB1.env", env);
     put("65000000.6.AB1.msg", msg);
     let limits = Limits { max_entries: 8, max_recipients: 16, max_address: 128, max_reply: 128, ..Limits::default() };
