@@ -267,7 +267,8 @@ impl Store {
             Class::Spam => &mut self.spam_msgs,
             Class::Ham => &mut self.ham_msgs,
         };
-        *msgs = if add { *msgs + 1 } else { msgs.saturating_sub(1) };
+        // Saturating: the counts come from the disk file, which may say anything.
+        *msgs = if add { msgs.saturating_add(1) } else { msgs.saturating_sub(1) };
         for &t in &tokens.0 {
             if add {
                 self.tokens.update(t, |c| match class {
@@ -583,6 +584,27 @@ mod tests {
         for n in 0..b.len() {
             assert!(Store::from_bytes(&b[..n], small()).is_err());
         }
+    }
+
+    /// Fuzzing (bayes target): a store file claiming u64::MAX learned
+    /// messages overflowed on the next learn.
+    #[test]
+    fn learned_counts_saturate() {
+        let mut s = Store::new(small());
+        s.learn(&toks(&[1, 2, 3]), Class::Spam, Some(11));
+        s.learn(&toks(&[3, 4]), Class::Ham, Some(12));
+        let mut v = s.to_bytes();
+        v[12..28].fill(0xff);
+        let n = v.len() - 8;
+        let sum = TokenHasher::default().write(&v[..n]).finish();
+        v[n..].copy_from_slice(&sum.to_le_bytes());
+        let mut t = Store::from_bytes(&v, small()).unwrap();
+        assert_eq!(t.learned(), (u64::MAX, u64::MAX));
+        t.learn(&toks(&[5, 6]), Class::Spam, Some(13));
+        t.learn(&toks(&[7]), Class::Ham, Some(14));
+        assert_eq!(t.learned(), (u64::MAX, u64::MAX));
+        assert!(t.unlearn(&toks(&[5, 6]), Class::Spam, Some(13)));
+        assert_eq!(t.learned(), (u64::MAX - 1, u64::MAX));
     }
 
     #[test]

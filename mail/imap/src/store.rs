@@ -139,7 +139,9 @@ pub struct MemStore {
     subscribed: Vec<String>,
     next_validity: u32,
     pub clock: i64,
-    /// Refuse appends beyond this many bytes in total (quota tests).
+    /// Refuse appends and copies beyond this many bytes in total (quota
+    /// tests; also keeps a fuzzed COPY of a folder into itself from
+    /// doubling it without end).
     pub quota: Option<u64>,
 }
 
@@ -306,6 +308,12 @@ impl Store for MemStore {
                 .map(|m| (m.meta.clone(), m.data.clone()))
                 .collect()
         };
+        if let Some(q) = self.quota {
+            let adding: u64 = src.iter().map(|(_, d)| d.len() as u64).sum();
+            if self.total_size() + adding > q {
+                return Err(StoreError::OverQuota);
+            }
+        }
         let t = self.folder(to)?;
         let mut out = Vec::new();
         for (mut meta, data) in src {

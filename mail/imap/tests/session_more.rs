@@ -98,6 +98,20 @@ fn append_over_quota_and_to_selected_mailbox() {
     assert!(out.contains("* 1 EXISTS") && out.contains("* 1 RECENT") && out.contains("b OK [APPENDUID"), "{}", out);
 }
 
+/// Fuzzing (imap_session): `COPY 1:* INBOX` repeated doubled the folder
+/// each time; the store's quota now stops a copy too, with OVERQUOTA.
+#[test]
+fn copy_into_itself_stops_at_quota() {
+    let mut st = MemStore::new();
+    st.quota = Some(100);
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a APPEND INBOX {22+}\r\nSubject: x\r\n\r\nbody..\r\n\r\n");
+    assert!(out.contains("a OK"), "{}", out);
+    let out = run(&mut s, &mut st, &"c COPY 1:* INBOX\r\n".repeat(4));
+    assert!(out.contains("c OK [COPYUID") && out.contains("c NO [OVERQUOTA]"), "{}", out);
+    assert_eq!(st.list_messages("INBOX").unwrap().1.len(), 4, "22 bytes, doubled while under 100");
+}
+
 #[test]
 fn select_while_selected_and_delete_selected() {
     let mut st = store_with_messages();
