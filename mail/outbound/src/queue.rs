@@ -227,6 +227,9 @@ impl Entry {
             return None;
         }
         let sender = lines.next()?.strip_prefix("sender ")?.to_string();
+        if bad_address(&sender, limits) {
+            return None;
+        }
         let arrival = lines.next()?.strip_prefix("arrival ")?.parse().ok()?;
         let size = lines.next()?.strip_prefix("size ")?.parse().ok()?;
         let warned = match lines.next()?.strip_prefix("warned ")? {
@@ -250,7 +253,11 @@ impl Entry {
             let t: u64 = f.next()?.parse().ok()?;
             let n = f.next()?;
             let address = f.next()?.to_string();
-            let reply = reply.to_string();
+            if address.is_empty() || bad_address(&address, limits) {
+                return None;
+            }
+            // As `record_results` stores it, so that it is written back the same size.
+            let reply = clean(reply, limits.max_reply);
             let state = match c {
                 "P" => RcptState::Pending,
                 "T" => RcptState::Deferred { attempts, next: t, reply },
@@ -312,6 +319,21 @@ impl Staged {
     pub fn id(&self) -> &str {
         &self.entry.id
     }
+}
+
+/// An address the queue will not store: too long, or with characters
+/// that would break the `.env` line format. Checked at enqueue and again
+/// when an entry is read back, so that whatever is loaded also fits
+/// [`env_cap`] once it is written again.
+fn bad_address(a: &str, limits: &Limits) -> bool {
+    a.len() > limits.max_address || a.chars().any(|c| c.is_control() || c == ' ' || c == '<' || c == '>')
+}
+
+/// The most an `.env` file of an entry within `limits` can hold: the
+/// header lines with the sender, then per recipient its state, numbers
+/// (at most 44 bytes), address and cleaned reply.
+fn env_cap(limits: &Limits) -> usize {
+    128 + limits.max_address + limits.max_recipients * (limits.max_address + limits.max_reply + 64)
 }
 
 fn clean(s: &str, max: usize) -> String {
@@ -390,12 +412,9 @@ impl Queue {
         }
         for id in envs {
             let parsed = if valid_id(&id) && msgs.contains(&id) && q.entries.len() < limits.max_entries {
-                fs.read_file(
-                    &q.path(&format!("{id}.env")),
-                    64 + limits.max_recipients * (limits.max_address + limits.max_reply + 64),
-                )
-                .ok()
-                .and_then(|d| Entry::decode(&id, &d, &limits))
+                fs.read_file(&q.path(&format!("{id}.env")), env_cap(&limits))
+                    .ok()
+                    .and_then(|d| Entry::decode(&id, &d, &limits))
             } else {
                 None
             };
@@ -495,9 +514,7 @@ impl Queue {
         if message.len() as u64 > self.limits.max_message {
             return Err(QueueError::TooBig);
         }
-        let bad = |a: &str| {
-            a.len() > self.limits.max_address || a.chars().any(|c| c.is_control() || c == ' ' || c == '<' || c == '>')
-        };
+        let bad = |a: &str| bad_address(a, &self.limits);
         if recipients.is_empty()
             || recipients.len() > self.limits.max_recipients
             || bad(sender)
