@@ -622,20 +622,22 @@ impl SmtpService {
                         } else {
                             let rcpt = m.to_string();
                             // RFC 6647: greylist only what would be accepted.
-                            let sender = s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default();
                             let grey = if s.mode == Mode::Mx && cfg.resolve(&rcpt).is_ok() {
-                                self.screen.greylist(&mail_screen::GreylistRequest {
-                                    ip: s.peer,
-                                    sender: &sender,
-                                    recipient: &rcpt,
-                                    authenticated: s.auth_user.is_some(),
-                                    allowlisted: s.allowlisted,
-                                })
+                                let sender = s.server.envelope().map(|e| sender_string(&e.sender)).unwrap_or_default();
+                                self.screen
+                                    .greylist(&mail_screen::GreylistRequest {
+                                        ip: s.peer,
+                                        sender: &sender,
+                                        recipient: &rcpt,
+                                        authenticated: s.auth_user.is_some(),
+                                        allowlisted: s.allowlisted,
+                                    })
+                                    .map(|r| (r, sender))
                             } else {
                                 None
                             };
                             match grey {
-                                Some(r) => {
+                                Some((r, sender)) => {
                                     log::info!("greylist: {} from <{sender}> to <{rcpt}>: {}", s.peer, r.text);
                                     screen_reply(&r)
                                 }

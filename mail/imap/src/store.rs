@@ -173,6 +173,13 @@ impl MemStore {
     fn total_size(&self) -> u64 {
         self.folders.values().flat_map(|f| f.messages.iter()).map(|m| m.data.len() as u64).sum()
     }
+    /// `OverQuota` if adding `bytes` would pass the quota (APPEND and COPY).
+    fn check_quota(&self, bytes: u64) -> Result<(), StoreError> {
+        match self.quota {
+            Some(q) if self.total_size() + bytes > q => Err(StoreError::OverQuota),
+            _ => Ok(()),
+        }
+    }
 }
 
 fn crlf_size(m: &[u8]) -> u32 {
@@ -279,11 +286,7 @@ impl Store for MemStore {
         date: Option<i64>,
         message: &[u8],
     ) -> Result<(u32, Uid), StoreError> {
-        if let Some(q) = self.quota {
-            if self.total_size() + message.len() as u64 > q {
-                return Err(StoreError::OverQuota);
-            }
-        }
+        self.check_quota(message.len() as u64)?;
         self.clock += 1;
         let now = self.clock;
         let f = self.folder(name)?;
@@ -308,12 +311,7 @@ impl Store for MemStore {
                 .map(|m| (m.meta.clone(), m.data.clone()))
                 .collect()
         };
-        if let Some(q) = self.quota {
-            let adding: u64 = src.iter().map(|(_, d)| d.len() as u64).sum();
-            if self.total_size() + adding > q {
-                return Err(StoreError::OverQuota);
-            }
-        }
+        self.check_quota(src.iter().map(|(_, d)| d.len() as u64).sum())?;
         let t = self.folder(to)?;
         let mut out = Vec::new();
         for (mut meta, data) in src {
