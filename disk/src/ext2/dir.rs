@@ -136,12 +136,29 @@ impl<D: BlockDevice> Ext2<D> {
             return Err(FsError::Corrupt("directory size not a block multiple"));
         }
         // Directories have no holes: the size must match the allocated
-        // blocks, which also bounds every scan of a hostile directory.
+        // blocks, and no directory is larger than the filesystem. A hostile
+        // inode can claim any block count, so the second bound is what
+        // keeps a scan to the disk's size.
         let n = dir.size / bs;
         if n > (dir.blocks512 as u64) / (bs / 512) {
             return Err(FsError::Corrupt("directory larger than its blocks"));
         }
+        if n > self.sb.blocks_count as u64 {
+            return Err(FsError::Corrupt("directory larger than the filesystem"));
+        }
         Ok(n)
+    }
+
+    /// Physical block of directory block `l`. Directories have no holes
+    /// (ext2 never makes them and e2fsck repairs them), so a hole is
+    /// damage: skipping it instead would let a damaged inode whose
+    /// indirect blocks are zeros make every lookup walk millions of
+    /// empty logical blocks.
+    fn dir_block(&mut self, dir: &Inode, l: u64) -> Result<u32, FsError> {
+        match self.bmap(dir, l)? {
+            0 => Err(FsError::Corrupt("hole in a directory")),
+            p => Ok(p),
+        }
     }
 
     /// True when `dir` has an in-memory index (built now if it is large).
@@ -158,10 +175,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let mut idx = dindex::DirIndex::new();
         for l in 0..n {
-            let p = self.bmap(dir, l)?;
-            if p == 0 {
-                return Ok(false);
-            }
+            let p = self.dir_block(dir, l)?;
             let b = self.cache.get(p as u64)?;
             let mut pos = 0;
             while pos < b.len() {
@@ -182,10 +196,7 @@ impl<D: BlockDevice> Ext2<D> {
         let hash = dindex::hash(name);
         if self.indexed(dir_ino, dir)? {
             for l in self.dindex.candidates(dir_ino, hash) {
-                let p = self.bmap(dir, l as u64)?;
-                if p == 0 {
-                    continue;
-                }
+                let p = self.dir_block(dir, l as u64)?;
                 if let Some((ino, pos, prev)) = find_in_block(self.cache.get(p as u64)?, name)? {
                     return Ok(Some(Found { ino, lblk: l as u64, phys: p, pos, prev, hash }));
                 }
@@ -194,10 +205,7 @@ impl<D: BlockDevice> Ext2<D> {
         }
         let n = self.dir_blocks(dir)?;
         for l in 0..n {
-            let p = self.bmap(dir, l)?;
-            if p == 0 {
-                continue;
-            }
+            let p = self.dir_block(dir, l)?;
             if let Some((ino, pos, prev)) = find_in_block(self.cache.get(p as u64)?, name)? {
                 return Ok(Some(Found { ino, lblk: l, phys: p, pos, prev, hash }));
             }
@@ -230,20 +238,15 @@ impl<D: BlockDevice> Ext2<D> {
                 return Err(FsError::Exists);
             }
             if let Some(l) = self.dindex.first_gap(dir_ino, need) {
-                let p = self.bmap(&dir, l as u64)?;
-                if p != 0 {
-                    match slot_in_block(self.cache.get(p as u64)?, need)? {
-                        Some((reuse, pos)) => slot = Some((l as u64, p, reuse, pos)),
-                        None => return Err(FsError::Corrupt("directory index out of step")),
-                    }
+                let p = self.dir_block(&dir, l as u64)?;
+                match slot_in_block(self.cache.get(p as u64)?, need)? {
+                    Some((reuse, pos)) => slot = Some((l as u64, p, reuse, pos)),
+                    None => return Err(FsError::Corrupt("directory index out of step")),
                 }
             }
         } else {
             for l in 0..n {
-                let p = self.bmap(&dir, l)?;
-                if p == 0 {
-                    continue;
-                }
+                let p = self.dir_block(&dir, l)?;
                 let b = self.cache.get(p as u64)?;
                 if find_in_block(b, name)?.is_some() {
                     return Err(FsError::Exists);
@@ -333,10 +336,7 @@ impl<D: BlockDevice> Ext2<D> {
     fn dir_is_empty(&mut self, dir: &Inode) -> Result<bool, FsError> {
         let n = self.dir_blocks(dir)?;
         for l in 0..n {
-            let p = self.bmap(dir, l)?;
-            if p == 0 {
-                continue;
-            }
+            let p = self.dir_block(dir, l)?;
             let b = self.cache.get(p as u64)?;
             let mut pos = 0;
             while pos < b.len() {
@@ -736,10 +736,7 @@ impl<D: BlockDevice> Ext2<D> {
         let n = self.dir_blocks(&dir)?;
         let max_ino = self.sb.inodes_count;
         for l in 0..n {
-            let p = self.bmap(&dir, l)?;
-            if p == 0 {
-                continue;
-            }
+            let p = self.dir_block(&dir, l)?;
             let b = self.cache.get(p as u64)?;
             let mut pos = 0;
             while pos < b.len() {

@@ -586,6 +586,23 @@ fn corrupted_images_fail_cleanly() {
     bad[root_blk * 1024 + 5] = 0;
     let mut fs = Ext2::mount(ram(&bad)).unwrap();
     assert!(matches!(fs.lookup("/d"), Err(FsError::Corrupt(_))));
+    // A directory with a hole, and one claiming more blocks than the
+    // filesystem has: errors, not a skip over every missing block.
+    let d_off = {
+        let mut fs = Ext2::mount(ram(&good)).unwrap();
+        inode_table * 1024 + (fs.lookup("/d").unwrap() as usize - 1) * isz
+    };
+    let mut bad = good.clone();
+    bad[d_off + 40..d_off + 44].copy_from_slice(&0u32.to_le_bytes());
+    let mut fs = Ext2::mount(ram(&bad)).unwrap();
+    assert!(matches!(fs.lookup("/d/f5"), Err(FsError::Corrupt("hole in a directory"))));
+    assert!(matches!(fs.read_dir("/d", |_| true), Err(FsError::Corrupt("hole in a directory"))));
+    assert!(matches!(fs.create("/d/new", 1), Err(FsError::Corrupt("hole in a directory"))));
+    let mut bad = good.clone();
+    bad[d_off + 4..d_off + 8].copy_from_slice(&(0xffff_fc00u32).to_le_bytes());
+    bad[d_off + 28..d_off + 32].copy_from_slice(&u32::MAX.to_le_bytes());
+    let mut fs = Ext2::mount(ram(&bad)).unwrap();
+    assert!(matches!(fs.lookup("/d/f5"), Err(FsError::Corrupt("directory larger than the filesystem"))));
     // Random damage to the metadata area never panics.
     let mut x = 12345u32;
     for round in 0..300 {
