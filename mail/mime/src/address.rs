@@ -167,6 +167,13 @@ fn lex(s: &[u8], max_tokens: usize) -> Vec<Spaced> {
                 toks.push((space, Tok::Special(c)));
                 i += 1;
             }
+            // A ')' outside a comment closes nothing: skip it. (The atom
+            // arm below stops at it without moving, which used to fill the
+            // token budget with empty atoms and drop the rest of the field.)
+            b')' => {
+                i += 1;
+                continue;
+            }
             _ => {
                 let start = i;
                 while i < s.len() && !b" \t\r\n()\"[<>@,:;".contains(&s[i]) {
@@ -496,6 +503,13 @@ mod tests {
         assert_eq!(parse("<>"), vec![]);
         let r = parse_address_list(b"a@b, c@d, e@f", 2);
         assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn stray_close_paren_is_skipped() {
+        assert_eq!(parse("a@b) , c@d"), vec![mb(None, "a", "b"), mb(None, "c", "d")]);
+        assert_eq!(parse(")x@y"), vec![mb(None, "x", "y")]);
+        assert_eq!(lex(b")))", 100), vec![]);
     }
 
     /// Colons after the group start, or after an '@', start no group; a
