@@ -6,39 +6,66 @@ use super::*;
 
 /// Matches a LIST pattern (RFC 3501 6.3.8): `*` matches anything, `%`
 /// anything but the hierarchy delimiter.
+///
+/// One pass per pattern character over the name's prefixes (`at[j]`: the
+/// pattern so far matches the first `j` characters), so the cost is
+/// |pattern| x |name| whatever the wildcards. A backtracking matcher is
+/// exponential in the number of wildcards: one `LIST "" "%%%...%Junk"`
+/// with 64 `%` held the (single-threaded) image for good, found by the
+/// imap_session fuzz target.
 fn pattern_match(pat: &[char], name: &[char]) -> bool {
-    match pat.first() {
-        None => name.is_empty(),
-        Some('*') => (0..=name.len()).any(|i| pattern_match(&pat[1..], &name[i..])),
-        Some('%') => {
-            let mut i = 0;
-            loop {
-                if pattern_match(&pat[1..], &name[i..]) {
-                    return true;
+    let mut at = vec![false; name.len() + 1];
+    at[0] = true;
+    for &p in pat {
+        let mut next = vec![false; name.len() + 1];
+        match p {
+            '*' | '%' => {
+                // next[j]: some k <= j with at[k], and for `%` no
+                // delimiter in name[k..j].
+                let mut open = false;
+                for j in 0..=name.len() {
+                    if p == '%' && j > 0 && name[j - 1] == DELIMITER {
+                        open = false;
+                    }
+                    open |= at[j];
+                    next[j] = open;
                 }
-                if i == name.len() || name[i] == DELIMITER {
-                    return false;
+            }
+            c => {
+                for j in 0..name.len() {
+                    next[j + 1] = at[j] && name[j] == c;
                 }
-                i += 1;
             }
         }
-        Some(c) => name.first() == Some(c) && pattern_match(&pat[1..], &name[1..]),
+        if !next.contains(&true) {
+            return false;
+        }
+        at = next;
     }
+    at[name.len()]
 }
 
 pub(super) fn list_matches(pattern: &str, name: &str) -> bool {
-    // Wildcard runs make matching exponential; collapse them first.
+    // Wildcard runs match what their widest member matches ("%%" is "%",
+    // "%*" and "*%" are "*"): collapse them, which keeps the pattern no
+    // longer than about twice its literal characters.
     let mut pat: Vec<char> = Vec::new();
     for c in pattern.chars() {
-        if (c == '*' || c == '%') && matches!(pat.last(), Some('*')) {
+        let last = pat.last().copied();
+        if ((c == '*' || c == '%') && last == Some('*')) || (c == '%' && last == Some('%')) {
             continue;
         }
-        if c == '*' && matches!(pat.last(), Some('%')) {
+        if c == '*' && last == Some('%') {
             pat.pop();
         }
         pat.push(c);
     }
     let n: Vec<char> = name.chars().collect();
+    // Each literal matches one character: a pattern with more of them
+    // than the name has characters cannot match.
+    if pat.iter().filter(|&&c| c != '*' && c != '%').count() > n.len() {
+        return false;
+    }
     // RFC 3501 5.1: "INBOX" matches case-insensitively.
     if name == "INBOX" || name.starts_with("INBOX/") {
         let up: Vec<char> =
@@ -506,6 +533,10 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::list_matches;
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec;
+    use alloc::vec::Vec;
 
     #[test]
     fn list_wildcards() {
@@ -527,5 +558,52 @@ mod tests {
         // Long wildcard runs collapse instead of backtracking for ages.
         let p = "*%".repeat(500) + "z";
         assert!(!list_matches(&p, &"a".repeat(200)));
+        // Neither do many separate wildcards (the fuzz target's timeout).
+        let p = "%".repeat(64) + "Junk";
+        assert!(!list_matches(&p, &"x".repeat(300)));
+        assert!(list_matches(&p, &("x".repeat(300) + "Junk")));
+        assert!(!list_matches(&p, "x/Junk"));
+        let p = "%a".repeat(40) + "b";
+        assert!(!list_matches(&p, &"a".repeat(200)));
+        assert!(list_matches(&p, &("a".repeat(200) + "b")));
+        let p = "*a".repeat(40) + "b";
+        assert!(!list_matches(&p, &"a/".repeat(100)));
+    }
+
+    /// The backtracking definition, for comparison on small cases.
+    fn reference(pat: &[char], name: &[char]) -> bool {
+        match pat.first() {
+            None => name.is_empty(),
+            Some('*') => (0..=name.len()).any(|i| reference(&pat[1..], &name[i..])),
+            Some('%') => {
+                (0..=name.len()).take_while(|&i| i == 0 || name[i - 1] != '/').any(|i| reference(&pat[1..], &name[i..]))
+            }
+            Some(c) => name.first() == Some(c) && reference(&pat[1..], &name[1..]),
+        }
+    }
+
+    #[test]
+    fn list_matches_the_backtracking_definition() {
+        // Every pattern and name up to length 5 over a small alphabet.
+        let alphabet = ['a', 'b', '/', '*', '%'];
+        let all = |max: usize, with_wild: bool| {
+            let letters: Vec<char> =
+                alphabet.iter().copied().filter(|&c| with_wild || (c != '*' && c != '%')).collect();
+            let mut out = vec![String::new()];
+            let mut layer = vec![String::new()];
+            for _ in 0..max {
+                layer = layer.iter().flat_map(|s| letters.iter().map(move |&c| format!("{s}{c}"))).collect();
+                out.extend(layer.iter().cloned());
+            }
+            out
+        };
+        let names = all(5, false);
+        for p in all(5, true) {
+            let pc: Vec<char> = p.chars().collect();
+            for n in &names {
+                let nc: Vec<char> = n.chars().collect();
+                assert_eq!(list_matches(&p, n), reference(&pc, &nc), "pattern {p:?} name {n:?}");
+            }
+        }
     }
 }
