@@ -265,6 +265,7 @@ impl App {
             }
             if let (Some(m), Some((cfg, _))) = (self.metrics.as_mut(), self.mail.as_ref()) {
                 let (refused, sockets) = (self.stack.refused_per_peer(), self.stack.tcp_sockets());
+                let duplicate_syns = self.stack.duplicate_syns();
                 let smtp = self.smtp.as_ref();
                 let figures = || {
                     let empty = mail_dmarc_report::Counters::default();
@@ -273,6 +274,7 @@ impl App {
                         dmarc: smtp.map(|s| &s.dmarc).unwrap_or(&empty),
                         uptime_ms: now,
                         refused_per_peer: refused,
+                        duplicate_syns,
                         tcp_sockets: sockets,
                     })
                 };

@@ -50,6 +50,8 @@ pub struct Figures<'a> {
     pub dmarc: &'a mail_dmarc_report::Counters,
     pub uptime_ms: u64,
     pub refused_per_peer: u64,
+    /// Repeated SYNs a second LISTEN socket took and gave back.
+    pub duplicate_syns: u64,
     pub tcp_sockets: usize,
 }
 
@@ -228,6 +230,11 @@ pub fn render(f: &Figures<'_>) -> String {
         s,
         "# TYPE unimail_tcp_refused_per_peer_total counter\nunimail_tcp_refused_per_peer_total {}",
         f.refused_per_peer
+    );
+    let _ = writeln!(
+        s,
+        "# TYPE unimail_tcp_duplicate_syns_total counter\nunimail_tcp_duplicate_syns_total {}",
+        f.duplicate_syns
     );
     if let Some(smtp) = f.smtp {
         let _ = writeln!(s, "# TYPE unimail_delivered_total counter\nunimail_delivered_total {}", smtp.delivered);

@@ -473,7 +473,13 @@ impl SmtpService {
                     s.last_activity = now;
                     active = true;
                 }
-                Read::Eof | Read::Failed(_) => {
+                r @ (Read::Eof | Read::Failed(_)) => {
+                    // postscreen's HANGUP: the client left during the tests.
+                    let why = match r {
+                        Read::Failed(e) => alloc::format!(" ({e})"),
+                        _ => String::new(),
+                    };
+                    log::info!("screen: HANGUP [{}] before the verdict{why}", s.peer);
                     s.closing = true;
                     s.dead = true; // the poll loop cancels the queries and counts the hang-up
                     s.link.close(stack);

@@ -40,6 +40,17 @@ impl WireEnd {
     pub fn pending(&self) -> usize {
         self.rx.borrow().len()
     }
+
+    /// Take the frames waiting for this end off the wire (tests hold or
+    /// drop them to stage delays and losses).
+    pub fn take_pending(&mut self) -> Vec<Vec<u8>> {
+        self.rx.borrow_mut().drain(..).collect()
+    }
+
+    /// Put a frame on the wire towards this end, after those waiting.
+    pub fn inject(&mut self, frame: Vec<u8>) {
+        self.rx.borrow_mut().push_back(frame);
+    }
 }
 
 /// Receive token: owns one frame.

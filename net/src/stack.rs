@@ -120,6 +120,9 @@ struct Listener {
     backlog: usize,
     /// Sockets in LISTEN or SYN-RECEIVED, not yet handed to `accept`.
     listening: Vec<SocketHandle>,
+    /// The sockets of `listening` already seen in SYN-RECEIVED (and found
+    /// to be no duplicate): see [`Stack::duplicate_syn`].
+    half_open: Vec<SocketHandle>,
     ready: VecDeque<ConnId>,
 }
 
@@ -149,6 +152,9 @@ pub struct Stack<D: Device> {
     next_gen: u32,
     /// Connections reset by the per-peer limit since boot.
     refused_per_peer: u64,
+    /// Retransmitted SYNs that a second LISTEN socket had taken (see
+    /// [`Stack::duplicate_syn`]) since boot.
+    duplicate_syns: u64,
     rng: u64,
     now_ms: u64,
 }
@@ -197,6 +203,7 @@ impl<D: Device> Stack<D> {
             tcp_count: 0,
             next_gen: 1,
             refused_per_peer: 0,
+            duplicate_syns: 0,
             rng,
             now_ms,
         })
@@ -309,7 +316,13 @@ impl<D: Device> Stack<D> {
             return Err(NetError::AddressInUse);
         }
         let id = ListenerId(self.listeners.len());
-        self.listeners.push(Some(Listener { port, backlog, listening: Vec::new(), ready: VecDeque::new() }));
+        self.listeners.push(Some(Listener {
+            port,
+            backlog,
+            listening: Vec::new(),
+            half_open: Vec::new(),
+            ready: VecDeque::new(),
+        }));
         self.rearm_listeners();
         if self.listeners[id.0].as_ref().is_none_or(|l| l.listening.is_empty()) {
             self.listeners[id.0] = None;
@@ -344,11 +357,29 @@ impl<D: Device> Stack<D> {
         let now = self.now_ms;
         for (li, slot) in self.listeners.iter_mut().enumerate() {
             let Some(l) = slot else { continue };
+            let sockets = &self.sockets;
+            l.half_open.retain(|h| {
+                l.listening.contains(h) && sockets.get::<tcp::Socket>(*h).state() == tcp::State::SynReceived
+            });
             let mut i = 0;
             while i < l.listening.len() {
                 let h = l.listening[i];
                 let s = self.sockets.get_mut::<tcp::Socket>(h);
                 match s.state() {
+                    tcp::State::SynReceived if !l.half_open.contains(&h) => {
+                        if Self::duplicate_syn(&self.sockets, &self.conns, &l.half_open, h) {
+                            // Back to LISTEN without a word: abort() then
+                            // listen() resets the socket before any RST or
+                            // SYN-ACK of its own leaves (egress comes later).
+                            let s = self.sockets.get_mut::<tcp::Socket>(h);
+                            s.abort();
+                            let _ = s.listen(IpListenEndpoint { addr: None, port: l.port });
+                            self.duplicate_syns += 1;
+                        } else {
+                            l.half_open.push(h);
+                        }
+                        i += 1;
+                    }
                     tcp::State::Listen | tcp::State::SynReceived => i += 1,
                     // Aborted by the per-peer limit: smoltcp sends the RST
                     // and forgets the peer at the next egress; then re-listen.
@@ -409,6 +440,44 @@ impl<D: Device> Stack<D> {
                 }
             }
         }
+    }
+
+    /// Whether `h`, a listener's socket that has just gone to SYN-RECEIVED,
+    /// took a *retransmitted* SYN of a connection another socket already
+    /// holds (half-open in `half_open`, or accepted in `conns`).
+    ///
+    /// smoltcp hands a segment to the first socket of its set that accepts
+    /// it, and a LISTEN socket accepts every SYN for its port: one in a
+    /// lower slot than the connection's own socket takes the repeated SYN.
+    /// Both then answer with SYN-ACKs of different sequence numbers, and
+    /// when the peer's ACK of the first reaches the second (it comes first
+    /// in the set), that one answers "unacceptable ACK" with a RST the peer
+    /// finds in its window: the connection dies as soon as it opened. A
+    /// client repeats its SYN after 1 s, so this needs only a SYN-ACK that
+    /// was lost or late, e.g. while smoltcp rate-limits ARP to one request
+    /// per second.
+    fn duplicate_syn(
+        sockets: &SocketSet<'static>,
+        conns: &BTreeMap<SocketHandle, Conn>,
+        half_open: &[SocketHandle],
+        h: SocketHandle,
+    ) -> bool {
+        let s = sockets.get::<tcp::Socket>(h);
+        let (Some(local), Some(remote)) = (s.local_endpoint(), s.remote_endpoint()) else { return false };
+        let same = |o: SocketHandle| {
+            let t = sockets.get::<tcp::Socket>(o);
+            o != h
+                && t.local_endpoint() == Some(local)
+                && t.remote_endpoint() == Some(remote)
+                && !matches!(t.state(), tcp::State::Closed | tcp::State::TimeWait)
+        };
+        half_open.iter().any(|&o| same(o)) || conns.iter().any(|(&o, c)| c.peer == Some(remote.addr) && same(o))
+    }
+
+    /// Retransmitted SYNs taken by a second socket and put back (see
+    /// [`Stack::duplicate_syn`]) since boot, for statistics.
+    pub fn duplicate_syns(&self) -> u64 {
+        self.duplicate_syns
     }
 
     fn rearm_listeners(&mut self) {

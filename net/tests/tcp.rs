@@ -180,3 +180,55 @@ fn per_peer_limit_resets_the_excess_and_frees_their_sockets() {
     assert_eq!(reset, 3, "reset clients");
     assert!(p.a.tcp_sockets() <= 3 + 2 + 1, "{}", p.a.tcp_sockets());
 }
+
+/// A client repeats its SYN because our SYN-ACK was late (held here for
+/// 1.5 s, as smoltcp's one-ARP-request-per-second limit can hold it); a
+/// LISTEN socket in a lower slot than the half-open one takes the repeat.
+/// The client must still get one working connection, not a RST when its
+/// ACK of the first SYN-ACK reaches the second socket.
+#[test]
+fn retransmitted_syn_does_not_reset_the_connection() {
+    let mut p = Pair::new();
+    let l = p.a.listen(25, 2).unwrap();
+    let mut buf = [0u8; 64];
+
+    // c0 takes the lowest listening slot; once it is closed and freed, the
+    // re-armed listener reuses that slot below c1's half-open socket.
+    let c0 = p.b.connect(IpEndpoint::new(IpAddress::Ipv4(A4), 25)).unwrap();
+    assert!(p.run_until(2000, |p| p.a.pending_accepts(l) == 1));
+    let s0 = p.a.accept(l).unwrap();
+    p.b.close(c0);
+    assert!(p.run_until(2000, |p| p.a.recv(s0, &mut buf) == Ok(0)));
+    p.a.release(s0);
+    let sockets = p.a.tcp_sockets();
+    assert!(p.run_until(5000, |p| p.a.tcp_sockets() < sockets && p.b.tcp_sockets() == 0));
+
+    // c1's SYN-ACKs are held until the client has repeated its SYN.
+    let c1 = p.b.connect(IpEndpoint::new(IpAddress::Ipv4(A4), 25)).unwrap();
+    let mut held = Vec::new();
+    let start = p.now;
+    while p.now < start + 1500 {
+        p.a.poll(p.now);
+        held.extend(p.b.device_mut().take_pending());
+        p.b.poll(p.now);
+        p.now += 1;
+    }
+    assert!(!held.is_empty());
+    for f in held {
+        p.b.device_mut().inject(f);
+    }
+    assert!(p.run_until(5000, |p| p.b.is_established(c1) && p.a.pending_accepts(l) == 1));
+    let s1 = p.a.accept(l).unwrap();
+    p.b.send(c1, b"hello").unwrap();
+    assert!(p.run_until(2000, |p| p.a.recv(s1, &mut buf).is_ok_and(|n| n == 5)));
+    p.a.send(s1, b"250 ok").unwrap();
+    assert!(p.run_until(2000, |p| p.b.recv(c1, &mut buf).is_ok_and(|n| n == 6)));
+    // Nothing else was accepted, and the connection stays up.
+    for _ in 0..3000 {
+        p.step(1);
+    }
+    assert!(p.a.accept(l).is_none());
+    assert_eq!(p.b.recv(c1, &mut buf), Err(NetError::WouldBlock));
+    assert_eq!(p.a.recv(s1, &mut buf), Err(NetError::WouldBlock));
+    assert_eq!(p.a.duplicate_syns(), 1);
+}
