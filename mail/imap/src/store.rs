@@ -152,6 +152,10 @@ pub struct MemStore {
     /// tests; also keeps a fuzzed COPY of a folder into itself from
     /// doubling it without end).
     pub quota: Option<u64>,
+    /// What one message counts against `quota` at least, however small:
+    /// on the image's disk each message is a file taking at least one
+    /// block. Default 1 byte.
+    pub min_message_cost: u64,
 }
 
 impl Default for MemStore {
@@ -168,6 +172,7 @@ impl MemStore {
             next_validity: 1_700_000_000,
             clock: 1_700_000_000,
             quota: None,
+            min_message_cost: 1,
         };
         let _ = s.create_folder("INBOX");
         s
@@ -179,8 +184,11 @@ impl MemStore {
     pub fn deliver(&mut self, folder: &str, message: &[u8]) -> Uid {
         self.append(folder, &Flags::new(), None, message).expect("deliver").1
     }
+    fn cost(&self, message: &[u8]) -> u64 {
+        (message.len() as u64).max(self.min_message_cost)
+    }
     fn total_size(&self) -> u64 {
-        self.folders.values().flat_map(|f| f.messages.iter()).map(|m| m.data.len() as u64).sum()
+        self.folders.values().flat_map(|f| f.messages.iter()).map(|m| self.cost(&m.data)).sum()
     }
     /// `OverQuota` if adding `bytes` would pass the quota (APPEND and COPY).
     fn check_quota(&self, bytes: u64) -> Result<(), StoreError> {
@@ -296,7 +304,7 @@ impl Store for MemStore {
         date: Option<i64>,
         message: &[u8],
     ) -> Result<(u32, Uid), StoreError> {
-        self.check_quota(message.len() as u64)?;
+        self.check_quota(self.cost(message))?;
         self.clock += 1;
         let now = self.clock;
         let f = self.folder(name)?;
@@ -321,7 +329,7 @@ impl Store for MemStore {
                 .map(|m| (m.meta.clone(), m.data.clone()))
                 .collect()
         };
-        self.check_quota(src.iter().map(|(_, d)| d.len() as u64).sum())?;
+        self.check_quota(src.iter().map(|(_, d)| self.cost(d)).sum())?;
         let t = self.folder(to)?;
         let mut out = Vec::new();
         for (mut meta, data) in src {

@@ -112,6 +112,28 @@ fn copy_into_itself_stops_at_quota() {
     assert_eq!(st.list_messages("INBOX").unwrap().1.len(), 4, "22 bytes, doubled while under 100");
 }
 
+/// fuzz/regressions/imap_session/empty-append-copy-oom (an OOM after
+/// 8.8 M executions of imap_session): empty APPENDs cost no quota, so
+/// `COPY 1:* INBOX` repeated doubled them into millions. An empty message
+/// is refused (as Dovecot does), and the store can count each message as
+/// at least one disk block.
+#[test]
+fn empty_append_is_refused_and_tiny_copies_stop_at_quota() {
+    let mut st = MemStore::new();
+    st.quota = Some(10 * 1024);
+    st.min_message_cost = 1024;
+    let mut s = selected(&mut st);
+    let out = run(&mut s, &mut st, "a APPEND INBOX {0+}\r\n\r\n");
+    assert!(out.contains("a NO [CANNOT]"), "{}", out);
+    let out = run(&mut s, &mut st, "b APPEND Nowhere {0+}\r\n\r\n");
+    assert!(out.contains("b NO [TRYCREATE]"), "{}", out);
+    let out = run(&mut s, &mut st, "c APPEND INBOX {1+}\r\nx\r\n");
+    assert!(out.contains("c OK [APPENDUID"), "{}", out);
+    let out = run(&mut s, &mut st, &"d COPY 1:* INBOX\r\n".repeat(8));
+    assert!(out.contains("d OK [COPYUID") && out.contains("d NO [OVERQUOTA]"), "{}", out);
+    assert_eq!(st.list_messages("INBOX").unwrap().1.len(), 8, "1 KiB each, doubled while under 10 KiB");
+}
+
 #[test]
 fn select_while_selected_and_delete_selected() {
     let mut st = store_with_messages();

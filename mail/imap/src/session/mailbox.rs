@@ -513,6 +513,12 @@ impl Session {
             // RFC 3501 6.3.11: TRYCREATE tells the client to CREATE first.
             return no_code("TRYCREATE", "No such mailbox");
         }
+        if msg.is_empty() {
+            // Not a message (RFC 5322 needs at least a header); Dovecot
+            // refuses it too. Left in, empty files would cost no quota and
+            // `COPY 1:*` could double them for ever.
+            return no_code("CANNOT", "Can't save an empty message");
+        }
         let mut f = Flags::new();
         for fl in flags {
             f.add_named(fl);
